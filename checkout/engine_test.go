@@ -1,0 +1,374 @@
+package checkout_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	_ "time/tzdata"
+
+	"till/checkout"
+	"till/providers/fake"
+	"till/store"
+)
+
+var start = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) // 14:00 in Shanghai
+
+type rig struct {
+	eng    *checkout.Engine
+	ledger *store.Store
+	wx     *fake.Provider
+	ali    *fake.Provider
+	clock  *fake.Clock
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "till.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{ledger: st, wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(start)}
+	r.ali.RefundOnClose = true // Alipay's cancel refunds a paid trade
+	r.eng = checkout.NewEngine(st, []checkout.Provider{r.wx, r.ali}, checkout.Config{
+		PollInterval: 3 * time.Second, Timeout: 3 * time.Minute, Terminal: "T1", Location: shanghai,
+	}, r.clock, nil)
+	return r
+}
+
+func (r *rig) start(t *testing.T, m checkout.Method, amount checkout.Money) checkout.Order {
+	t.Helper()
+	o, err := r.eng.Start(context.Background(), m, amount, "")
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if o.State != checkout.StateAwaiting || o.CodeURL == "" {
+		t.Fatalf("after Start: state %s code %q, want awaiting with a code", o.State, o.CodeURL)
+	}
+	return o
+}
+
+func (r *rig) stored(t *testing.T, no string) checkout.Order {
+	t.Helper()
+	o, err := r.ledger.Order(context.Background(), no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestPaidAfterPolls(t *testing.T) {
+	r := newRig(t)
+	r.wx.PayAfterPolls = 3
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	if want := start.Add(3 * time.Minute); !o.ExpiresAt.Equal(want) {
+		t.Errorf("ExpiresAt %v, want %v", o.ExpiresAt, want)
+	}
+	for i := 1; i <= 3; i++ {
+		r.clock.Advance(3 * time.Second)
+		got, err := r.eng.Poll(context.Background(), o.No)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := checkout.StateAwaiting
+		if i == 3 {
+			want = checkout.StatePaid
+		}
+		if got.State != want {
+			t.Fatalf("poll %d: %s, want %s", i, got.State, want)
+		}
+	}
+	got := r.stored(t, o.No)
+	if !got.PaidAt.Equal(start.Add(9*time.Second)) || got.ProviderTradeNo == "" {
+		t.Errorf("paid order: PaidAt %v trade %q", got.PaidAt, got.ProviderTradeNo)
+	}
+}
+
+func TestTimeoutQueriesThenCloses(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 500)
+	r.clock.Advance(3 * time.Minute)
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateClosed || got.Reason != "timed out" {
+		t.Fatalf("state %s reason %q, want closed / timed out", got.State, got.Reason)
+	}
+	want := []string{"create " + o.No, "query " + o.No, "close " + o.No}
+	if calls := r.wx.Calls(); !slices.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
+	}
+}
+
+func TestFinalQueryFindsPaid(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 500)
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.eng.Finish(context.Background(), o.No, "cancelled by clerk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StatePaid {
+		t.Fatalf("state %s, want paid", got.State)
+	}
+	if tr, _ := r.wx.Trade(o.No); tr.Closes != 0 {
+		t.Errorf("closed a paid trade %d times", tr.Closes)
+	}
+}
+
+func TestPaidAtLastSecondWeChatCloseSaysPaid(t *testing.T) {
+	r := newRig(t)
+	r.wx.PayOnClose = true
+	o := r.start(t, checkout.MethodWeChat, 500)
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StatePaid {
+		t.Fatalf("state %s, want paid", got.State)
+	}
+}
+
+func TestPaidAtLastSecondAlipayCancelRefunds(t *testing.T) {
+	r := newRig(t)
+	r.ali.PayOnClose = true
+	o := r.start(t, checkout.MethodAlipay, 880)
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateRefunded || got.Refunded != 880 || got.PaidAt.IsZero() {
+		t.Fatalf("order %s refunded %d paid %v, want refunded 880", got.State, got.Refunded, got.PaidAt)
+	}
+	refunds, err := r.ledger.Refunds(context.Background(), o.No)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refunds) != 1 || refunds[0].State != checkout.RefundSucceeded || refunds[0].Amount != 880 {
+		t.Fatalf("refunds %+v, want one succeeded refund of 880", refunds)
+	}
+}
+
+func TestCreateOutcomeUnknownRetriesSameNumber(t *testing.T) {
+	r := newRig(t)
+	lost := true
+	r.wx.OnCreate = func(ctx context.Context, req checkout.CreateRequest) error {
+		if lost {
+			lost = false
+			r.wx.CreateAnyway(req) // the provider made it; the answer was lost
+			return fake.ErrTimeout
+		}
+		return nil
+	}
+	o, err := r.eng.Start(context.Background(), checkout.MethodWeChat, 1230, "")
+	if !checkout.IsUnknown(err) {
+		t.Fatalf("err %v, want an unknown outcome", err)
+	}
+	if o.State != checkout.StateCreated {
+		t.Fatalf("state %s, want created", o.State)
+	}
+	got, err := r.eng.Retry(context.Background(), o.No)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.No != o.No || got.State != checkout.StateAwaiting || got.CodeURL == "" {
+		t.Fatalf("after retry: %s %s %q", got.No, got.State, got.CodeURL)
+	}
+	tr, _ := r.wx.Trade(o.No)
+	if tr.Creates != 2 {
+		t.Errorf("creates on %s = %d, want 2 (same number)", o.No, tr.Creates)
+	}
+	all, _ := r.ledger.OrdersCreated(context.Background(), start.Add(-time.Hour), start.Add(time.Hour), 0)
+	if len(all) != 1 {
+		t.Errorf("%d orders recorded, want 1", len(all))
+	}
+}
+
+func TestCreateUnknownThenAbandonedIsSettledByQuery(t *testing.T) {
+	r := newRig(t)
+	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error { return fake.ErrTimeout }
+	o, err := r.eng.Start(context.Background(), checkout.MethodWeChat, 1230, "")
+	if !checkout.IsUnknown(err) {
+		t.Fatalf("err %v, want unknown", err)
+	}
+	got, err := r.eng.Finish(context.Background(), o.No, "cancelled by clerk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateClosed {
+		t.Fatalf("state %s, want closed", got.State)
+	}
+	if calls := r.wx.Calls(); !slices.Contains(calls, "query "+o.No) {
+		t.Errorf("no query before settling: %v", calls)
+	}
+}
+
+func TestCreateRefusedIsFailed(t *testing.T) {
+	r := newRig(t)
+	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error {
+		return &checkout.ProviderError{Op: "create", Kind: checkout.KindRefused, Code: "PARAM_ERROR", Message: "bad parameter"}
+	}
+	o, err := r.eng.Start(context.Background(), checkout.MethodWeChat, 1230, "")
+	if checkout.KindOf(err) != checkout.KindRefused {
+		t.Fatalf("err %v, want refused", err)
+	}
+	if got := r.stored(t, o.No); got.State != checkout.StateFailed {
+		t.Fatalf("state %s, want failed", got.State)
+	}
+}
+
+func TestSlowQueryLeavesOrderAwaiting(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The provider never answers; the call's deadline ends it (here the
+	// cancel stands in for the deadline, so the test does not wait).
+	r.wx.OnQuery = func(ctx context.Context, _ string) error { cancel(); return fake.Hang(ctx) }
+	got, err := r.eng.Poll(ctx, o.No)
+	if !errors.Is(err, context.Canceled) || checkout.IsDefinite(err) {
+		t.Fatalf("err %v, want the context's error as an unknown outcome", err)
+	}
+	if got.State != checkout.StateAwaiting {
+		t.Fatalf("state %s, want awaiting", got.State)
+	}
+}
+
+func TestCloseUnknownKeepsOrderOpenUntilRecovery(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	r.wx.OnClose = func(context.Context, string) error { return fake.ErrTimeout }
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err == nil || got.State != checkout.StateAwaiting {
+		t.Fatalf("state %s err %v, want awaiting with an error", got.State, err)
+	}
+	r.wx.OnClose = nil
+	settled, errs := r.eng.Recover(context.Background())
+	if len(errs) != 0 || len(settled) != 1 || settled[0].State != checkout.StateClosed {
+		t.Fatalf("recover: %+v %v", settled, errs)
+	}
+}
+
+func TestRecoverSettlesEveryOpenOrder(t *testing.T) {
+	r := newRig(t)
+	paid := r.start(t, checkout.MethodWeChat, 100)
+	unpaid := r.start(t, checkout.MethodAlipay, 200)
+	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error { return fake.ErrTimeout }
+	created, _ := r.eng.Start(context.Background(), checkout.MethodWeChat, 300, "")
+	r.wx.OnCreate = nil
+	if err := r.wx.Pay(paid.No); err != nil {
+		t.Fatal(err)
+	}
+	settled, errs := r.eng.Recover(context.Background())
+	if len(errs) != 0 || len(settled) != 3 {
+		t.Fatalf("recover settled %d, errors %v", len(settled), errs)
+	}
+	for no, want := range map[string]checkout.State{paid.No: checkout.StatePaid, unpaid.No: checkout.StateClosed, created.No: checkout.StateClosed} {
+		if got := r.stored(t, no).State; got != want {
+			t.Errorf("%s: %s, want %s", no, got, want)
+		}
+	}
+	if open, _ := r.ledger.OpenOrders(context.Background()); len(open) != 0 {
+		t.Errorf("%d orders still open", len(open))
+	}
+}
+
+func TestRefusedInputWritesNothing(t *testing.T) {
+	r := newRig(t)
+	for _, amount := range []checkout.Money{0, -1, checkout.DefaultCeiling + 1} {
+		if _, err := r.eng.Start(context.Background(), checkout.MethodWeChat, amount, ""); !errors.Is(err, checkout.ErrAmount) {
+			t.Errorf("Start(%d): %v, want ErrAmount", amount, err)
+		}
+	}
+	if _, err := r.eng.Start(context.Background(), checkout.Method("cash"), 100, ""); !errors.Is(err, checkout.ErrNoProvider) {
+		t.Errorf("unknown method: %v", err)
+	}
+	all, _ := r.ledger.OrdersCreated(context.Background(), start.Add(-time.Hour), start.Add(time.Hour), 0)
+	if len(all) != 0 || len(r.wx.Calls()) != 0 {
+		t.Fatalf("%d orders written, %d provider calls for refused input", len(all), len(r.wx.Calls()))
+	}
+}
+
+func TestAmountMismatchIsNotPaid(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	r.wx.Rewrite = func(st *checkout.TradeStatus) { st.Amount = 1 }
+	got, err := r.eng.Poll(context.Background(), o.No)
+	if err == nil || got.State != checkout.StateAwaiting {
+		t.Fatalf("state %s err %v, want awaiting and an error", got.State, err)
+	}
+}
+
+func TestLateEventsDoNotMoveBack(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	if _, err := r.eng.Finish(context.Background(), o.No, "timed out"); err != nil {
+		t.Fatal(err)
+	}
+	// A late poll after the close changes nothing.
+	got, err := r.eng.Poll(context.Background(), o.No)
+	if err != nil || got.State != checkout.StateClosed {
+		t.Fatalf("late poll: %s %v", got.State, err)
+	}
+	p := r.start(t, checkout.MethodWeChat, 100)
+	r.wx.Pay(p.No)
+	r.eng.Poll(context.Background(), p.No)
+	// A late cancel of a paid sale is a no-op.
+	got, err = r.eng.Finish(context.Background(), p.No, "cancelled by clerk")
+	if err != nil || got.State != checkout.StatePaid {
+		t.Fatalf("late cancel: %s %v", got.State, err)
+	}
+}
+
+func TestTodayUsesShopCalendar(t *testing.T) {
+	r := newRig(t)
+	// 23:30 on the 22nd in Shanghai is 15:30 UTC on the 22nd.
+	r.clock.Set(time.Date(2026, 11, 22, 15, 30, 0, 0, time.UTC))
+	yesterday := r.start(t, checkout.MethodWeChat, 100)
+	// 00:30 on the 23rd in Shanghai is still the 22nd in UTC.
+	r.clock.Set(time.Date(2026, 11, 22, 16, 30, 0, 0, time.UTC))
+	today := r.start(t, checkout.MethodWeChat, 200)
+	got, err := r.eng.Today(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].No != today.No {
+		t.Fatalf("today = %v, want only %s (not %s)", got, today.No, yesterday.No)
+	}
+}
+
+func TestQueryFindsRefundedRecordsSaleAndRefund(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodAlipay, 990)
+	// The cancel refunded a last-moment payment but its answer was lost;
+	// the next query says: paid, then refunded in full.
+	r.ali.Rewrite = func(st *checkout.TradeStatus) { st.State, st.Raw = checkout.TradeRefunded, "TRADE_CLOSED" }
+	got, err := r.eng.Finish(context.Background(), o.No, "settled at start-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateRefunded || got.Refunded != 990 || got.PaidAt.IsZero() {
+		t.Fatalf("order %s refunded %d, want refunded 990", got.State, got.Refunded)
+	}
+	refunds, _ := r.ledger.Refunds(context.Background(), o.No)
+	if len(refunds) != 1 || refunds[0].Amount != 990 || refunds[0].State != checkout.RefundSucceeded {
+		t.Fatalf("refunds %+v", refunds)
+	}
+	if calls := r.ali.Calls(); slices.Contains(calls, "close "+o.No) {
+		t.Errorf("closed a trade the query already showed refunded: %v", calls)
+	}
+}

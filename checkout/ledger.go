@@ -1,0 +1,58 @@
+package checkout
+
+import (
+	"context"
+	"time"
+)
+
+// Ledger is where orders and refunds are kept. store implements it on
+// bbolt. Each method is one transaction, so a check and the write it guards
+// never fall apart.
+type Ledger interface {
+	// CreateOrder stores a new order. It returns ErrExists if the number is
+	// taken.
+	CreateOrder(ctx context.Context, o Order) error
+	// Order returns an order by number, or ErrNotFound.
+	Order(ctx context.Context, no string) (Order, error)
+	// Advance moves an order to state `to` in one compare-and-set
+	// transaction: it loads the stored order, refuses the move with a
+	// *TransitionError unless State.CanMoveTo allows it, applies fn to the
+	// stored copy, sets State and UpdatedAt, and saves it.
+	Advance(ctx context.Context, no string, to State, fn func(*Order)) (Order, error)
+	// OpenOrders returns every order in created or awaiting, oldest first.
+	OpenOrders(ctx context.Context) ([]Order, error)
+	// OrdersCreated returns the orders created in [from, to), newest first,
+	// at most limit of them (limit <= 0: all).
+	OrdersCreated(ctx context.Context, from, to time.Time, limit int) ([]Order, error)
+
+	// CreateRefund records a refund (requested, or succeeded when the
+	// provider already did it) after checking, in the same transaction,
+	// that the order was paid and that succeeded and in-flight refunds plus
+	// this one do not exceed what was paid (ErrRefundAboveBalance). A
+	// succeeded refund updates the order's Refunded and State at once.
+	CreateRefund(ctx context.Context, r Refund) (Order, error)
+	// SettleRefund moves a requested refund to succeeded or failed and
+	// updates its order in the same transaction.
+	SettleRefund(ctx context.Context, refundNo string, to RefundState, fn func(*Refund)) (Refund, Order, error)
+	// PaidAndRefunded records, in one transaction, that an open order was
+	// paid and then refunded in full by the provider (Alipay's cancel of a
+	// trade paid at the last moment): the order becomes refunded and the
+	// refund r is stored as succeeded.
+	PaidAndRefunded(ctx context.Context, no string, paid func(*Order), r Refund) (Order, error)
+	// Refunds returns an order's refunds, oldest first.
+	Refunds(ctx context.Context, orderNo string) ([]Refund, error)
+}
+
+// Clock tells the time. main passes the real clock; tests pass a fake so
+// time-dependent code runs without sleeping.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+func (f ClockFunc) Now() time.Time { return f() }
+
+// SystemClock is the machine's clock.
+var SystemClock Clock = ClockFunc(time.Now)

@@ -1,0 +1,114 @@
+package checkout
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Money is an amount in fen (1/100 yuan). till never uses floating point
+// for money: parsing and formatting are exact decimal string operations.
+type Money int64
+
+// DefaultCeiling is the largest single sale accepted unless configured
+// otherwise: ¥10,000.00.
+const DefaultCeiling Money = 1_000_000
+
+// ErrAmount is the sentinel wrapped by every refused amount.
+var ErrAmount = errors.New("invalid amount")
+
+// AmountError says why an amount was refused, in words a clerk understands.
+type AmountError struct {
+	Input  string
+	Reason string
+}
+
+func (e *AmountError) Error() string { return e.Reason }
+func (e *AmountError) Unwrap() error { return ErrAmount }
+
+func refuse(input, format string, args ...any) error {
+	return &AmountError{Input: input, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ParseMoney reads an amount in yuan as a clerk types it: "12", "12.3",
+// "12.30", "¥12.30", "0.01". It refuses more than two decimals, signs,
+// exponents, zero, and amounts above ceiling (when ceiling > 0).
+func ParseMoney(s string, ceiling Money) (Money, error) {
+	in := strings.TrimSpace(s)
+	in = strings.TrimPrefix(in, "¥")
+	in = strings.TrimPrefix(in, "￥")
+	in = strings.TrimSpace(in)
+	if in == "" {
+		return 0, refuse(s, "enter an amount, e.g. 12.30")
+	}
+	whole, frac, hasDot := strings.Cut(in, ".")
+	if hasDot && strings.Contains(frac, ".") {
+		return 0, refuse(s, "%q is not an amount: more than one decimal point", s)
+	}
+	if whole == "" && !hasDot {
+		return 0, refuse(s, "%q is not an amount", s)
+	}
+	if whole == "" {
+		whole = "0"
+	}
+	for _, r := range whole + frac {
+		if r < '0' || r > '9' {
+			if r == '-' {
+				return 0, refuse(s, "amounts cannot be negative")
+			}
+			return 0, refuse(s, "%q is not an amount: use digits and one decimal point, e.g. 12.30", s)
+		}
+	}
+	if len(frac) > 2 {
+		return 0, refuse(s, "%q has more than two decimals: the smallest unit is 0.01 (one fen)", s)
+	}
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > 12 {
+		return 0, refuse(s, "%q is too large", s)
+	}
+	var fen int64
+	for _, r := range whole {
+		fen = fen*10 + int64(r-'0')
+	}
+	frac += strings.Repeat("0", 2-len(frac))
+	fen = fen*100 + int64(frac[0]-'0')*10 + int64(frac[1]-'0')
+	m := Money(fen)
+	if m <= 0 {
+		return 0, refuse(s, "the amount must be at least 0.01")
+	}
+	if ceiling > 0 && m > ceiling {
+		return 0, refuse(s, "%s is above the limit of %s for one sale", m, ceiling)
+	}
+	return m, nil
+}
+
+// String formats the amount in yuan with exactly two decimals, "12.30".
+// This is also the form Alipay's total_amount wants.
+func (m Money) String() string {
+	sign := ""
+	v := int64(m)
+	if v < 0 {
+		sign = "-"
+		v = -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+// Yuan formats the amount for people: "¥12.30", with thousands separated
+// ("¥1,234.50").
+func (m Money) Yuan() string {
+	s := m.String()
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + "¥" + b.String() + "." + frac
+}

@@ -1,0 +1,285 @@
+// Package fake is a scriptable in-memory payment provider and a settable
+// clock, for engine and UI tests. A trade can be paid after N polls, at the
+// last second before close, or never; any call can be made to fail or to
+// hang until its context ends. Every unset hook falls back to behaviour
+// that follows the real providers' rules.
+package fake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"till/checkout"
+)
+
+// Clock is a settable clock for tests that must not sleep.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// Trade is the fake provider's record of one order.
+type Trade struct {
+	OrderNo  string
+	Amount   checkout.Money
+	State    checkout.TradeState
+	CodeURL  string
+	Creates  int // create calls seen for this number
+	Queries  int // query calls seen
+	Closes   int
+	Refunded checkout.Money
+}
+
+// ErrTimeout is an error whose outcome is unknown, as a timeout is.
+var ErrTimeout = errors.New("fake: request timed out")
+
+// Provider is the scriptable provider. The hooks run before the default
+// behaviour; a hook that returns a non-nil error makes the call fail with
+// it (the default behaviour is skipped).
+type Provider struct {
+	M checkout.Method
+
+	// PayAfterPolls pays a trade on its Nth query (0: never by itself).
+	PayAfterPolls int
+	// PayOnClose pays the trade just before a close arrives, as a customer
+	// paying at the last second; the close then answers as the real
+	// provider would (see RefundOnClose).
+	PayOnClose bool
+	// RefundOnClose makes a close of a paid trade refund it (Alipay's
+	// cancel) instead of answering "already paid" (WeChat's close).
+	RefundOnClose bool
+
+	// Hooks: return a non-nil error to fail the call.
+	OnCreate func(ctx context.Context, req checkout.CreateRequest) error
+	OnQuery  func(ctx context.Context, orderNo string) error
+	OnClose  func(ctx context.Context, orderNo string) error
+	OnRefund func(ctx context.Context, req checkout.RefundRequest) error
+	// Rewrite edits a query's answer before it is returned, e.g. to report
+	// an amount other than the one created.
+	Rewrite func(st *checkout.TradeStatus)
+
+	mu      sync.Mutex
+	trades  map[string]*Trade
+	refunds map[string]checkout.RefundStatus
+	calls   []string
+}
+
+var _ checkout.Provider = (*Provider)(nil)
+
+// New returns a fake provider for method m.
+func New(m checkout.Method) *Provider {
+	return &Provider{M: m, trades: map[string]*Trade{}, refunds: map[string]checkout.RefundStatus{}}
+}
+
+// Method names the provider.
+func (p *Provider) Method() checkout.Method { return p.M }
+
+// Trade returns a copy of a trade, and whether it exists.
+func (p *Provider) Trade(no string) (Trade, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok {
+		return Trade{}, false
+	}
+	return *t, true
+}
+
+// Calls lists the calls made, as "op orderNo", in order.
+func (p *Provider) Calls() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.calls...)
+}
+
+// Pay marks a trade paid, as a customer scanning and paying.
+func (p *Provider) Pay(no string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok {
+		return fmt.Errorf("fake: no trade %s", no)
+	}
+	if t.State != checkout.TradeNotPaid {
+		return fmt.Errorf("fake: trade %s is %s", no, t.State)
+	}
+	t.State = checkout.TradePaid
+	return nil
+}
+
+func (p *Provider) record(op, no string) {
+	p.mu.Lock()
+	p.calls = append(p.calls, op+" "+no)
+	p.mu.Unlock()
+}
+
+// Create records the trade; the same number again answers the same code,
+// as both real providers do.
+func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (checkout.CreateResult, error) {
+	p.record("create", req.OrderNo)
+	if p.OnCreate != nil {
+		if err := p.OnCreate(ctx, req); err != nil {
+			// A hook error may still leave the trade created, as a lost
+			// answer does; tests choose with CreateAnyway.
+			return checkout.CreateResult{}, err
+		}
+	}
+	return p.create(req), nil
+}
+
+// CreateAnyway records the trade as the provider would have before its
+// answer was lost; call it from an OnCreate hook.
+func (p *Provider) CreateAnyway(req checkout.CreateRequest) { p.create(req) }
+
+func (p *Provider) create(req checkout.CreateRequest) checkout.CreateResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[req.OrderNo]
+	if !ok {
+		t = &Trade{OrderNo: req.OrderNo, Amount: req.Amount, State: checkout.TradeNotPaid,
+			CodeURL: "fake://pay/" + req.OrderNo}
+		p.trades[req.OrderNo] = t
+	}
+	t.Creates++
+	return checkout.CreateResult{CodeURL: t.CodeURL}
+}
+
+// Query answers the trade's state; an unknown number is TradeNotFound.
+func (p *Provider) Query(ctx context.Context, no string) (checkout.TradeStatus, error) {
+	p.record("query", no)
+	if p.OnQuery != nil {
+		if err := p.OnQuery(ctx, no); err != nil {
+			return checkout.TradeStatus{}, err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok {
+		return checkout.TradeStatus{State: checkout.TradeNotFound}, nil
+	}
+	t.Queries++
+	if p.PayAfterPolls > 0 && t.Queries >= p.PayAfterPolls && t.State == checkout.TradeNotPaid {
+		t.State = checkout.TradePaid
+	}
+	st := p.status(t)
+	if p.Rewrite != nil {
+		p.Rewrite(&st)
+	}
+	return st, nil
+}
+
+func (p *Provider) status(t *Trade) checkout.TradeStatus {
+	st := checkout.TradeStatus{State: t.State, Raw: string(t.State)}
+	if t.State == checkout.TradePaid {
+		st.Amount = t.Amount
+		st.ProviderTradeNo = "FAKE" + t.OrderNo
+	}
+	return st
+}
+
+// Close closes an unpaid trade. A paid one answers CloseWasPaid, or is
+// refunded with RefundOnClose.
+func (p *Provider) Close(ctx context.Context, no string) (checkout.CloseResult, error) {
+	p.record("close", no)
+	if p.OnClose != nil {
+		if err := p.OnClose(ctx, no); err != nil {
+			return checkout.CloseResult{}, err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok {
+		return checkout.CloseResult{}, &checkout.ProviderError{Op: "close", Kind: checkout.KindNotFound, Code: "ORDER_NOT_EXIST", Message: "no such order"}
+	}
+	t.Closes++
+	if p.PayOnClose && t.State == checkout.TradeNotPaid {
+		t.State = checkout.TradePaid
+	}
+	switch t.State {
+	case checkout.TradePaid:
+		if p.RefundOnClose {
+			t.State = checkout.TradeClosed
+			t.Refunded = t.Amount
+			return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: "FAKE" + no}, nil
+		}
+		return checkout.CloseResult{Outcome: checkout.CloseWasPaid, ProviderTradeNo: "FAKE" + no}, nil
+	default:
+		t.State = checkout.TradeClosed
+		return checkout.CloseResult{Outcome: checkout.CloseClosed}, nil
+	}
+}
+
+// Refund refunds a paid trade; the same refund number answers the same
+// refund.
+func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (checkout.RefundStatus, error) {
+	p.record("refund", req.OrderNo)
+	if p.OnRefund != nil {
+		if err := p.OnRefund(ctx, req); err != nil {
+			return checkout.RefundStatus{}, err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.refunds[req.RefundNo]; ok {
+		return st, nil
+	}
+	t, ok := p.trades[req.OrderNo]
+	if !ok {
+		return checkout.RefundStatus{}, &checkout.ProviderError{Op: "refund", Kind: checkout.KindNotFound, Message: "no such order"}
+	}
+	if t.State != checkout.TradePaid || t.Refunded+req.Amount > t.Amount {
+		return checkout.RefundStatus{}, &checkout.ProviderError{Op: "refund", Kind: checkout.KindInsufficient, Code: "NOT_ENOUGH", Message: "more than is left to refund"}
+	}
+	t.Refunded += req.Amount
+	st := checkout.RefundStatus{State: checkout.RefundSucceeded, ProviderRefundNo: "FAKER" + req.RefundNo, Raw: "SUCCESS"}
+	p.refunds[req.RefundNo] = st
+	return st, nil
+}
+
+// QueryRefund answers a refund's state.
+func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (checkout.RefundStatus, error) {
+	p.record("query refund", refundNo)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.refunds[refundNo]
+	if !ok {
+		return checkout.RefundStatus{}, &checkout.ProviderError{Op: "query refund", Kind: checkout.KindNotFound, Message: "no such refund"}
+	}
+	return st, nil
+}
+
+// Hang is a hook that blocks until the call's context ends, as a provider
+// that never answers; the error is the context's.
+func Hang(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
