@@ -1,0 +1,233 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"till/checkout"
+)
+
+// CreateOrder stores a new order and its index entries. A zero CreatedAt or
+// UpdatedAt is stamped from the clock, since the created index needs one.
+// It returns an error wrapping checkout.ErrExists if the number is taken.
+func (s *Store) CreateOrder(ctx context.Context, o checkout.Order) error {
+	if o.No == "" {
+		return errors.New("an order needs a number")
+	}
+	if o.Amount <= 0 {
+		return &checkout.AmountError{Input: o.Amount.String(), Reason: "the amount must be at least 0.01"}
+	}
+	if !knownState(o.State) {
+		return fmt.Errorf("order %s: unknown state %q", o.No, o.State)
+	}
+	return s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		if tx.Bucket(bucketOrders).Get([]byte(o.No)) != nil {
+			return fmt.Errorf("order %s: %w", o.No, checkout.ErrExists)
+		}
+		if o.CreatedAt.IsZero() {
+			o.CreatedAt = now
+		}
+		if o.UpdatedAt.IsZero() {
+			o.UpdatedAt = now
+		}
+		return putOrder(tx, nil, o)
+	})
+}
+
+// Order returns an order by number, or an error wrapping
+// checkout.ErrNotFound.
+func (s *Store) Order(ctx context.Context, no string) (checkout.Order, error) {
+	var o checkout.Order
+	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
+		o, err = getOrder(tx, no)
+		return err
+	})
+	return o, err
+}
+
+// Advance moves an order to `to` as one compare-and-set: a move State.CanMoveTo
+// refuses (a duplicate or late event) returns a *checkout.TransitionError
+// carrying the stored order and writes nothing. fn edits a copy of the
+// stored order; No, CreatedAt and Amount are restored afterwards because
+// the indexes and the refund ceiling depend on them. A move to paid without
+// a PaidAt is stamped now, so the sale still shows in the paid index.
+func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
+	var out checkout.Order
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		cur, err := getOrder(tx, no)
+		if err != nil {
+			return err
+		}
+		if !cur.State.CanMoveTo(to) {
+			return &checkout.TransitionError{From: cur.State, To: to, Current: cur}
+		}
+		next := cur // Order holds no slices or maps: this is a deep copy
+		if fn != nil {
+			fn(&next)
+		}
+		keepImmutable(&next, cur)
+		next.State = to
+		next.UpdatedAt = now
+		if to == checkout.StatePaid && next.PaidAt.IsZero() {
+			next.PaidAt = now
+		}
+		out = next
+		return putOrder(tx, &cur, next)
+	})
+	if err != nil {
+		return checkout.Order{}, err
+	}
+	return out, nil
+}
+
+// OpenOrders returns the orders in created or awaiting, oldest first. It
+// reads the open index, not every order.
+func (s *Store) OpenOrders(ctx context.Context) ([]checkout.Order, error) {
+	var out []checkout.Order
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+			o, err := getOrder(tx, string(k))
+			if err != nil {
+				return fmt.Errorf("open index: %w", err)
+			}
+			out = append(out, o)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b checkout.Order) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.No, b.No))
+	})
+	return out, nil
+}
+
+// OrdersCreated returns the orders created in [from, to), newest first, at
+// most limit of them (limit <= 0: all).
+func (s *Store) OrdersCreated(ctx context.Context, from, to time.Time, limit int) ([]checkout.Order, error) {
+	return s.ordersBetween(ctx, bucketOrdersByCreated, from, to, limit)
+}
+
+// OrdersPaid returns the orders whose PaidAt is in [from, to), newest
+// first, at most limit of them (limit <= 0: all). The day report counts a
+// sale on the day it was paid, which need not be the day it was created.
+func (s *Store) OrdersPaid(ctx context.Context, from, to time.Time, limit int) ([]checkout.Order, error) {
+	return s.ordersBetween(ctx, bucketOrdersByPaid, from, to, limit)
+}
+
+// ordersBetween walks a time index backwards from to down to from.
+func (s *Store) ordersBetween(ctx context.Context, index []byte, from, to time.Time, limit int) ([]checkout.Order, error) {
+	if !from.Before(to) {
+		return nil, nil
+	}
+	var out []checkout.Order
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		lo := timeKey(from, "")
+		c := tx.Bucket(index).Cursor()
+		// Seek lands on the first key at or after `to`; the one before it
+		// is the newest inside the range.
+		k, _ := c.Seek(timeKey(to, ""))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.Compare(k, lo) >= 0; k, _ = c.Prev() {
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+			o, err := getOrder(tx, string(k[8:]))
+			if err != nil {
+				return fmt.Errorf("index %s: %w", index, err)
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// timeKey is t's UnixNano as 8 big-endian bytes followed by no, so keys
+// sort by instant. Times before 1970 would sort last; till has none.
+func timeKey(t time.Time, no string) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(no)), uint64(t.UnixNano()))
+	return append(k, no...)
+}
+
+// getOrder decodes an order; json.Unmarshal copies, so nothing points into
+// bbolt's memory after the transaction.
+func getOrder(tx *bolt.Tx, no string) (checkout.Order, error) {
+	v := tx.Bucket(bucketOrders).Get([]byte(no))
+	if v == nil {
+		return checkout.Order{}, fmt.Errorf("order %s: %w", no, checkout.ErrNotFound)
+	}
+	var o checkout.Order
+	if err := json.Unmarshal(v, &o); err != nil {
+		return checkout.Order{}, fmt.Errorf("order %s: decoding: %w", no, err)
+	}
+	return o, nil
+}
+
+// putOrder saves o and brings its index entries in line with it. old is
+// the order as stored before this transaction, nil for a new one.
+func putOrder(tx *bolt.Tx, old *checkout.Order, o checkout.Order) error {
+	v, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("order %s: encoding: %w", o.No, err)
+	}
+	if err := tx.Bucket(bucketOrders).Put([]byte(o.No), v); err != nil {
+		return err
+	}
+	if old == nil { // CreatedAt never changes, so this entry is written once
+		if err := tx.Bucket(bucketOrdersByCreated).Put(timeKey(o.CreatedAt, o.No), []byte{}); err != nil {
+			return err
+		}
+	}
+	paid := tx.Bucket(bucketOrdersByPaid)
+	if old != nil && !old.PaidAt.IsZero() && !old.PaidAt.Equal(o.PaidAt) {
+		if err := paid.Delete(timeKey(old.PaidAt, old.No)); err != nil {
+			return err
+		}
+	}
+	if !o.PaidAt.IsZero() {
+		if err := paid.Put(timeKey(o.PaidAt, o.No), []byte{}); err != nil {
+			return err
+		}
+	}
+	open := tx.Bucket(bucketOpen)
+	if o.State.Open() {
+		return open.Put([]byte(o.No), []byte{})
+	}
+	return open.Delete([]byte(o.No))
+}
+
+// keepImmutable undoes a callback's edits to the fields the indexes and
+// the refund arithmetic are keyed on.
+func keepImmutable(next *checkout.Order, cur checkout.Order) {
+	next.No = cur.No
+	next.CreatedAt = cur.CreatedAt
+	next.Amount = cur.Amount
+}
+
+func knownState(s checkout.State) bool {
+	switch s {
+	case checkout.StateCreated, checkout.StateAwaiting, checkout.StatePaid,
+		checkout.StatePartiallyRefunded, checkout.StateRefunded,
+		checkout.StateClosed, checkout.StateFailed:
+		return true
+	}
+	return false
+}

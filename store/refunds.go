@@ -1,0 +1,300 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"till/checkout"
+)
+
+// CreateRefund records r (requested, or succeeded when the provider already
+// did it) and returns its order as stored afterwards. In the same
+// transaction it checks that the order exists (checkout.ErrNotFound), that
+// the refund number is new (checkout.ErrExists), that the order was paid
+// (checkout.ErrTransition), and that requested plus succeeded refunds plus
+// r stay within the order's amount (checkout.ErrRefundAboveBalance). A
+// succeeded refund adds to the order's Refunded and moves it to
+// partially_refunded or refunded at once.
+func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.Order, error) {
+	if r.No == "" {
+		return checkout.Order{}, errors.New("a refund needs a number")
+	}
+	if r.Amount <= 0 {
+		return checkout.Order{}, &checkout.AmountError{Input: r.Amount.String(), Reason: "a refund must be at least ¥0.01"}
+	}
+	if r.State != checkout.RefundRequested && r.State != checkout.RefundSucceeded {
+		return checkout.Order{}, fmt.Errorf("refund %s: a new refund is requested or succeeded, not %q", r.No, r.State)
+	}
+	var out checkout.Order
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		o, err := getOrder(tx, r.OrderNo)
+		if err != nil {
+			return err
+		}
+		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
+			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
+		}
+		if !o.State.WasPaid() {
+			return fmt.Errorf("order %s is %s: only a paid order can be refunded: %w", o.No, o.State, checkout.ErrTransition)
+		}
+		held, err := heldByRefunds(tx, o.No)
+		if err != nil {
+			return err
+		}
+		if left := o.Amount - held; r.Amount > left {
+			return fmt.Errorf("order %s: %s is left to refund of %s paid, not %s: %w",
+				o.No, left.Yuan(), o.Amount.Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
+		}
+		if r.Method == "" {
+			r.Method = o.Method
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.UpdatedAt = now
+		if r.State == checkout.RefundSucceeded && r.SucceededAt.IsZero() {
+			r.SucceededAt = now
+		}
+		if err := putRefund(tx, r); err != nil {
+			return err
+		}
+		if r.State == checkout.RefundSucceeded {
+			o, err = addRefunded(tx, o, r.Amount, now)
+			if err != nil {
+				return err
+			}
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return checkout.Order{}, err
+	}
+	return out, nil
+}
+
+// SettleRefund moves a requested refund to `to` (succeeded or failed),
+// applying fn to a copy first, and on success adds it to the order's
+// Refunded and state in the same transaction. A refund already in `to` is
+// returned unchanged with no error, so a duplicate answer is harmless; one
+// in the other final state is an error wrapping checkout.ErrTransition.
+func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.RefundState, fn func(*checkout.Refund)) (checkout.Refund, checkout.Order, error) {
+	if to != checkout.RefundSucceeded && to != checkout.RefundFailed {
+		return checkout.Refund{}, checkout.Order{}, fmt.Errorf("refund %s: cannot settle as %q: %w", refundNo, to, checkout.ErrTransition)
+	}
+	var outR checkout.Refund
+	var outO checkout.Order
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		r, err := getRefund(tx, refundNo)
+		if err != nil {
+			return err
+		}
+		o, err := getOrder(tx, r.OrderNo)
+		if err != nil {
+			return err
+		}
+		if r.State == to {
+			outR, outO = r, o
+			return nil
+		}
+		if r.State != checkout.RefundRequested {
+			return fmt.Errorf("refund %s is already %s and cannot become %s: %w", r.No, r.State, to, checkout.ErrTransition)
+		}
+		next := r
+		if fn != nil {
+			fn(&next)
+		}
+		// The index key and the ceiling depend on these.
+		next.No, next.OrderNo, next.Amount, next.CreatedAt = r.No, r.OrderNo, r.Amount, r.CreatedAt
+		next.State = to
+		next.UpdatedAt = now
+		if to == checkout.RefundSucceeded && next.SucceededAt.IsZero() {
+			next.SucceededAt = now
+		}
+		if err := putRefund(tx, next); err != nil {
+			return err
+		}
+		if to == checkout.RefundSucceeded {
+			if o, err = addRefunded(tx, o, next.Amount, now); err != nil {
+				return err
+			}
+		}
+		outR, outO = next, o
+		return nil
+	})
+	if err != nil {
+		return checkout.Refund{}, checkout.Order{}, err
+	}
+	return outR, outO, nil
+}
+
+// PaidAndRefunded records that an open or closed order was paid (paid edits
+// it as Advance's fn would) and then refunded in full by the provider: r is
+// stored as succeeded for the order's amount and the order ends refunded,
+// all in one transaction. An order already paid (or failed) gives a
+// *checkout.TransitionError carrying it as stored.
+func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*checkout.Order), r checkout.Refund) (checkout.Order, error) {
+	if r.No == "" {
+		return checkout.Order{}, errors.New("a refund needs a number")
+	}
+	var out checkout.Order
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		cur, err := getOrder(tx, no)
+		if err != nil {
+			return err
+		}
+		// created, awaiting and closed may become paid; anything else has
+		// had its money recorded already.
+		if !cur.State.CanMoveTo(checkout.StatePaid) {
+			return &checkout.TransitionError{From: cur.State, To: checkout.StatePaid, Current: cur}
+		}
+		if r.OrderNo == "" {
+			r.OrderNo = no
+		}
+		if r.OrderNo != no {
+			return fmt.Errorf("refund %s belongs to order %s, not %s", r.No, r.OrderNo, no)
+		}
+		if r.Amount != 0 && r.Amount != cur.Amount {
+			return fmt.Errorf("refund %s: the provider refunded the whole %s, not %s", r.No, cur.Amount.Yuan(), r.Amount.Yuan())
+		}
+		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
+			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
+		}
+		next := cur
+		if paid != nil {
+			paid(&next)
+		}
+		keepImmutable(&next, cur)
+		if next.PaidAt.IsZero() {
+			next.PaidAt = now
+		}
+		next.UpdatedAt = now
+		// paid -> refunded is an allowed move, so going straight to the end
+		// state is the same as the two steps.
+		next.State = checkout.StateRefunded
+		next.Refunded = cur.Amount
+
+		r.Amount = cur.Amount
+		r.State = checkout.RefundSucceeded
+		if r.Method == "" {
+			r.Method = cur.Method
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.UpdatedAt = now
+		if r.SucceededAt.IsZero() {
+			r.SucceededAt = now
+		}
+		if err := putRefund(tx, r); err != nil {
+			return err
+		}
+		out = next
+		return putOrder(tx, &cur, next)
+	})
+	if err != nil {
+		return checkout.Order{}, err
+	}
+	return out, nil
+}
+
+// Refunds returns an order's refunds, oldest first, or an error wrapping
+// checkout.ErrNotFound when there is no such order.
+func (s *Store) Refunds(ctx context.Context, orderNo string) ([]checkout.Refund, error) {
+	var out []checkout.Refund
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if _, err := getOrder(tx, orderNo); err != nil {
+			return err
+		}
+		return eachRefund(tx, orderNo, func(r checkout.Refund) { out = append(out, r) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b checkout.Refund) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.No, b.No))
+	})
+	return out, nil
+}
+
+// heldByRefunds is what an order's requested and succeeded refunds take
+// out of its amount: an in-flight refund may still succeed, so it counts.
+func heldByRefunds(tx *bolt.Tx, orderNo string) (checkout.Money, error) {
+	var sum checkout.Money
+	err := eachRefund(tx, orderNo, func(r checkout.Refund) {
+		if r.State == checkout.RefundRequested || r.State == checkout.RefundSucceeded {
+			sum += r.Amount
+		}
+	})
+	return sum, err
+}
+
+// addRefunded adds a succeeded refund to its order and moves the order to
+// partially_refunded or refunded.
+func addRefunded(tx *bolt.Tx, o checkout.Order, amount checkout.Money, now time.Time) (checkout.Order, error) {
+	next := o
+	next.Refunded += amount
+	if next.Refunded > next.Amount { // the ceiling check makes this unreachable
+		return o, fmt.Errorf("order %s: refunds of %s exceed %s paid: %w", o.No, next.Refunded.Yuan(), o.Amount.Yuan(), checkout.ErrRefundAboveBalance)
+	}
+	to := checkout.StatePartiallyRefunded
+	if next.Refunded == next.Amount {
+		to = checkout.StateRefunded
+	}
+	if !o.State.CanMoveTo(to) {
+		return o, &checkout.TransitionError{From: o.State, To: to, Current: o}
+	}
+	next.State = to
+	next.UpdatedAt = now
+	return next, putOrder(tx, &o, next)
+}
+
+// refundPrefix is the refunds_by_order prefix of one order's refunds.
+func refundPrefix(orderNo string) []byte { return append([]byte(orderNo), 0) }
+
+// eachRefund calls fn with every refund of an order, in refund number order.
+func eachRefund(tx *bolt.Tx, orderNo string, fn func(checkout.Refund)) error {
+	prefix := refundPrefix(orderNo)
+	c := tx.Bucket(bucketRefundsByOrder).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		r, err := getRefund(tx, string(k[len(prefix):]))
+		if err != nil {
+			return fmt.Errorf("refunds_by_order: %w", err)
+		}
+		fn(r)
+	}
+	return nil
+}
+
+func getRefund(tx *bolt.Tx, no string) (checkout.Refund, error) {
+	v := tx.Bucket(bucketRefunds).Get([]byte(no))
+	if v == nil {
+		return checkout.Refund{}, fmt.Errorf("refund %s: %w", no, checkout.ErrNotFound)
+	}
+	var r checkout.Refund
+	if err := json.Unmarshal(v, &r); err != nil {
+		return checkout.Refund{}, fmt.Errorf("refund %s: decoding: %w", no, err)
+	}
+	return r, nil
+}
+
+// putRefund saves r and its index entry (OrderNo never changes, so writing
+// the entry again is a no-op).
+func putRefund(tx *bolt.Tx, r checkout.Refund) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("refund %s: encoding: %w", r.No, err)
+	}
+	if err := tx.Bucket(bucketRefunds).Put([]byte(r.No), v); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRefundsByOrder).Put(append(refundPrefix(r.OrderNo), r.No...), []byte{})
+}

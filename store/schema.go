@@ -1,0 +1,99 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket and key names; doc.go draws the tree.
+var (
+	bucketMeta            = []byte("meta")
+	bucketOrders          = []byte("orders")
+	bucketOrdersByCreated = []byte("orders_by_created")
+	bucketOrdersByPaid    = []byte("orders_by_paid")
+	bucketOpen            = []byte("open")
+	bucketRefunds         = []byte("refunds")
+	bucketRefundsByOrder  = []byte("refunds_by_order")
+
+	keySchemaVersion = []byte("schema_version")
+)
+
+// ErrSchemaNewer means the file was written by a newer till; opening it
+// with this one could misread or damage it.
+var ErrSchemaNewer = errors.New("ledger schema is newer than this till")
+
+// migration moves a file from version i to i+1, where i is its index in
+// migrations. It runs inside Open's write transaction.
+type migration struct {
+	name string
+	fn   func(tx *bolt.Tx) error
+}
+
+// migrations is the schema's history, in order. A schema change appends one
+// function here (never edits an old one) and a test for it; the file's
+// version is the number applied.
+var migrations = []migration{
+	{"create buckets", createBucketsV1},
+}
+
+// schemaVersion is the version this code writes.
+func schemaVersion() uint64 { return uint64(len(migrations)) }
+
+func createBucketsV1(tx *bolt.Tx) error {
+	for _, name := range [][]byte{
+		bucketOrders, bucketOrdersByCreated, bucketOrdersByPaid, bucketOpen,
+		bucketRefunds, bucketRefundsByOrder,
+	} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// readVersion returns the file's schema version; 0 for a new file.
+func readVersion(tx *bolt.Tx) (uint64, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("meta/%s is %d bytes, want 8", keySchemaVersion, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// migrate applies the migrations the file lacks and records the version.
+// A newer file is refused before anything is written.
+func migrate(tx *bolt.Tx, path string) error {
+	have, err := readVersion(tx)
+	if err != nil {
+		return fmt.Errorf("reading the schema version of %s: %w", path, err)
+	}
+	want := schemaVersion()
+	if have > want {
+		return fmt.Errorf("%s has schema version %d but this till knows up to %d (%s): upgrade till to open it: %w",
+			filepath.Base(path), have, want, path, ErrSchemaNewer)
+	}
+	if have == want {
+		return nil
+	}
+	for i := have; i < want; i++ {
+		if err := migrations[i].fn(tx); err != nil {
+			return fmt.Errorf("migrating %s to schema version %d (%s): %w", path, i+1, migrations[i].name, err)
+		}
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	return meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, want))
+}
