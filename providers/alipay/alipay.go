@@ -1,0 +1,381 @@
+package alipay
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smartwalle/alipay/v3"
+
+	"till/checkout"
+)
+
+// Defaults of the HTTP client New builds (the SDK's own has no timeout).
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultTimeout        = 15 * time.Second
+)
+
+// ProductCode is the product of QR face-to-face payments.
+const ProductCode = "FACE_TO_FACE_PAYMENT"
+
+// Provider implements checkout.Provider on Alipay's OpenAPI.
+type Provider struct {
+	client *alipay.Client
+	appID  string
+	clock  func() time.Time
+	log    *slog.Logger
+}
+
+var _ checkout.Provider = (*Provider)(nil)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	http  *http.Client
+	clock func() time.Time
+	log   *slog.Logger
+}
+
+// WithHTTPClient replaces the default client (connect 5 s, whole call 15 s).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http = c } }
+
+// WithClock sets the clock used for times Alipay does not give (a refund's
+// success time). The request timestamp is the SDK's own, from the machine
+// clock, in Beijing time.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithLogger sets the logger; the default discards. Keys are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// New builds a provider from checked credentials.
+func New(c Credentials, opts ...Option) (*Provider, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{clock: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.http == nil {
+		o.http = defaultHTTPClient(c.Timeout)
+	}
+	if o.clock == nil {
+		o.clock = time.Now
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	// The SDK honours WithProductionGateway only in production and
+	// WithSandboxGateway only in its sandbox, silently ignoring the other:
+	// pass the one that matches.
+	gateway := alipay.WithSandboxGateway(c.Gateway)
+	if c.Production {
+		gateway = alipay.WithProductionGateway(c.Gateway)
+	}
+	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(c.PrivateKey)})
+	client, err := alipay.New(c.AppID, string(key), c.Production,
+		alipay.WithTimeLocation(Shanghai),
+		alipay.WithHTTPClient(o.http),
+		gateway,
+	)
+	if err != nil {
+		return nil, fieldErr("private_key_file", "the SDK refused the key: %v", err)
+	}
+	if !c.CertMode() {
+		der, err := x509.MarshalPKIXPublicKey(c.AlipayPublicKey)
+		if err == nil {
+			err = client.LoadAliPayPublicKey(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+		}
+		if err != nil {
+			return nil, fieldErr("alipay_public_key_file", "the SDK refused the key: %v", err)
+		}
+	} else {
+		if err := client.LoadAppCertPublicKey(certPEM(c.AppCert)); err != nil {
+			return nil, fieldErr("app_cert_file", "the SDK refused the certificate: %v", err)
+		}
+		var roots strings.Builder
+		for _, r := range c.AlipayRootCerts {
+			roots.WriteString(certPEM(r))
+		}
+		if err := client.LoadAliPayRootCert(roots.String()); err != nil {
+			return nil, fieldErr("alipay_root_cert_file", "the SDK refused the certificates: %v", err)
+		}
+		if err := client.LoadAlipayCertPublicKey(certPEM(c.AlipayCert)); err != nil {
+			return nil, fieldErr("alipay_cert_file", "the SDK refused the certificate: %v", err)
+		}
+	}
+	return &Provider{client: client, appID: c.AppID, clock: o.clock, log: o.log}, nil
+}
+
+func certPEM(c *x509.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+}
+
+// defaultHTTPClient bounds the connect and the whole call; the SDK's
+// default (http.DefaultClient) waits for ever.
+func defaultHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	var tr *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = dt.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	tr.DialContext = (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = DefaultConnectTimeout
+	tr.ResponseHeaderTimeout = timeout
+	return &http.Client{Timeout: timeout, Transport: tr}
+}
+
+// Method is checkout.MethodAlipay.
+func (p *Provider) Method() checkout.Method { return checkout.MethodAlipay }
+
+func (p *Provider) logCall(op, no string, start time.Time, err error, code alipay.Code, sub string) {
+	p.log.Debug("alipay call", "op", op, "order", no, "code", string(code), "sub_code", sub,
+		"took", time.Since(start).Round(time.Millisecond), "err", err)
+}
+
+func codes(e *alipay.Error) (alipay.Code, string) {
+	if e == nil {
+		return "", ""
+	}
+	return e.Code, e.SubCode
+}
+
+// subject makes a description acceptable as Alipay's subject: no / = &
+// and at most 256 characters.
+func subject(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '/' || r == '=' || r == '&' || r < ' ' {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if utf8.RuneCountInString(s) > 256 {
+		s = string([]rune(s)[:256])
+	}
+	if strings.TrimSpace(s) == "" {
+		s = "till"
+	}
+	return s
+}
+
+// Create precreates a QR order. time_expire carries the engine's absolute
+// deadline in Beijing time: unlike timeout_express (whole minutes, counted
+// from whenever Alipay receives the request) it says exactly the ExpiresAt
+// the ledger holds, and a retried Create sends the very same value.
+func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (checkout.CreateResult, error) {
+	const op = "create"
+	if req.Amount <= 0 {
+		return checkout.CreateResult{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the amount must be at least 0.01"}
+	}
+	param := alipay.TradePreCreate{
+		Trade: alipay.Trade{
+			NotifyURL:   req.NotifyURL,
+			Subject:     subject(req.Description),
+			OutTradeNo:  req.OrderNo,
+			TotalAmount: req.Amount.String(),
+			ProductCode: ProductCode,
+		},
+		TerminalId: req.Terminal,
+	}
+	if !req.ExpiresAt.IsZero() {
+		param.TimeExpire = req.ExpiresAt.In(Shanghai).Format(TimeLayout)
+	}
+	start := time.Now()
+	rsp, err := p.client.TradePreCreate(ctx, param)
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = &rsp.Error
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, req.OrderNo, start, err, c, s)
+	if err != nil {
+		return checkout.CreateResult{}, err
+	}
+	if rsp.QRCode == "" {
+		return checkout.CreateResult{}, unknown(op, "Alipay's answer has no QR code", errors.New("empty qr_code"))
+	}
+	return checkout.CreateResult{CodeURL: rsp.QRCode}, nil
+}
+
+// Query reports the trade's state. Before the customer scans, Alipay has
+// no trade: ACQ.TRADE_NOT_EXIST is TradeNotFound with a nil error.
+//
+// TRADE_CLOSED is also what a paid trade becomes once refunded in full
+// (cancel action=refund, or refunds): such a trade is reported
+// TradeRefunded, since money did arrive and went back.
+func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeStatus, error) {
+	const op = "query"
+	start := time.Now()
+	rsp, err := p.client.TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: orderNo})
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = &rsp.Error
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, orderNo, start, err, c, s)
+	if err != nil {
+		if pe := (*checkout.ProviderError)(nil); errors.As(err, &pe) && pe.Kind == checkout.KindNotFound && pe.Code == subTradeNotExist {
+			return checkout.TradeStatus{State: checkout.TradeNotFound, Raw: subTradeNotExist}, nil
+		}
+		return checkout.TradeStatus{}, err
+	}
+	st := checkout.TradeStatus{ProviderTradeNo: rsp.TradeNo, Raw: string(rsp.TradeStatus)}
+	if rsp.TotalAmount != "" {
+		if st.Amount, err = parseYuan(rsp.TotalAmount); err != nil {
+			return checkout.TradeStatus{}, unknown(op, "Alipay's answer has an unreadable amount", err)
+		}
+	}
+	paidAt := parseTime(rsp.SendPayDate)
+	switch rsp.TradeStatus {
+	case alipay.TradeStatusWaitBuyerPay:
+		st.State = checkout.TradeNotPaid
+	case alipay.TradeStatusSuccess, alipay.TradeStatusFinished:
+		if rsp.TotalAmount == "" {
+			return checkout.TradeStatus{}, unknown(op, "Alipay's answer has no amount", errors.New("empty total_amount"))
+		}
+		st.State, st.PaidAt = checkout.TradePaid, paidAt
+	case alipay.TradeStatusClosed:
+		st.State = checkout.TradeClosed
+		buyerPaid, perr := parseYuan(rsp.BuyerPayAmount)
+		if !paidAt.IsZero() || (perr == nil && buyerPaid > 0) {
+			// Paid, then refunded in full: the money did arrive.
+			st.State, st.PaidAt = checkout.TradeRefunded, paidAt
+		}
+	default:
+		return checkout.TradeStatus{}, unknown(op, fmt.Sprintf("Alipay reported an unknown trade status %q", rsp.TradeStatus), errors.New("unknown trade_status"))
+	}
+	return st, nil
+}
+
+// Close stops the trade with alipay.trade.cancel, which closes an unpaid
+// trade and refunds a paid one in full (the customer paid at the last
+// moment): CloseClosed or CloseRefunded. A trade Alipay does not know
+// (never scanned) is a *checkout.ProviderError of KindNotFound; an
+// answer asking to retry (retry_flag=Y) is an unknown outcome.
+func (p *Provider) Close(ctx context.Context, orderNo string) (checkout.CloseResult, error) {
+	const op = "close"
+	start := time.Now()
+	rsp, err := p.client.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: orderNo})
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = &rsp.Error
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, orderNo, start, err, c, s)
+	if err != nil {
+		var pe *checkout.ProviderError
+		if rsp != nil && rsp.RetryFlag == "Y" && errors.As(err, &pe) && pe.Kind != checkout.KindUnknown {
+			return checkout.CloseResult{}, &checkout.ProviderError{Op: op, Kind: checkout.KindUnknown,
+				Code: pe.Code, Message: "Alipay asks to cancel again; the outcome is not known yet", Err: err}
+		}
+		return checkout.CloseResult{}, err
+	}
+	switch rsp.Action {
+	case "close":
+		return checkout.CloseResult{Outcome: checkout.CloseClosed, ProviderTradeNo: rsp.TradeNo}, nil
+	case "refund":
+		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: rsp.TradeNo}, nil
+	}
+	if rsp.RetryFlag == "Y" {
+		return checkout.CloseResult{}, unknown(op, "Alipay asks to cancel again; the outcome is not known yet", errors.New("retry_flag=Y"))
+	}
+	// No action given: ask what the cancel did.
+	st, qerr := p.Query(ctx, orderNo)
+	switch {
+	case qerr != nil:
+		return checkout.CloseResult{}, qerr
+	case st.State == checkout.TradeRefunded:
+		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: st.ProviderTradeNo}, nil
+	case st.State == checkout.TradeClosed, st.State == checkout.TradeNotFound:
+		return checkout.CloseResult{Outcome: checkout.CloseClosed, ProviderTradeNo: rsp.TradeNo}, nil
+	}
+	return checkout.CloseResult{}, unknown(op, "Alipay accepted the cancel but the trade is "+st.Raw, errors.New("cancel without action"))
+}
+
+// Refund asks for a refund with out_request_no = req.RefundNo, so a retry
+// is answered, not repeated. fund_change=Y means this call moved the
+// money; otherwise (a replay) the refund query says where it stands.
+func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (checkout.RefundStatus, error) {
+	const op = "refund"
+	switch {
+	case req.Amount <= 0:
+		return checkout.RefundStatus{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the refund must be at least 0.01"}
+	case req.RefundNo == "":
+		return checkout.RefundStatus{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the refund has no number"}
+	}
+	start := time.Now()
+	rsp, err := p.client.TradeRefund(ctx, alipay.TradeRefund{
+		OutTradeNo:   req.OrderNo,
+		RefundAmount: req.Amount.String(),
+		RefundReason: req.Reason,
+		OutRequestNo: req.RefundNo,
+	})
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = &rsp.Error
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, req.OrderNo, start, err, c, s)
+	if err != nil {
+		return checkout.RefundStatus{}, err
+	}
+	if rsp.FundChange == "Y" {
+		return checkout.RefundStatus{State: checkout.RefundSucceeded, SucceededAt: p.clock(), Raw: "fund_change=Y"}, nil
+	}
+	st, qerr := p.QueryRefund(ctx, req.OrderNo, req.RefundNo)
+	if qerr != nil {
+		// Accepted, but where it stands is not known yet.
+		return checkout.RefundStatus{State: checkout.RefundRequested, Raw: "fund_change=" + rsp.FundChange}, nil
+	}
+	return st, nil
+}
+
+// QueryRefund asks alipay.trade.fastpay.refund.query. refund_status
+// REFUND_SUCCESS is succeeded; no refund_status means Alipay has not
+// received it or it failed, which cannot be told apart: requested (the
+// same RefundNo may be sent again safely).
+func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (checkout.RefundStatus, error) {
+	const op = "query refund"
+	start := time.Now()
+	rsp, err := p.client.TradeFastPayRefundQuery(ctx, alipay.TradeFastPayRefundQuery{OutTradeNo: orderNo, OutRequestNo: refundNo})
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = &rsp.Error
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, orderNo, start, err, c, s)
+	if err != nil {
+		return checkout.RefundStatus{}, err
+	}
+	switch rsp.RefundStatus {
+	case "REFUND_SUCCESS":
+		at := parseTime(rsp.GMTRefundPay)
+		if at.IsZero() {
+			at = p.clock()
+		}
+		return checkout.RefundStatus{State: checkout.RefundSucceeded, SucceededAt: at, Raw: rsp.RefundStatus}, nil
+	case "REFUND_FAIL":
+		return checkout.RefundStatus{State: checkout.RefundFailed, Raw: rsp.RefundStatus}, nil
+	}
+	return checkout.RefundStatus{State: checkout.RefundRequested, Raw: "refund_status absent"}, nil
+}

@@ -1,0 +1,55 @@
+// Package alipayemu is a loopback emulator of the Alipay OpenAPI gateway,
+// good enough that the unmodified github.com/smartwalle/alipay/v3 SDK
+// talks to it end to end. It exists so that till's Alipay adapter is tested
+// through the real SDK, with real signatures, codes and sub_codes, and so
+// that the sandbox (no merchant account configured) shows the whole flow.
+//
+// # Protocol
+//
+// One route, POST /gateway.do, takes the SDK's form. The emulator checks
+// app_id, the RSA2 signature over the sorted k=v string (official rule:
+// sign dropped, empty values dropped, raw values), charset, sign_type,
+// format, version and timestamp, then dispatches on method:
+//
+//	alipay.trade.precreate            QR order; no trade exists until the scan
+//	alipay.trade.query                ACQ.TRADE_NOT_EXIST before the scan
+//	alipay.trade.cancel               action=close if unpaid, action=refund if paid
+//	alipay.trade.close                WAIT_BUYER_PAY only
+//	alipay.trade.refund               keyed by (trade, out_request_no)
+//	alipay.trade.fastpay.refund.query refund_status=REFUND_SUCCESS or absent
+//	alipay.trade.pay                  payment code (bar_code); for later use
+//
+// Every answer is built byte by byte as {"<method>_response":<biz>,"sign":"…"}
+// and signed over the exact biz bytes (slashes escaped as Alipay does), which
+// is what the SDK verifies. A wrong app_id is answered unsigned, as the
+// gateway cannot know whose key to use.
+//
+// # Payer pages
+//
+// A precreate's qr_code is <PayerBase>/qr/<token>. GET shows the amount,
+// subject and order number with Pay and Decline buttons and counts as the
+// scan (the trade becomes WAIT_BUYER_PAY); POST action=pay pays it,
+// action=decline leaves it waiting. Paying a closed or expired trade is
+// refused with 409.
+//
+// # Notifications
+//
+// Pay, refund and close send a signed form POST (B8 of protocols.md: only
+// non-empty fields, sorted k=v without sign and sign_type, sign_type=RSA2)
+// to the notify_url, retried on the real schedule (4m, 10m, 10m, 1h, 2h,
+// 6h, 15h) scaled by Config.NotifyRetryUnit until the body is exactly
+// "success". Close stops the retries.
+//
+// # Faults
+//
+// SetFaults switches on latency, HTTP 5xx, connection resets, malformed
+// bodies, bad response signatures, 20000 and ACQ.SYSTEM_ERROR, for all
+// methods or one, for a number of requests. By default the request is
+// carried out first and only the answer is lost or damaged: the case where
+// the caller must settle the outcome by query.
+//
+// Deviations from the real service are chosen and noted where the docs are
+// silent: cancel or close of a precreated, never-scanned trade answers
+// ACQ.TRADE_NOT_EXIST and locks the code so it can no longer be paid; a
+// trade.pay whose auth_code ends in 0003 answers 10003 and waits for Pay.
+package alipayemu

@@ -1,0 +1,415 @@
+package alipayemu
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smartwalle/alipay/v3"
+)
+
+const appID = "2021000000000002"
+
+var (
+	keysOnce          sync.Once
+	appKey, alipayKey *rsa.PrivateKey
+)
+
+func keys() {
+	keysOnce.Do(func() {
+		var err error
+		if appKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+		if alipayKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type memStore struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *memStore) Put(k string, v []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = append([]byte(nil), v...)
+	return nil
+}
+
+func (s *memStore) ForEach(fn func(string, []byte) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func start(t *testing.T, mod func(*Config)) (*Server, *clock) {
+	t.Helper()
+	keys()
+	c := &clock{now: time.Now()}
+	cfg := Config{AppID: appID, AppPublicKey: &appKey.PublicKey, AlipayKey: alipayKey, Clock: c.Now, NotifyRetryUnit: time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := Start("", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c
+}
+
+// sdk is the real client pointed at the emulator.
+func sdk(t *testing.T, s *Server) *alipay.Client {
+	t.Helper()
+	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey)})
+	c, err := alipay.New(appID, string(key), false, alipay.WithSandboxGateway(s.Gateway), alipay.WithTimeLocation(shanghai))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&alipayKey.PublicKey)
+	if err := c.LoadAliPayPublicKey(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var ctx = context.Background()
+
+// handSigned builds a gateway form without the emulator's helpers.
+func handSigned(key *rsa.PrivateKey, method, biz string) url.Values {
+	v := url.Values{
+		"app_id": {appID}, "method": {method}, "format": {"JSON"}, "charset": {"utf-8"},
+		"sign_type": {"RSA2"}, "timestamp": {time.Now().In(shanghai).Format(timeLayout)}, "version": {"1.0"},
+		"biz_content": {biz},
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+v.Get(k))
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	v.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return v
+}
+
+func post(t *testing.T, u string, form url.Values) string {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+var layoutRE = regexp.MustCompile(`^\{"([a-z_]+)":(\{.*\}),"sign":"([A-Za-z0-9+/=]+)"\}$`)
+
+func checkSigned(t *testing.T, body, key string) string {
+	t.Helper()
+	m := layoutRE.FindStringSubmatch(body)
+	if m == nil || m[1] != key {
+		t.Fatalf("layout: %s", body)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(m[3])
+	sum := sha256.Sum256([]byte(m[2]))
+	if err := rsa.VerifyPKCS1v15(&alipayKey.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+		t.Fatalf("signature over the raw value: %v", err)
+	}
+	return m[2]
+}
+
+func TestAnswerLayout(t *testing.T) {
+	s, _ := start(t, nil)
+	body := post(t, s.Gateway, handSigned(appKey, "alipay.trade.query", `{"out_trade_no":"A1"}`))
+	biz := checkSigned(t, body, "alipay_trade_query_response")
+	if !strings.HasPrefix(biz, `{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"`) {
+		t.Fatalf("biz %s", biz)
+	}
+	body = post(t, s.Gateway, handSigned(appKey, "alipay.trade.precreate", `{"out_trade_no":"A1","total_amount":"0.01","subject":"s","product_code":"","terminal_id":""}`))
+	biz = checkSigned(t, body, "alipay_trade_precreate_response")
+	if !strings.Contains(biz, `"qr_code":"http:\/\/127.0.0.1:`) {
+		t.Fatalf("slashes not escaped as Alipay does: %s", biz)
+	}
+	// Common parameters in the URL query, as the Java SDK sends them.
+	form := handSigned(appKey, "alipay.trade.query", `{"out_trade_no":"A1"}`)
+	q := url.Values{}
+	for _, k := range []string{"app_id", "method", "sign", "timestamp"} {
+		q.Set(k, form.Get(k))
+		form.Del(k)
+	}
+	if body := post(t, s.Gateway+"?"+q.Encode(), form); !strings.Contains(body, `"code":"40004"`) {
+		t.Fatalf("query and body merged: %s", body)
+	}
+}
+
+func TestGatewayChecks(t *testing.T) {
+	s, _ := start(t, nil)
+	other, _ := rsa.GenerateKey(rand.Reader, 1024)
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"bad signature", handSigned(other, "alipay.trade.query", `{"out_trade_no":"A1"}`), `"sub_code":"isv.invalid-signature"`},
+		{"unknown method", handSigned(appKey, "alipay.trade.nothing", `{}`), `{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-method"`},
+		{"missing method", url.Values{"app_id": {appID}}, `{"error_response":{"code":"40001"`},
+		{"wrong app id", func() url.Values { f := handSigned(appKey, "alipay.trade.query", `{}`); f.Set("app_id", "1"); return f }(),
+			`{"alipay_trade_query_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`},
+		{"no sign", func() url.Values { f := handSigned(appKey, "alipay.trade.query", `{}`); f.Del("sign"); return f }(), `"sub_code":"isv.missing-signature"`},
+		{"bad timestamp", func() url.Values {
+			f := handSigned(appKey, "alipay.trade.query", `{}`)
+			f.Set("timestamp", "yesterday")
+			return f
+		}(), `"sub_code":"isv.invalid-timestamp"`},
+		{"RSA1", func() url.Values {
+			f := handSigned(appKey, "alipay.trade.query", `{}`)
+			f.Set("sign_type", "RSA")
+			return f
+		}(), `"sub_code":"isv.invalid-signature-type"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if body := post(t, s.Gateway, tc.form); !strings.Contains(body, tc.want) {
+				t.Fatalf("got %s\nwant %s", body, tc.want)
+			}
+		})
+	}
+	if got := s.Emulator.LastRequest().Get("sign_type"); got != "RSA" {
+		t.Fatalf("LastRequest sign_type = %q", got)
+	}
+}
+
+func TestPersistence(t *testing.T) {
+	store := &memStore{m: map[string][]byte{}}
+	s, _ := start(t, func(c *Config) { c.Store = store })
+	c := sdk(t, s)
+	rsp, err := c.TradePreCreate(ctx, alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: "P1", TotalAmount: "9.99", Subject: "kept"}})
+	if err != nil || !rsp.IsSuccess() {
+		t.Fatalf("%+v %v", rsp, err)
+	}
+	s.Emulator.Pay("P1")
+	if r, err := c.TradeRefund(ctx, alipay.TradeRefund{OutTradeNo: "P1", RefundAmount: "1.00", OutRequestNo: "R1"}); err != nil || r.FundChange != "Y" {
+		t.Fatalf("refund %+v %v", r, err)
+	}
+	s.Close()
+
+	s2, _ := start(t, func(c *Config) { c.Store = store; c.PayerBase = "http://kept.example" })
+	tr, ok := s2.Emulator.Trade("P1")
+	if !ok || tr.Status != StatusSuccess || tr.RefundedFen != 100 || len(tr.Refunds) != 1 || tr.TotalFen != 999 || tr.QRCode != rsp.QRCode {
+		t.Fatalf("reloaded: %+v", tr)
+	}
+	q, err := sdk(t, s2).TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: "P1"})
+	if err != nil || q.TradeStatus != alipay.TradeStatusSuccess || q.TradeNo != tr.TradeNo {
+		t.Fatalf("query after reload: %+v %v", q, err)
+	}
+	// A replayed refund is still recognised.
+	if r, err := sdk(t, s2).TradeRefund(ctx, alipay.TradeRefund{OutTradeNo: "P1", RefundAmount: "1.00", OutRequestNo: "R1"}); err != nil || r.FundChange != "N" {
+		t.Fatalf("replay after reload %+v %v", r, err)
+	}
+}
+
+func TestNotificationsStopOnClose(t *testing.T) {
+	var mu sync.Mutex
+	attempts := 0
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts++
+		mu.Unlock()
+		w.Write([]byte("fail"))
+	}))
+	defer sink.Close()
+	s, _ := start(t, func(c *Config) { c.NotifyRetryUnit = time.Hour })
+	c := sdk(t, s)
+	c.TradePreCreate(ctx, alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: "N1", TotalAmount: "1.00", Subject: "s", NotifyURL: sink.URL}})
+	s.Emulator.Pay("N1")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := attempts
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close waited for the retry schedule")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 1 {
+		t.Fatalf("%d attempts, want 1 before Close", attempts)
+	}
+}
+
+func TestTradePay(t *testing.T) {
+	s, _ := start(t, nil)
+	c := sdk(t, s)
+	pay := func(no, code string) *alipay.TradePayRsp {
+		rsp, err := c.TradePay(ctx, alipay.TradePay{Scene: "bar_code", AuthCode: code,
+			Trade: alipay.Trade{OutTradeNo: no, TotalAmount: "3.50", Subject: "s", ProductCode: "FACE_TO_FACE_PAYMENT"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rsp
+	}
+	if r := pay("B1", "281234567890123456"); r.Code != "10000" || r.TradeNo == "" || r.GmtPayment == "" || len(r.FundBillList) != 1 || r.FundBillList[0].RealAmount == 0 {
+		t.Fatalf("paid now: %+v", r)
+	}
+	if r := pay("B1", "281234567890123456"); r.SubCode != "ACQ.TRADE_HAS_SUCCESS" {
+		t.Fatalf("paid twice: %+v", r)
+	}
+	if r := pay("B2", "281234567890120003"); r.Code != "10003" {
+		t.Fatalf("waiting for the customer: %+v", r)
+	}
+	s.Emulator.Pay("B2")
+	if q, _ := c.TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: "B2"}); q.TradeStatus != alipay.TradeStatusSuccess {
+		t.Fatalf("after the customer confirmed: %+v", q)
+	}
+	if r := pay("B3", "123"); r.SubCode != "ACQ.PAYMENT_AUTH_CODE_INVALID" {
+		t.Fatalf("bad code: %+v", r)
+	}
+}
+
+func TestTradeRules(t *testing.T) {
+	s, clk := start(t, nil)
+	c := sdk(t, s)
+	pre := func(no string, mod func(*alipay.TradePreCreate)) *alipay.TradePreCreateRsp {
+		p := alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: no, TotalAmount: "10.00", Subject: "s"}}
+		if mod != nil {
+			mod(&p)
+		}
+		rsp, err := c.TradePreCreate(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rsp
+	}
+	for name, mod := range map[string]func(*alipay.TradePreCreate){
+		"three decimals": func(p *alipay.TradePreCreate) { p.TotalAmount = "1.001" },
+		"zero":           func(p *alipay.TradePreCreate) { p.TotalAmount = "0.00" },
+		"too much":       func(p *alipay.TradePreCreate) { p.TotalAmount = "100000000.01" },
+		"slash":          func(p *alipay.TradePreCreate) { p.Subject = "a/b" },
+		"dash in number": func(p *alipay.TradePreCreate) { p.OutTradeNo = "A-1" },
+		"half hours":     func(p *alipay.TradePreCreate) { p.TimeoutExpress = "1.5h" },
+		"past":           func(p *alipay.TradePreCreate) { p.TimeExpire = "2001-01-01 00:00:00" },
+		"16 days":        func(p *alipay.TradePreCreate) { p.TimeoutExpress = "16d" },
+		"no subject":     func(p *alipay.TradePreCreate) { p.Subject = "" },
+	} {
+		if r := pre("V"+strings.ReplaceAll(name, " ", ""), mod); r.SubCode != "ACQ.INVALID_PARAMETER" {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	pre("E1", func(p *alipay.TradePreCreate) { p.TimeoutExpress = "5m" })
+	if tr, _ := s.Emulator.Trade("E1"); tr.ExpiresAt.Sub(tr.CreatedAt) != 5*time.Minute {
+		t.Errorf("timeout_express 5m: %v", tr.ExpiresAt.Sub(tr.CreatedAt))
+	}
+	pre("E2", func(p *alipay.TradePreCreate) { p.TimeoutExpress = "1c" })
+	if tr, _ := s.Emulator.Trade("E2"); tr.ExpiresAt.In(shanghai).Hour() != 0 || !tr.ExpiresAt.After(tr.CreatedAt) {
+		t.Errorf("timeout_express 1c: %v", tr.ExpiresAt)
+	}
+
+	// Refund without out_request_no must be the full amount.
+	pre("R1", nil)
+	s.Emulator.Pay("R1")
+	r, _ := c.TradeRefund(ctx, alipay.TradeRefund{OutTradeNo: "R1", RefundAmount: "1.00"})
+	if r.SubCode != "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL" {
+		t.Fatalf("partial refund without out_request_no: %+v", r)
+	}
+	// trade.close only closes a waiting trade.
+	cl, _ := c.TradeClose(ctx, alipay.TradeClose{OutTradeNo: "R1"})
+	if cl.SubCode != "ACQ.TRADE_STATUS_ERROR" {
+		t.Fatalf("close of a paid trade: %+v", cl)
+	}
+	pre("C1", nil)
+	if cl, _ = c.TradeClose(ctx, alipay.TradeClose{OutTradeNo: "C1"}); cl.SubCode != "ACQ.TRADE_NOT_EXIST" {
+		t.Fatalf("close before the scan: %+v", cl)
+	}
+	pre("C2", nil)
+	s.Emulator.Scan("C2")
+	if cl, _ = c.TradeClose(ctx, alipay.TradeClose{OutTradeNo: "C2"}); !cl.IsSuccess() {
+		t.Fatalf("close of a waiting trade: %+v", cl)
+	}
+	// Cancel refunds only within 24 hours of the payment.
+	clk.Advance(25 * time.Hour)
+	cn, _ := c.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: "R1"})
+	if cn.SubCode != "ACQ.TRADE_CANCEL_TIME_OUT" {
+		t.Fatalf("late cancel: %+v", cn)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	s, _ := start(t, nil)
+	c := sdk(t, s)
+	s.Emulator.SetFaults(Faults{Method: "alipay.trade.refund", Status5xx: true, Times: 2})
+	if _, err := c.TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: "X"}); err != nil {
+		t.Fatalf("other methods are untouched: %v", err)
+	}
+	for range 2 {
+		if _, err := c.TradeRefund(ctx, alipay.TradeRefund{OutTradeNo: "X", RefundAmount: "1.00", OutRequestNo: "R"}); err == nil {
+			t.Fatal("5xx not applied")
+		}
+	}
+	if r, err := c.TradeRefund(ctx, alipay.TradeRefund{OutTradeNo: "X", RefundAmount: "1.00", OutRequestNo: "R"}); err != nil || r.SubCode != "ACQ.TRADE_NOT_EXIST" {
+		t.Fatalf("after Times ran out: %+v %v", r, err)
+	}
+	s.Emulator.SetFaults(Faults{Method: "alipay.trade.cancel", SystemError: true})
+	cn, err := c.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: "X"})
+	if err != nil || cn.SubCode != "ACQ.SYSTEM_ERROR" || cn.RetryFlag != "Y" {
+		t.Fatalf("cancel system error: %+v %v", cn, err)
+	}
+}
+
+func TestConfigRedacted(t *testing.T) {
+	keys()
+	cfg := Config{AppID: appID, AlipayKey: alipayKey}
+	for _, s := range []string{cfg.String(), cfg.GoString()} {
+		if strings.Contains(s, alipayKey.D.String()[:12]) || !strings.Contains(s, "redacted") {
+			t.Fatalf("%s", s)
+		}
+	}
+}
