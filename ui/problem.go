@@ -1,0 +1,77 @@
+package ui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"till/checkout"
+)
+
+type problemKind int
+
+const (
+	problemCreateUnknown problemKind = iota // no clear answer to create: retry with the same number, or give up (query + close)
+	problemCloseFailed                      // could not close: retry, or leave it to recovery
+)
+
+// retryCreateMsg, retryCloseMsg and abandonMsg are the clerk's answers on
+// the problem screen; the root handles them.
+type (
+	retryCreateMsg struct{ order checkout.Order }
+	retryCloseMsg  struct{ order checkout.Order }
+	abandonMsg     struct{ order checkout.Order }
+)
+
+// problemModel explains a provider fault in plain words and offers a
+// retry. The sale is never lost: the order is in the ledger.
+type problemModel struct {
+	deps  deps
+	keys  problemKeys
+	kind  problemKind
+	order checkout.Order
+	err   error
+}
+
+func newProblem(d deps, kind problemKind, o checkout.Order, err error) problemModel {
+	return problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err}
+}
+
+func (m problemModel) shortHelp() []key.Binding {
+	return []key.Binding{m.keys.Retry, m.keys.Abandon}
+}
+
+func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return m, nil
+	}
+	o := m.order
+	switch {
+	case key.Matches(k, m.keys.Retry):
+		if m.kind == problemCreateUnknown {
+			return m, func() tea.Msg { return retryCreateMsg{order: o} }
+		}
+		return m, func() tea.Msg { return retryCloseMsg{order: o} }
+	case key.Matches(k, m.keys.Abandon):
+		return m, func() tea.Msg { return abandonMsg{order: o} }
+	}
+	return m, nil
+}
+
+func (m problemModel) View() string {
+	s := m.deps.styles
+	o := m.order
+	head := s.Error.Render("⚠ " + checkout.UserMessage(m.err))
+	var body string
+	switch m.kind {
+	case problemCreateUnknown:
+		body = "We could not tell whether " + o.Method.Label() + " created order " + o.No + " for " + o.Amount.Yuan() + ".\n" +
+			"The sale is kept. Retry asks again with the same order number, so the customer\n" +
+			"can never be charged twice. Giving up checks with " + o.Method.Label() + " and closes it."
+	case problemCloseFailed:
+		body = "Order " + o.No + " for " + o.Amount.Yuan() + " could not be closed yet.\n" +
+			"Do not hand over goods unless it shows PAID. Retry to try again; if you leave it,\n" +
+			"till checks it with " + o.Method.Label() + " at the next start and records what happened."
+	}
+	return head + "\n\n" + body
+}

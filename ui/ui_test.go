@@ -1,0 +1,243 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "time/tzdata"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"till/checkout"
+	"till/providers/fake"
+	"till/store"
+)
+
+var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+
+type rig struct {
+	model  Model
+	ledger *store.Store
+	wx     *fake.Provider
+	ali    *fake.Provider
+	clock  *fake.Clock
+	engine *checkout.Engine
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "till.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	r := &rig{ledger: st, wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(t0)}
+	r.ali.RefundOnClose = true
+	r.engine = checkout.NewEngine(st, []checkout.Provider{r.wx, r.ali}, checkout.Config{
+		PollInterval: 20 * time.Millisecond, Timeout: 3 * time.Minute, Terminal: "T1", Location: loc,
+	}, r.clock, nil)
+	rend := lipgloss.NewRenderer(io.Discard)
+	rend.SetColorProfile(termenv.Ascii)
+	r.model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1"})
+	return r
+}
+
+func (r *rig) run(t *testing.T) *teatest.TestModel {
+	t.Helper()
+	tm := teatest.NewTestModel(t, r.model, teatest.WithInitialTermSize(80, 24))
+	t.Cleanup(func() { tm.Quit() })
+	return tm
+}
+
+func waitFor(t *testing.T, tm *teatest.TestModel, what ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, w := range what {
+			if !bytes.Contains(b, []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+// openOrder waits until the ledger holds exactly one open order.
+func (r *rig) openOrder(t *testing.T) checkout.Order {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		open, err := r.ledger.OpenOrders(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) == 1 && open[0].State == checkout.StateAwaiting {
+			return open[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no awaiting order appeared")
+	return checkout.Order{}
+}
+
+func (r *rig) state(t *testing.T, no string) checkout.State {
+	t.Helper()
+	o, err := r.ledger.Order(context.Background(), no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.State
+}
+
+func TestSaleShowsQRThenPaid(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	waitFor(t, tm, "SANDBOX", "No sales yet today")
+	tm.Type("12.30")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("w")})
+	waitFor(t, tm, "Scan to pay with WeChat Pay", "¥12.30", "Closes in")
+	o := r.openOrder(t)
+	if o.Amount != 1230 || o.Method != checkout.MethodWeChat {
+		t.Fatalf("order %+v", o)
+	}
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "PAID  ¥12.30", o.No)
+	if st := r.state(t, o.No); st != checkout.StatePaid {
+		t.Fatalf("ledger state %s, want paid", st)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor(t, tm, "Today: 1 paid, ¥12.30 net")
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+}
+
+func TestTimeoutQueriesAndCloses(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("5a")
+	waitFor(t, tm, "Scan to pay with Alipay", "3:00")
+	o := r.openOrder(t)
+	r.clock.Advance(3 * time.Minute)
+	tm.Send(clockTickMsg{no: o.No})
+	waitFor(t, tm, "CLOSED  ¥5.00", "timed out")
+	if st := r.state(t, o.No); st != checkout.StateClosed {
+		t.Fatalf("ledger state %s, want closed", st)
+	}
+	calls := strings.Join(r.ali.Calls(), ",")
+	if !strings.Contains(calls, "query "+o.No+",close "+o.No) {
+		t.Errorf("want a final query then a close, got %s", calls)
+	}
+}
+
+func TestEscCancelsWaitingSale(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("7.5w")
+	waitFor(t, tm, "Scan to pay")
+	o := r.openOrder(t)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(t, tm, "CLOSED  ¥7.50", "cancelled by clerk")
+	if st := r.state(t, o.No); st != checkout.StateClosed {
+		t.Fatalf("ledger state %s, want closed", st)
+	}
+}
+
+func TestRefusedAmountWritesNothing(t *testing.T) {
+	for _, in := range []string{"12.345", "0", "1.2.3", "20000"} {
+		t.Run(in, func(t *testing.T) {
+			r := newRig(t)
+			m, _ := r.model.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			for _, c := range in + "w" {
+				m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
+			}
+			view := m.View()
+			if !strings.Contains(view, "✗") {
+				t.Fatalf("no message for %q:\n%s", in, view)
+			}
+			if m.(Model).Active() != "entry" {
+				t.Fatalf("moved to %s", m.(Model).Active())
+			}
+			all, _ := r.ledger.OrdersCreated(context.Background(), t0.Add(-time.Hour), t0.Add(time.Hour), 0)
+			if len(all) != 0 || len(r.wx.Calls()) != 0 {
+				t.Fatalf("refused amount wrote %d orders, %d calls", len(all), len(r.wx.Calls()))
+			}
+		})
+	}
+}
+
+func TestCreateUnknownOffersRetryWithSameNumber(t *testing.T) {
+	r := newRig(t)
+	first := true
+	r.wx.OnCreate = func(ctx context.Context, req checkout.CreateRequest) error {
+		if first {
+			first = false
+			return fake.ErrTimeout
+		}
+		return nil
+	}
+	tm := r.run(t)
+	tm.Type("3w")
+	waitFor(t, tm, "could not tell whether", "r retry")
+	tm.Type("r")
+	waitFor(t, tm, "Scan to pay")
+	o := r.openOrder(t)
+	tr, _ := r.wx.Trade(o.No)
+	if tr.Creates != 1 || len(r.wx.Calls()) < 2 || r.wx.Calls()[0] != "create "+o.No {
+		t.Fatalf("retry used another number: calls %v", r.wx.Calls())
+	}
+}
+
+func TestQRDrawnOnScreenDecodes(t *testing.T) {
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("zbarimg is missing; .ci/run installs zbar-tools")
+		}
+		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
+	}
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 50}} {
+		r := newRig(t)
+		url := "http://127.0.0.1:43121/pay/0123456789abcdef0123"
+		var m tea.Model = r.model
+		m, _ = m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
+		root := m.(Model)
+		root.active = screenWaiting
+		root.waiting, _ = newCreating(root.deps, checkout.MethodWeChat, 1230).begin(checkout.Order{
+			No: "20261123060000000T100", Method: checkout.MethodWeChat, Amount: 1230, CodeURL: url,
+			State: checkout.StateAwaiting, ExpiresAt: t0.Add(3 * time.Minute)})
+		root = root.resize()
+		screen := root.View()
+		if n := strings.Count(screen, "\n") + 1; n > size.h {
+			t.Fatalf("%dx%d: view is %d lines", size.w, size.h, n)
+		}
+		for i, l := range strings.Split(screen, "\n") {
+			if w := lipgloss.Width(l); w > size.w {
+				t.Fatalf("%dx%d: line %d is %d wide", size.w, size.h, i, w)
+			}
+		}
+		file := filepath.Join(t.TempDir(), "screen.png")
+		f, _ := os.Create(file)
+		png.Encode(f, ScreenImage(screen, 4))
+		f.Close()
+		out, err := exec.Command(zbar, "--quiet", "--raw", file).Output()
+		if err != nil {
+			t.Fatalf("%dx%d: zbarimg found no code: %v\n%s", size.w, size.h, err, screen)
+		}
+		if got := strings.TrimSpace(string(out)); got != url {
+			t.Fatalf("%dx%d: decoded %q, want %q", size.w, size.h, got, url)
+		}
+	}
+}

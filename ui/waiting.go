@@ -1,0 +1,193 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"till/checkout"
+)
+
+// saleDoneMsg says a sale reached its end (paid, closed, failed,
+// refunded). Sent by the waiting screen; handled by the root, which shows
+// the result.
+type saleDoneMsg struct{ order checkout.Order }
+
+// closeFailedMsg says the close at the timeout or on cancel could not be
+// confirmed. Sent by the waiting screen; the root shows the problem
+// screen with a retry.
+type closeFailedMsg struct {
+	order checkout.Order
+	err   error
+}
+
+type waitPhase int
+
+const (
+	phaseCreating waitPhase = iota // asking the provider for the QR
+	phaseWaiting                   // QR on screen, polling
+	phaseClosing                   // final query and close under way
+)
+
+// waitingModel shows the QR, the amount, the order number and a
+// countdown, and polls the provider until the sale ends.
+type waitingModel struct {
+	deps    deps
+	keys    waitingKeys
+	phase   waitPhase
+	order   checkout.Order
+	method  checkout.Method
+	amount  checkout.Money
+	spinner spinner.Model
+	polling bool
+	warning string // the last poll's trouble, shown while still trying
+	now     time.Time
+
+	width, height int
+}
+
+func newCreating(d deps, meth checkout.Method, amount checkout.Money) waitingModel {
+	sp := spinner.New(spinner.WithSpinner(spinner.Dot))
+	return waitingModel{deps: d, keys: defaultWaitingKeys(), phase: phaseCreating, method: meth,
+		amount: amount, spinner: sp, now: d.now()}
+}
+
+// begin shows an order the provider accepted and starts polling and the
+// countdown.
+func (m waitingModel) begin(o checkout.Order) (waitingModel, tea.Cmd) {
+	m.order, m.phase, m.method, m.amount = o, phaseWaiting, o.Method, o.Amount
+	m.now = m.deps.now()
+	interval := m.deps.engine.Config().PollInterval
+	return m, tea.Batch(m.spinner.Tick, pollTick(interval, o.No), clockTick(o.No))
+}
+
+func (m waitingModel) shortHelp() []key.Binding {
+	if m.phase == phaseWaiting {
+		return []key.Binding{m.keys.Cancel}
+	}
+	return nil
+}
+
+func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case spinner.TickMsg:
+		var cmd tea.Cmd
+		m.spinner, cmd = m.spinner.Update(msg)
+		return m, cmd
+	case tea.KeyMsg:
+		if m.phase == phaseWaiting && key.Matches(msg, m.keys.Cancel) {
+			return m.close("cancelled by clerk")
+		}
+	case pollTickMsg:
+		if msg.no != m.order.No || m.phase != phaseWaiting || m.polling {
+			return m, nil
+		}
+		m.polling = true
+		return m, pollCmd(m.deps.ctx, m.deps.engine, m.order.No)
+	case polledMsg:
+		if msg.order.No != m.order.No {
+			return m, nil
+		}
+		m.polling = false
+		if msg.order.No != "" {
+			m.order = msg.order
+		}
+		if !m.order.State.Open() {
+			o := m.order
+			return m, func() tea.Msg { return saleDoneMsg{order: o} }
+		}
+		if msg.err != nil {
+			m.warning = "Provider not answering (" + checkout.UserMessage(msg.err) + "); still trying."
+		} else {
+			m.warning = ""
+		}
+		if m.phase != phaseWaiting {
+			return m, nil
+		}
+		return m, pollTick(m.deps.engine.Config().PollInterval, m.order.No)
+	case clockTickMsg:
+		if msg.no != m.order.No || m.phase != phaseWaiting {
+			return m, nil
+		}
+		m.now = m.deps.now()
+		if !m.now.Before(m.order.ExpiresAt) {
+			return m.close("timed out")
+		}
+		return m, clockTick(m.order.No)
+	case finishedMsg:
+		if msg.order.No != m.order.No {
+			return m, nil
+		}
+		o := msg.order
+		if msg.err != nil && o.State.Open() {
+			err := msg.err
+			return m, func() tea.Msg { return closeFailedMsg{order: o, err: err} }
+		}
+		return m, func() tea.Msg { return saleDoneMsg{order: o} }
+	}
+	return m, nil
+}
+
+// close ends the sale: the engine queries once more, then closes it.
+func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
+	m.phase = phaseClosing
+	return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, reason)
+}
+
+func (m waitingModel) View() string {
+	s := m.deps.styles
+	if m.phase == phaseCreating {
+		return fmt.Sprintf("%s Creating a %s order for %s…", m.spinner.View(), m.method.Label(), s.Amount.Render(m.amount.Yuan()))
+	}
+
+	var info strings.Builder
+	info.WriteString(s.Title.Render("Scan to pay with "+m.order.Method.Label()) + "\n\n")
+	info.WriteString(s.Label.Render("Amount") + s.Amount.Render(m.order.Amount.Yuan()) + "\n")
+	info.WriteString(s.Label.Render("Order") + m.order.No + "\n")
+	if m.order.Note != "" {
+		info.WriteString(s.Label.Render("Note") + truncate(m.order.Note, 30) + "\n")
+	}
+	left := m.order.ExpiresAt.Sub(m.now)
+	if left < 0 {
+		left = 0
+	}
+	info.WriteString(s.Label.Render("Closes in") + formatCountdown(left) + "\n\n")
+	switch m.phase {
+	case phaseClosing:
+		info.WriteString(m.spinner.View() + " Closing the order…\n")
+	default:
+		info.WriteString(m.spinner.View() + " Waiting for the customer to pay\n")
+	}
+	if m.warning != "" {
+		info.WriteString(s.Warn.Render(m.warning) + "\n")
+	}
+	infoText := info.String()
+
+	// The QR takes what the details leave, and stays as large as fits.
+	infoW := lipgloss.Width(infoText) + 2
+	qrText, err := renderQR(m.order.CodeURL, m.width-infoW, m.height)
+	var qr string
+	switch {
+	case err != nil:
+		qr = s.Error.Render("Cannot draw the QR code: " + err.Error())
+	case qrText == "":
+		qr = s.Error.Render("The window is too small to show the QR code.\nMake it at least 80x24.")
+	default:
+		qr = s.QR.Render(qrText)
+	}
+	body := lipgloss.JoinHorizontal(lipgloss.Top, qr, "  ", infoText)
+	if m.deps.sandbox {
+		body += "\n" + s.Muted.Render("Sandbox payer page: "+m.order.CodeURL)
+	}
+	return body
+}
+
+func formatCountdown(d time.Duration) string {
+	secs := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
+}
