@@ -1,0 +1,408 @@
+// Command till is a merchant cashier desk that runs in a terminal: the
+// clerk keys an amount, picks WeChat Pay or Alipay, and the customer scans
+// the QR code drawn on the screen. With no merchant account configured it
+// runs a sandbox: emulators of both providers on loopback.
+//
+// main.go owns flags, configuration and wiring; it is the only place that
+// knows every concrete type.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "time/tzdata" // the shop's zone loads on machines without zoneinfo
+
+	"github.com/BurntSushi/toml"
+	"github.com/alecthomas/kong"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"till/assets"
+	"till/checkout"
+	"till/providers/alipay"
+	"till/providers/sandbox"
+	"till/providers/wechat"
+	"till/store"
+	"till/ui"
+)
+
+// Exit codes (design.md): 0 success, 1 failure, 2 usage error.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// version is set by -ldflags "-X main.version=..."; otherwise the module's
+// build info tells.
+var version = ""
+
+// CLI is till's command line.
+type CLI struct {
+	Config string `help:"Configuration file (default: $XDG_CONFIG_HOME/till/config.toml)." env:"TILL_CONFIG" type:"path" placeholder:"FILE"`
+	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
+
+	Desk          deskCmd          `cmd:"" default:"1" help:"Open the cashier desk (the default)."`
+	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
+	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
+	Version       versionCmd       `cmd:"" help:"Print till's version."`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses args and runs the command, returning the exit code; tests
+// call it without a process of their own.
+func run(args []string, stdout, stderr io.Writer) int {
+	var cli CLI
+	exit := -1
+	parser, err := kong.New(&cli,
+		kong.Name("till"),
+		kong.Description("A cashier desk for WeChat Pay and Alipay that runs in a terminal."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.BindTo(stdout, (*io.Writer)(nil)),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "till:", err)
+		return exitFail
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 { // --help
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "till:", err)
+		return exitUsage
+	}
+	if err := kctx.Run(&cli); err != nil {
+		fmt.Fprintln(stderr, "till:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitFail
+	}
+	return exitOK
+}
+
+// usageError marks a fault in what the user asked for (bad config, bad
+// flag value): exit code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+type versionCmd struct{}
+
+func (versionCmd) Run(cli *CLI, out io.Writer) error {
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	fmt.Fprintln(out, "till", v)
+	return nil
+}
+
+type exampleConfigCmd struct{}
+
+func (exampleConfigCmd) Run(cli *CLI, out io.Writer) error {
+	_, err := out.Write(assets.ExampleConfig)
+	return err
+}
+
+// Config is till's configuration file.
+type Config struct {
+	Shop struct {
+		Name     string `toml:"name"`
+		Timezone string `toml:"timezone"`
+		Terminal string `toml:"terminal"`
+	} `toml:"shop"`
+	Checkout struct {
+		PollInterval time.Duration `toml:"poll_interval"`
+		Timeout      time.Duration `toml:"timeout"`
+		MaxAmount    string        `toml:"max_amount"`
+	} `toml:"checkout"`
+	Log struct {
+		File  string `toml:"file"`
+		Level string `toml:"level"`
+	} `toml:"log"`
+	WeChat *wechat.Config `toml:"wechat"`
+	Alipay *alipay.Config `toml:"alipay"`
+
+	// Resolved by Validate.
+	location *time.Location
+	ceiling  checkout.Money
+	level    slog.Level
+}
+
+// Sandbox reports whether no merchant account is configured.
+func (c *Config) Sandbox() bool { return c.WeChat == nil && c.Alipay == nil }
+
+// loadConfig reads the built-in defaults, then the file at path on top.
+// A missing file is fine unless the user named it.
+func loadConfig(path string, named bool) (*Config, error) {
+	var c Config
+	if _, err := toml.NewDecoder(bytes.NewReader(assets.ExampleConfig)).Decode(&c); err != nil {
+		return nil, fmt.Errorf("built-in defaults: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !named:
+	case err != nil:
+		return nil, usageError{fmt.Errorf("config: %w", err)}
+	default:
+		md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("config %s: %w", path, err)}
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			var keys []string
+			for _, k := range und {
+				keys = append(keys, k.String())
+			}
+			return nil, usageError{fmt.Errorf("config %s: unknown setting %s (see `till example-config`)", path, strings.Join(keys, ", "))}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, usageError{fmt.Errorf("config %s: %w", path, err)}
+	}
+	return &c, nil
+}
+
+// Validate checks every setting and names the one at fault.
+func (c *Config) Validate() error {
+	loc, err := time.LoadLocation(c.Shop.Timezone)
+	if err != nil || c.Shop.Timezone == "" {
+		return fmt.Errorf("shop.timezone: %q is not a time zone (e.g. \"Asia/Shanghai\")", c.Shop.Timezone)
+	}
+	c.location = loc
+	if !checkout.ValidTerminal(c.Shop.Terminal) {
+		return fmt.Errorf("shop.terminal: %q must be 1 to 8 letters or digits", c.Shop.Terminal)
+	}
+	if strings.TrimSpace(c.Shop.Name) == "" {
+		return errors.New("shop.name: must not be empty")
+	}
+	co := c.Checkout
+	minTimeout := 5 * time.Second
+	if !c.Sandbox() {
+		minTimeout = time.Minute // both providers' shortest expiry
+	}
+	switch {
+	case co.Timeout < minTimeout:
+		return fmt.Errorf("checkout.timeout: %s is too short; at least %s", co.Timeout, minTimeout)
+	case co.Timeout > 2*time.Hour:
+		return fmt.Errorf("checkout.timeout: %s is too long; at most 2h", co.Timeout)
+	case co.PollInterval < time.Second:
+		return fmt.Errorf("checkout.poll_interval: %s is too short; at least 1s", co.PollInterval)
+	case co.PollInterval >= co.Timeout:
+		return fmt.Errorf("checkout.poll_interval: %s must be shorter than checkout.timeout (%s)", co.PollInterval, co.Timeout)
+	}
+	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
+		// WeChat refuses a prepay without one, even though till polls.
+		return errors.New("wechat.notify_url: WeChat Pay requires an https notify URL for every order")
+	}
+	ceiling, err := checkout.ParseMoney(co.MaxAmount, 0)
+	if err != nil {
+		return fmt.Errorf("checkout.max_amount: %v", err)
+	}
+	c.ceiling = ceiling
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if err := c.level.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	return nil
+}
+
+// paths resolves the config, ledger and log files from flags, the
+// environment and the XDG defaults.
+type paths struct {
+	config      string
+	configNamed bool
+	db          string
+}
+
+func resolvePaths(cli *CLI) paths {
+	p := paths{config: cli.Config, configNamed: cli.Config != "", db: cli.DB}
+	if p.config == "" {
+		p.config = filepath.Join(xdgDir("XDG_CONFIG_HOME", ".config"), "till", "config.toml")
+	}
+	if p.db == "" {
+		p.db = filepath.Join(xdgDir("XDG_DATA_HOME", ".local/share"), "till", "till.db")
+	}
+	return p
+}
+
+func xdgDir(env, fallback string) string {
+	if d := os.Getenv(env); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "."
+	}
+	return filepath.Join(home, fallback)
+}
+
+// openLog opens the log file: logs never go to the terminal the desk owns.
+func openLog(c *Config) (*slog.Logger, io.Closer, error) {
+	path := c.Log.File
+	if path == "" {
+		path = filepath.Join(xdgDir("XDG_STATE_HOME", ".local/state"), "till", "till.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("log.file: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log.file: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: c.level})), f, nil
+}
+
+// desk is everything the cashier desk runs on, wired.
+type desk struct {
+	cfg     *Config
+	log     *slog.Logger
+	ledger  *store.Store
+	sandbox *sandbox.Sandbox
+	engine  *checkout.Engine
+	closers []io.Closer
+}
+
+func (d *desk) Close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i].Close()
+	}
+}
+
+// openDesk loads the config, opens the log and the ledger and builds the
+// providers and the engine. Bad config and bad keys fail here, at start,
+// not at the first sale.
+func openDesk(cli *CLI) (*desk, error) {
+	p := resolvePaths(cli)
+	cfg, err := loadConfig(p.config, p.configNamed)
+	if err != nil {
+		return nil, err
+	}
+	d := &desk{cfg: cfg}
+	log, lf, err := openLog(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.log = log
+	d.closers = append(d.closers, lf)
+
+	// The ledger first: a second desk is told the ledger is in use.
+	ledger, err := store.Open(p.db)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.ledger = ledger
+	d.closers = append(d.closers, ledger)
+
+	var providers []checkout.Provider
+	if cfg.Sandbox() {
+		sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.db), "sandbox.db"), log.With("pkg", "sandbox"))
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.sandbox = sb
+		d.closers = append(d.closers, sb)
+		providers = sb.Providers
+	} else {
+		if cfg.WeChat != nil {
+			creds, err := cfg.WeChat.Load()
+			if err != nil {
+				d.Close()
+				return nil, usageError{err}
+			}
+			wp, err := wechat.New(creds, wechat.WithLogger(log.With("pkg", "wechat")))
+			if err != nil {
+				d.Close()
+				return nil, usageError{fmt.Errorf("wechat: %w", err)}
+			}
+			providers = append(providers, wp)
+		}
+		if cfg.Alipay != nil {
+			creds, err := cfg.Alipay.Load()
+			if err != nil {
+				d.Close()
+				return nil, usageError{err}
+			}
+			ap, err := alipay.New(creds, alipay.WithLogger(log.With("pkg", "alipay")))
+			if err != nil {
+				d.Close()
+				return nil, usageError{fmt.Errorf("alipay: %w", err)}
+			}
+			providers = append(providers, ap)
+		}
+	}
+
+	d.engine = checkout.NewEngine(d.ledger, providers, checkout.Config{
+		PollInterval: cfg.Checkout.PollInterval,
+		Timeout:      cfg.Checkout.Timeout,
+		Terminal:     cfg.Shop.Terminal,
+		Ceiling:      cfg.ceiling,
+		ShopName:     cfg.Shop.Name,
+		Location:     cfg.location,
+	}, checkout.SystemClock, log.With("pkg", "checkout"))
+	log.Info("till started", "db", p.db, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
+	return d, nil
+}
+
+type deskCmd struct{}
+
+func (deskCmd) Run(cli *CLI, out io.Writer) error {
+	d, err := openDesk(cli)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal})
+	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
+	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		d.log.Error("desk stopped", "err", err)
+		return fmt.Errorf("the desk stopped: %w", err)
+	}
+	d.log.Info("till stopped")
+	return nil
+}
+
+type sandboxCmd struct{}
+
+func (sandboxCmd) Run(cli *CLI, out io.Writer) error {
+	p := resolvePaths(cli)
+	log := slog.New(slog.NewTextHandler(out, nil))
+	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.db), "sandbox.db"), log)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	fmt.Fprintf(out, "WeChat Pay emulator: %s\nAlipay gateway:      %s\nPress ctrl+c to stop.\n", sb.WeChatURL(), sb.AlipayGateway())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}

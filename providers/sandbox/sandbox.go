@@ -1,0 +1,254 @@
+// Package sandbox runs till without a merchant account: the WeChat Pay
+// and Alipay emulators on loopback, with the real adapters (and so the
+// real SDKs) pointed at them. The emulators' keys and trades are kept in
+// sandbox.db beside the ledger, so a sandbox order survives a restart as a
+// real one would, and recovery finds it.
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"till/checkout"
+	"till/providers/alipay"
+	"till/providers/alipay/alipayemu"
+	"till/providers/wechat"
+	"till/providers/wechat/wechatemu"
+)
+
+// The sandbox merchant's identity. These are not real accounts.
+const (
+	MchID          = "1900000001"
+	WeChatAppID    = "wx0000sandbox0000"
+	MerchantSerial = "5A0DB0C1E5F4A4B3C2D1E0F9A8B7C6D5E4F3A2B1"
+	PlatformKeyID  = "PUB_KEY_ID_0119000000012026112300000000000000"
+	AlipayAppID    = "2021000000000000"
+)
+
+var (
+	bucketKeys   = []byte("keys")
+	bucketWeChat = []byte("wechat")
+	bucketAlipay = []byte("alipay")
+)
+
+// Sandbox is the running emulators and the adapters that talk to them.
+type Sandbox struct {
+	Providers []checkout.Provider
+	WeChat    *wechatemu.Server
+	Alipay    *alipayemu.Server
+
+	db *bolt.DB
+}
+
+// Start opens (or creates) the sandbox file at path, starts both
+// emulators on loopback ports chosen by the system, and builds the
+// adapters.
+func Start(path string, log *slog.Logger) (*Sandbox, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 3 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%s is in use by another till (%s): close the other desk first", filepath.Base(path), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", path, err)
+	}
+	s := &Sandbox{db: db}
+	if err := s.start(log); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) start(log *slog.Logger) error {
+	merchantKey, err := s.rsaKey("wechat_merchant")
+	if err != nil {
+		return err
+	}
+	platformKey, err := s.rsaKey("wechat_platform")
+	if err != nil {
+		return err
+	}
+	apiv3, err := s.secret("wechat_apiv3", 16) // 32 hex characters
+	if err != nil {
+		return err
+	}
+	appKey, err := s.rsaKey("alipay_app")
+	if err != nil {
+		return err
+	}
+	alipayKey, err := s.rsaKey("alipay_alipay")
+	if err != nil {
+		return err
+	}
+
+	s.WeChat, err = wechatemu.Start("127.0.0.1:0", wechatemu.Config{
+		MchID:             MchID,
+		AppID:             WeChatAppID,
+		MerchantSerial:    MerchantSerial,
+		MerchantPublicKey: &merchantKey.PublicKey,
+		PlatformKey:       platformKey,
+		PlatformKeyID:     PlatformKeyID,
+		APIv3Key:          apiv3,
+		Store:             bucketStore{s.db, bucketWeChat},
+		RefundDelay:       2 * time.Second,
+		Logger:            log.With("emulator", "wechat"),
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: WeChat Pay emulator: %w", err)
+	}
+	s.Alipay, err = alipayemu.Start("127.0.0.1:0", alipayemu.Config{
+		AppID:        AlipayAppID,
+		AppPublicKey: &appKey.PublicKey,
+		AlipayKey:    alipayKey,
+		Store:        bucketStore{s.db, bucketAlipay},
+		Logger:       log.With("emulator", "alipay"),
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: Alipay emulator: %w", err)
+	}
+
+	wp, err := wechat.New(wechat.Credentials{
+		APIBase:           s.WeChat.URL,
+		MchID:             MchID,
+		AppID:             WeChatAppID,
+		MerchantSerial:    MerchantSerial,
+		PrivateKey:        merchantKey,
+		APIv3Key:          apiv3,
+		PlatformKeyID:     PlatformKeyID,
+		PlatformPublicKey: &platformKey.PublicKey,
+	}, wechat.WithLogger(log.With("pkg", "wechat")))
+	if err != nil {
+		return fmt.Errorf("sandbox: WeChat Pay adapter: %w", err)
+	}
+	ap, err := alipay.New(alipay.Credentials{
+		AppID:           AlipayAppID,
+		PrivateKey:      appKey,
+		AlipayPublicKey: &alipayKey.PublicKey,
+		Gateway:         s.Alipay.Gateway,
+		Production:      true,
+	}, alipay.WithLogger(log.With("pkg", "alipay")))
+	if err != nil {
+		return fmt.Errorf("sandbox: Alipay adapter: %w", err)
+	}
+	s.Providers = []checkout.Provider{wp, ap}
+	log.Info("sandbox started", "wechat", s.WeChat.URL, "alipay", s.Alipay.Gateway)
+	return nil
+}
+
+// WeChatURL is the WeChat Pay emulator's api_base.
+func (s *Sandbox) WeChatURL() string { return s.WeChat.URL }
+
+// AlipayGateway is the Alipay emulator's gateway URL.
+func (s *Sandbox) AlipayGateway() string { return s.Alipay.Gateway }
+
+// Close stops the emulators and closes sandbox.db.
+func (s *Sandbox) Close() error {
+	if s.WeChat != nil {
+		s.WeChat.Close()
+	}
+	if s.Alipay != nil {
+		s.Alipay.Close()
+	}
+	return s.db.Close()
+}
+
+// rsaKey returns the named key, made and stored on first use.
+func (s *Sandbox) rsaKey(name string) (*rsa.PrivateKey, error) {
+	der, err := s.keep(name, func() ([]byte, error) {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		return x509.MarshalPKCS8PrivateKey(k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox key %s: %w", name, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("sandbox key %s is not RSA", name)
+	}
+	return rk, nil
+}
+
+// secret returns the named random secret as hex, made on first use.
+func (s *Sandbox) secret(name string, n int) (string, error) {
+	b, err := s.keep(name, func() ([]byte, error) {
+		raw := make([]byte, n)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		return []byte(hex.EncodeToString(raw)), nil
+	})
+	return string(b), err
+}
+
+func (s *Sandbox) keep(name string, make func() ([]byte, error)) ([]byte, error) {
+	var out []byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketKeys)
+		if err != nil {
+			return err
+		}
+		if v := b.Get([]byte(name)); v != nil {
+			out = append([]byte(nil), v...)
+			return nil
+		}
+		v, err := make()
+		if err != nil {
+			return err
+		}
+		out = v
+		return b.Put([]byte(name), v)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox key %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// bucketStore keeps one emulator's records in a bucket of sandbox.db.
+type bucketStore struct {
+	db     *bolt.DB
+	bucket []byte
+}
+
+func (b bucketStore) Put(key string, value []byte) error {
+	return b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(b.bucket)
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(key), value)
+	})
+}
+
+func (b bucketStore) ForEach(fn func(key string, value []byte) error) error {
+	return b.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(b.bucket)
+		if bk == nil {
+			return nil
+		}
+		return bk.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+	})
+}
