@@ -2,141 +2,44 @@ package alipay
 
 import (
 	"context"
-	"slices"
-	"sync"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"till/checkout"
+	"till/store"
 )
 
-// memLedger is the smallest checkout.Ledger that keeps the rules the
-// engine relies on (compare-and-set moves, refunds within what was paid).
-type memLedger struct {
-	mu      sync.Mutex
-	orders  map[string]checkout.Order
-	refunds []checkout.Refund
+// newLedger is the real bbolt ledger in a temporary file.
+func newLedger(t *testing.T) *store.Store {
+	t.Helper()
+	l, err := store.Open(filepath.Join(t.TempDir(), "till.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
-func newMemLedger() *memLedger { return &memLedger{orders: map[string]checkout.Order{}} }
-
-func (l *memLedger) CreateOrder(_ context.Context, o checkout.Order) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.orders[o.No]; ok {
-		return checkout.ErrExists
+// dayNet adds up the day's paid sales and their succeeded refunds, as the
+// ledger has them.
+func dayNet(t *testing.T, l *store.Store, day time.Time) (sales, refunds checkout.Money) {
+	t.Helper()
+	from, to := checkout.DayBounds(day, Shanghai)
+	orders, err := l.OrdersPaid(context.Background(), from, to, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	l.orders[o.No] = o
-	return nil
-}
-
-func (l *memLedger) Order(_ context.Context, no string) (checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	o, ok := l.orders[no]
-	if !ok {
-		return o, checkout.ErrNotFound
-	}
-	return o, nil
-}
-
-func (l *memLedger) Advance(_ context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	o, ok := l.orders[no]
-	if !ok {
-		return o, checkout.ErrNotFound
-	}
-	if !o.State.CanMoveTo(to) {
-		return o, &checkout.TransitionError{From: o.State, To: to, Current: o}
-	}
-	if fn != nil {
-		fn(&o)
-	}
-	o.State = to
-	l.orders[no] = o
-	return o, nil
-}
-
-func (l *memLedger) OpenOrders(context.Context) ([]checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []checkout.Order
-	for _, o := range l.orders {
-		if o.State.Open() {
-			out = append(out, o)
+	for _, o := range orders {
+		sales += o.Amount
+		rs, err := l.Refunds(context.Background(), o.No)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	return out, nil
-}
-
-func (l *memLedger) OrdersCreated(_ context.Context, from, to time.Time, _ int) ([]checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []checkout.Order
-	for _, o := range l.orders {
-		if !o.CreatedAt.Before(from) && o.CreatedAt.Before(to) {
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-func (l *memLedger) CreateRefund(_ context.Context, r checkout.Refund) (checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	o := l.orders[r.OrderNo]
-	if !o.State.WasPaid() || o.Refunded+r.Amount > o.Amount {
-		return o, checkout.ErrRefundAboveBalance
-	}
-	l.refunds = append(l.refunds, r)
-	if r.State == checkout.RefundSucceeded {
-		o.Refunded += r.Amount
-		o.State = checkout.StatePartiallyRefunded
-		if o.Refunded == o.Amount {
-			o.State = checkout.StateRefunded
-		}
-		l.orders[o.No] = o
-	}
-	return o, nil
-}
-
-func (l *memLedger) SettleRefund(context.Context, string, checkout.RefundState, func(*checkout.Refund)) (checkout.Refund, checkout.Order, error) {
-	panic("not used")
-}
-
-func (l *memLedger) PaidAndRefunded(_ context.Context, no string, paid func(*checkout.Order), r checkout.Refund) (checkout.Order, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	o := l.orders[no]
-	if !o.State.Open() {
-		return o, &checkout.TransitionError{From: o.State, To: checkout.StateRefunded, Current: o}
-	}
-	paid(&o)
-	o.State, o.Refunded = checkout.StateRefunded, r.Amount
-	l.orders[no] = o
-	l.refunds = append(l.refunds, r)
-	return o, nil
-}
-
-func (l *memLedger) Refunds(_ context.Context, orderNo string) ([]checkout.Refund, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.DeleteFunc(slices.Clone(l.refunds), func(r checkout.Refund) bool { return r.OrderNo != orderNo }), nil
-}
-
-// net is the day's sales minus its succeeded refunds.
-func (l *memLedger) net() (sales, refunds checkout.Money) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, o := range l.orders {
-		if o.State.WasPaid() {
-			sales += o.Amount
-		}
-	}
-	for _, r := range l.refunds {
-		if r.State == checkout.RefundSucceeded {
-			refunds += r.Amount
+		for _, r := range rs {
+			if r.State == checkout.RefundSucceeded {
+				refunds += r.Amount
+			}
 		}
 	}
 	return sales, refunds
@@ -156,7 +59,7 @@ func (p lastMoment) Close(ctx context.Context, orderNo string) (checkout.CloseRe
 
 func TestEngineLastMomentRace(t *testing.T) {
 	e := newEnv(t)
-	ledger := newMemLedger()
+	ledger := newLedger(t)
 	racer := lastMoment{Provider: e.p, pay: func(no string) {
 		if err := e.emu.Pay(no); err != nil {
 			t.Errorf("customer pays: %v", err)
@@ -184,7 +87,7 @@ func TestEngineLastMomentRace(t *testing.T) {
 	if len(refunds) != 1 || refunds[0].Amount != 1230 || refunds[0].State != checkout.RefundSucceeded {
 		t.Fatalf("refunds: %+v", refunds)
 	}
-	sales, refunded := ledger.net()
+	sales, refunded := dayNet(t, ledger, e.clock.Now())
 	if sales != 1230 || refunded != 1230 || sales-refunded != 0 {
 		t.Fatalf("day: sales %s, refunds %s, net %s; want 12.30, 12.30, 0.00", sales, refunded, sales-refunded)
 	}
@@ -196,7 +99,7 @@ func TestEngineLastMomentRace(t *testing.T) {
 
 func TestEngineSaleAndTimeout(t *testing.T) {
 	e := newEnv(t)
-	ledger := newMemLedger()
+	ledger := newLedger(t)
 	eng := checkout.NewEngine(ledger, []checkout.Provider{e.p}, checkout.Config{Location: Shanghai}, checkout.ClockFunc(e.clock.Now), nil)
 
 	paid, err := eng.Start(ctx, checkout.MethodAlipay, 4560, "")
@@ -221,7 +124,7 @@ func TestEngineSaleAndTimeout(t *testing.T) {
 	if scanned, err = eng.Finish(ctx, scanned.No, "cancelled"); err != nil || scanned.State != checkout.StateClosed {
 		t.Fatalf("scanned sale: %+v, %v", scanned, err)
 	}
-	if sales, refunds := ledger.net(); sales != 4560 || refunds != 0 {
+	if sales, refunds := dayNet(t, ledger, e.clock.Now()); sales != 4560 || refunds != 0 {
 		t.Fatalf("day: sales %s refunds %s", sales, refunds)
 	}
 }
