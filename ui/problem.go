@@ -65,13 +65,14 @@ func (m problemModel) View() string {
 	var body string
 	switch m.kind {
 	case problemCreateUnknown:
-		body = "We could not tell whether " + o.Method.Label() + " created order " + o.No + " for " + o.Amount.Yuan() + ".\n" +
-			"The sale is kept. Retry asks again with the same order number, so the customer\n" +
-			"can never be charged twice. Giving up checks with " + o.Method.Label() + " and closes it."
+		body = "We could not tell whether " + o.Method.Label() + " created this sale:\n" +
+			"order " + o.No + ", " + o.Amount.Yuan() + ". The sale is kept.\n" +
+			"Retry asks again with the same order number, so the customer can\n" +
+			"never be charged twice. Giving up checks with " + o.Method.Label() + ", then closes it."
 	case problemCloseFailed:
 		body = "Order " + o.No + " for " + o.Amount.Yuan() + " could not be closed yet.\n" +
-			"Do not hand over goods unless it shows PAID. Retry to try again; if you leave it,\n" +
-			"till checks it with " + o.Method.Label() + " at the next start and records what happened."
+			"Do not hand over goods unless it shows PAID. Retry to try again; if you\n" +
+			"leave it, till checks it with " + o.Method.Label() + " at the next start."
 	}
 	return head + "\n\n" + body
 }

@@ -287,7 +287,7 @@ const chrome = 5
 func (m Model) resize() Model {
 	w, h := m.width-2, m.height-chrome
 	m.entry.width, m.entry.height = w, h
-	m.waiting.width, m.waiting.height = w, h
+	m.waiting = m.waiting.setSize(w, h)
 	return m
 }
 

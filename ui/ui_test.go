@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -35,7 +36,7 @@ type rig struct {
 	engine *checkout.Engine
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "till.db"))
 	if err != nil {
@@ -238,6 +239,48 @@ func TestQRDrawnOnScreenDecodes(t *testing.T) {
 		}
 		if got := strings.TrimSpace(string(out)); got != url {
 			t.Fatalf("%dx%d: decoded %q, want %q", size.w, size.h, got, url)
+		}
+	}
+}
+
+// TestScreensFit80x24 renders every screen at the smallest supported size
+// and checks that nothing runs past the edge.
+func TestScreensFit80x24(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	root := m.(Model)
+	o := checkout.Order{No: "20261123060000000T101", Method: checkout.MethodAlipay, Amount: 123456,
+		State: checkout.StatePaid, Reason: "cancelled by clerk", Refunded: 123456}
+	views := map[string]func() string{
+		"entry": func() string { return root.View() },
+	}
+	for _, st := range []checkout.State{checkout.StatePaid, checkout.StateClosed, checkout.StateFailed, checkout.StateRefunded} {
+		o := o
+		o.State = st
+		views["result "+string(st)] = func() string {
+			rr := root
+			rr.active, rr.result = screenResult, newResult(rr.deps, o)
+			return rr.View()
+		}
+	}
+	for _, k := range []problemKind{problemCreateUnknown, problemCloseFailed} {
+		err := &checkout.ProviderError{Op: "create", Message: "Alipay is busy"}
+		views[fmt.Sprint("problem ", k)] = func() string {
+			rr := root
+			rr.active, rr.problem = screenProblem, newProblem(rr.deps, k, o, err)
+			return rr.View()
+		}
+	}
+	for name, view := range views {
+		screen := view()
+		if n := strings.Count(screen, "\n") + 1; n > 24 {
+			t.Errorf("%s: %d lines", name, n)
+		}
+		for i, l := range strings.Split(screen, "\n") {
+			if w := lipgloss.Width(l); w > 80 {
+				t.Errorf("%s: line %d is %d wide: %q", name, i, w, l)
+			}
 		}
 	}
 }

@@ -47,8 +47,36 @@ type waitingModel struct {
 	polling bool
 	warning string // the last poll's trouble, shown while still trying
 	now     time.Time
+	qr      string // the drawn code, made once per order and size, not per frame
 
 	width, height int
+}
+
+// infoWidth is the room kept right of the QR for the sale's details.
+const infoWidth = 38 // 36 of text and a gap of 2
+
+// setSize fits the screen to w x h and redraws the code for that size.
+func (m waitingModel) setSize(w, h int) waitingModel {
+	m.width, m.height = w, h
+	return m.drawQR()
+}
+
+func (m waitingModel) drawQR() waitingModel {
+	s := m.deps.styles
+	if m.order.CodeURL == "" {
+		m.qr = ""
+		return m
+	}
+	text, err := renderQR(m.order.CodeURL, m.width-infoWidth, m.height)
+	switch {
+	case err != nil:
+		m.qr = s.Error.Render("Cannot draw the QR code: " + err.Error())
+	case text == "":
+		m.qr = s.Error.Render("The window is too small\nfor the QR code.\nMake it at least 80x24.")
+	default:
+		m.qr = s.QR.Render(text)
+	}
+	return m
 }
 
 func newCreating(d deps, meth checkout.Method, amount checkout.Money) waitingModel {
@@ -62,6 +90,7 @@ func newCreating(d deps, meth checkout.Method, amount checkout.Money) waitingMod
 func (m waitingModel) begin(o checkout.Order) (waitingModel, tea.Cmd) {
 	m.order, m.phase, m.method, m.amount = o, phaseWaiting, o.Method, o.Amount
 	m.now = m.deps.now()
+	m = m.drawQR()
 	interval := m.deps.engine.Config().PollInterval
 	return m, tea.Batch(m.spinner.Tick, pollTick(interval, o.No), clockTick(o.No))
 }
@@ -164,23 +193,10 @@ func (m waitingModel) View() string {
 		info.WriteString(m.spinner.View() + " Waiting for the customer to pay\n")
 	}
 	if m.warning != "" {
-		info.WriteString(s.Warn.Render(m.warning) + "\n")
+		info.WriteString(s.Warn.Width(infoWidth-2).Render(m.warning) + "\n")
 	}
 	infoText := info.String()
-
-	// The QR takes what the details leave, and stays as large as fits.
-	infoW := lipgloss.Width(infoText) + 2
-	qrText, err := renderQR(m.order.CodeURL, m.width-infoW, m.height)
-	var qr string
-	switch {
-	case err != nil:
-		qr = s.Error.Render("Cannot draw the QR code: " + err.Error())
-	case qrText == "":
-		qr = s.Error.Render("The window is too small to show the QR code.\nMake it at least 80x24.")
-	default:
-		qr = s.QR.Render(qrText)
-	}
-	body := lipgloss.JoinHorizontal(lipgloss.Top, qr, "  ", infoText)
+	body := lipgloss.JoinHorizontal(lipgloss.Top, m.qr, "  ", infoText)
 	if m.deps.sandbox {
 		body += "\n" + s.Muted.Render("Sandbox payer page: "+m.order.CodeURL)
 	}
