@@ -9,6 +9,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -42,6 +43,11 @@ type Engine struct {
 	numbers   *Numbers
 	cfg       Config
 	log       *slog.Logger
+
+	// started holds the numbers of the sales this engine began, so that
+	// recovery settles only what an earlier run left open and never a
+	// sale the clerk has just started.
+	started sync.Map
 }
 
 // NewEngine builds an engine. A nil clock means the system clock and a nil
@@ -164,7 +170,9 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 		// Providers take whole seconds; the payable window is the timeout.
 		ExpiresAt: now.Add(e.cfg.Timeout).Truncate(time.Second),
 	}
-	for range 3 {
+	// A number is taken only after a restart within the same millisecond
+	// (or a clock set back): try the next ones.
+	for range 50 {
 		o.No = e.numbers.Order()
 		if err = e.ledger.CreateOrder(ctx, o); !errors.Is(err, ErrExists) {
 			break
@@ -173,6 +181,7 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 	if err != nil {
 		return Order{}, fmt.Errorf("recording the sale: %w", err)
 	}
+	e.started.Store(o.No, true)
 	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
 	return e.create(ctx, p, o)
 }
@@ -306,7 +315,7 @@ func (e *Engine) advance(ctx context.Context, no string, to State, fn func(*Orde
 // queries once more, and if the trade is still unpaid it closes it and
 // records what the close answered (closed, found paid, or refunded). When
 // the provider cannot be reached the order stays open and the error says
-// so; recovery at the next start settles it.
+// so; Recover settles it later.
 func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
@@ -406,9 +415,15 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 	return got, err
 }
 
-// Recover settles every order left open by a crash, a kill or a power cut:
-// each is queried and, if unpaid, closed. It returns the orders it settled
-// and the errors of those it could not (they stay open for the next start).
+// Release hands a sale this engine started over to recovery: the clerk
+// has left it (its close could not be confirmed), so the next Recover
+// settles it like one an earlier run left open.
+func (e *Engine) Release(no string) { e.started.Delete(no) }
+
+// Recover settles every order left open by an earlier run (a crash, a
+// kill, a power cut): each is queried and, if unpaid, closed. Sales this
+// engine started are left to their own screens. It returns the orders it settled
+// and the errors of those it could not (they stay open for the next Recover).
 func (e *Engine) Recover(ctx context.Context) ([]Order, []error) {
 	open, err := e.ledger.OpenOrders(ctx)
 	if err != nil {
@@ -417,6 +432,9 @@ func (e *Engine) Recover(ctx context.Context) ([]Order, []error) {
 	var done []Order
 	var errs []error
 	for _, o := range open {
+		if _, mine := e.started.Load(o.No); mine {
+			continue
+		}
 		got, err := e.Finish(ctx, o.No, "settled at start-up")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("order %s: %w", o.No, err))

@@ -32,6 +32,18 @@ type recentMsg struct {
 	err    error
 }
 
+// recoverTickMsg asks for another recovery pass, after one that could not
+// reach a provider or after the clerk left a sale whose close failed.
+type recoverTickMsg struct{}
+
+// recoverRetry is how long till waits before asking about unsettled
+// orders again.
+const recoverRetry = 30 * time.Second
+
+func recoverLater() tea.Cmd {
+	return tea.Tick(recoverRetry, func(time.Time) tea.Msg { return recoverTickMsg{} })
+}
+
 // saleStartedMsg is the answer to starting (or retrying) a sale. Sent by
 // startCmd and retryCmd; handled by the root, which picks the next screen.
 type saleStartedMsg struct {

@@ -72,7 +72,7 @@ func (m problemModel) View() string {
 	case problemCloseFailed:
 		body = "Order " + o.No + " for " + o.Amount.Yuan() + " could not be closed yet.\n" +
 			"Do not hand over goods unless it shows PAID. Retry to try again; if you\n" +
-			"leave it, till checks it with " + o.Method.Label() + " at the next start."
+			"leave it, till keeps checking it with " + o.Method.Label() + "."
 	}
 	return head + "\n\n" + body
 }

@@ -157,8 +157,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	// 2. Navigation.
 	switch msg := msg.(type) {
 	case recoveredMsg:
-		m.notice, m.noticeWarn = recoveryNotice(msg)
-		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+		if notice, warn := recoveryNotice(msg); notice != "" || m.noticeWarn {
+			m.notice, m.noticeWarn = notice, warn
+		}
+		cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
+		if len(msg.errs) > 0 {
+			cmds = append(cmds, recoverLater())
+		}
+		return m, tea.Batch(cmds...)
+	case recoverTickMsg:
+		return m, recoverCmd(m.deps.ctx, m.deps.engine)
 	case chargeMsg:
 		m.notice = ""
 		m.active = screenWaiting
@@ -189,7 +197,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			o = msg.(abandonMsg).order
 		}
 		if _, ok := msg.(abandonMsg); ok && m.problem.kind == problemCloseFailed {
-			return m.toEntry("Order "+o.No+" is still open; till will settle it with "+o.Method.Label()+" at the next start.", true)
+			m.deps.engine.Release(o.No)
+			next, cmd := m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
+			return next, tea.Batch(cmd, recoverLater())
 		}
 		m.active = screenWaiting
 		w := newCreating(m.deps, o.Method, o.Amount)
@@ -271,10 +281,10 @@ func recoveryNotice(msg recoveredMsg) (string, bool) {
 	}
 	s := ""
 	if len(parts) > 0 {
-		s = fmt.Sprintf("Settled %d order(s) left open by the last run: %s.", len(parts), strings.Join(parts, "; "))
+		s = fmt.Sprintf("Settled %d order(s) left open: %s.", len(parts), strings.Join(parts, "; "))
 	}
 	if len(msg.errs) > 0 {
-		s = strings.TrimSpace(s + fmt.Sprintf(" %d order(s) could not be checked yet (%s); till asks again at the next start.",
+		s = strings.TrimSpace(s + fmt.Sprintf(" %d order(s) could not be checked yet (%s); till keeps asking.",
 			len(msg.errs), checkout.UserMessage(msg.errs[0])))
 		return s, true
 	}

@@ -284,3 +284,34 @@ func TestScreensFit80x24(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseFailureIsSettledLater: the close at cancel cannot be
+// confirmed; the clerk leaves the sale, and till keeps checking until the
+// provider answers, then records it closed.
+func TestCloseFailureIsSettledLater(t *testing.T) {
+	r := newRig(t)
+	failing := true
+	r.wx.OnClose = func(context.Context, string) error {
+		if failing {
+			return fake.ErrTimeout
+		}
+		return nil
+	}
+	tm := r.run(t)
+	tm.Type("6w")
+	waitFor(t, tm, "Scan to pay")
+	o := r.openOrder(t)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(t, tm, "could not be closed yet", "r retry")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(t, tm, "is still open; till keeps checking it")
+	if st := r.state(t, o.No); st != checkout.StateAwaiting {
+		t.Fatalf("state %s, want still awaiting", st)
+	}
+	failing = false
+	tm.Send(recoverTickMsg{})
+	waitFor(t, tm, "Settled 1 order(s) left open", "¥6.00 closed")
+	if st := r.state(t, o.No); st != checkout.StateClosed {
+		t.Fatalf("state %s, want closed", st)
+	}
+}
