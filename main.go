@@ -51,7 +51,7 @@ var version = ""
 // CLI is till's command line.
 type CLI struct {
 	Config string `help:"Configuration file (default: $XDG_CONFIG_HOME/till/config.toml)." env:"TILL_CONFIG" type:"path" placeholder:"FILE"`
-	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
+	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
 
 	Desk          deskCmd          `cmd:"" default:"1" help:"Open the cashier desk (the default)."`
 	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
@@ -236,7 +236,7 @@ func (c *Config) Validate() error {
 type paths struct {
 	config      string
 	configNamed bool
-	db          string
+	db          string // "" until resolved against the config's mode
 }
 
 func resolvePaths(cli *CLI) paths {
@@ -244,10 +244,28 @@ func resolvePaths(cli *CLI) paths {
 	if p.config == "" {
 		p.config = filepath.Join(xdgDir("XDG_CONFIG_HOME", ".config"), "till", "config.toml")
 	}
-	if p.db == "" {
-		p.db = filepath.Join(xdgDir("XDG_DATA_HOME", ".local/share"), "till", "till.db")
-	}
 	return p
+}
+
+// ledgerPath is --db, or the default for the mode: sandbox sales live in
+// their own ledger, never among the shop's takings.
+func (p paths) ledgerPath(sandbox bool) string {
+	if p.db != "" {
+		return p.db
+	}
+	dir := filepath.Join(xdgDir("XDG_DATA_HOME", ".local/share"), "till")
+	if sandbox {
+		dir = filepath.Join(dir, "sandbox")
+	}
+	return filepath.Join(dir, "till.db")
+}
+
+// mode is what the ledger is stamped with (store.Bind).
+func (c *Config) mode() string {
+	if c.Sandbox() {
+		return "sandbox"
+	}
+	return "live"
 }
 
 func xdgDir(env, fallback string) string {
@@ -311,17 +329,22 @@ func openDesk(cli *CLI) (*desk, error) {
 	d.closers = append(d.closers, lf)
 
 	// The ledger first: a second desk is told the ledger is in use.
-	ledger, err := store.Open(p.db)
+	dbPath := p.ledgerPath(cfg.Sandbox())
+	ledger, err := store.Open(dbPath)
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
 	d.ledger = ledger
 	d.closers = append(d.closers, ledger)
+	if err := ledger.Bind(context.Background(), cfg.mode()); err != nil {
+		d.Close()
+		return nil, usageError{err}
+	}
 
 	var providers []checkout.Provider
 	if cfg.Sandbox() {
-		sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.db), "sandbox.db"), log.With("pkg", "sandbox"))
+		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"))
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -366,7 +389,7 @@ func openDesk(cli *CLI) (*desk, error) {
 		ShopName:     cfg.Shop.Name,
 		Location:     cfg.location,
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
-	log.Info("till started", "db", p.db, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
+	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
 }
 
@@ -378,6 +401,9 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 		return err
 	}
 	defer d.Close()
+	// Anything that logs through the standard loggers goes to the file,
+	// not over the screen.
+	slog.SetDefault(d.log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal})
@@ -395,7 +421,7 @@ type sandboxCmd struct{}
 func (sandboxCmd) Run(cli *CLI, out io.Writer) error {
 	p := resolvePaths(cli)
 	log := slog.New(slog.NewTextHandler(out, nil))
-	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.db), "sandbox.db"), log)
+	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.ledgerPath(true)), "sandbox.db"), log)
 	if err != nil {
 		return err
 	}

@@ -86,3 +86,15 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("bad config: exit %d, %q", code, errb.String())
 	}
 }
+
+func TestSandboxLedgerIsSeparate(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "/data")
+	p := paths{}
+	if live, sb := p.ledgerPath(false), p.ledgerPath(true); live != "/data/till/till.db" || sb != "/data/till/sandbox/till.db" {
+		t.Fatalf("live %s, sandbox %s", live, sb)
+	}
+	p.db = "/x/shop.db"
+	if got := p.ledgerPath(true); got != "/x/shop.db" {
+		t.Fatalf("--db ignored: %s", got)
+	}
+}

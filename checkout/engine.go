@@ -48,6 +48,17 @@ type Engine struct {
 	// recovery settles only what an earlier run left open and never a
 	// sale the clerk has just started.
 	started sync.Map
+	// locks serialise the calls on one order (a poll, the close at the
+	// timeout, recovery), so that what one learns is never overtaken by
+	// another's older answer.
+	locks sync.Map
+}
+
+// lock takes the order's lock and returns its release.
+func (e *Engine) lock(no string) func() {
+	mu, _ := e.locks.LoadOrStore(no, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // NewEngine builds an engine. A nil clock means the system clock and a nil
@@ -172,16 +183,21 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 	}
 	// A number is taken only after a restart within the same millisecond
 	// (or a clock set back): try the next ones.
+	// The number is claimed for this run before the order is written, so
+	// a recovery pass running now never takes it for a leftover.
 	for range 50 {
 		o.No = e.numbers.Order()
+		e.started.Store(o.No, true)
 		if err = e.ledger.CreateOrder(ctx, o); !errors.Is(err, ErrExists) {
 			break
 		}
+		e.started.Delete(o.No)
 	}
 	if err != nil {
+		e.started.Delete(o.No)
 		return Order{}, fmt.Errorf("recording the sale: %w", err)
 	}
-	e.started.Store(o.No, true)
+	defer e.lock(o.No)()
 	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
 	return e.create(ctx, p, o)
 }
@@ -190,6 +206,7 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 // the same number and the same parameters, so the provider answers the
 // same trade rather than making a second one.
 func (e *Engine) Retry(ctx context.Context, no string) (Order, error) {
+	defer e.lock(no)()
 	o, err := e.ledger.Order(ctx, no)
 	if err != nil {
 		return o, err
@@ -220,7 +237,13 @@ func (e *Engine) create(ctx context.Context, p Provider, o Order) (Order, error)
 	switch {
 	case err == nil:
 		e.log.Info("order created at provider", "order", o.No)
-		return e.advance(ctx, o.No, StateAwaiting, func(s *Order) { s.CodeURL = res.CodeURL })
+		got, err := e.advance(ctx, o.No, StateAwaiting, func(s *Order) { s.CodeURL = res.CodeURL })
+		if err != nil {
+			// The provider has it, the ledger could not say so: the sale
+			// stays created, and a retry asks for the same code again.
+			return o, fmt.Errorf("recording the QR code of order %s: %w", o.No, err)
+		}
+		return got, nil
 	case IsUnknown(err):
 		e.log.Warn("create outcome unknown", "order", o.No, "err", err)
 		return o, err
@@ -246,6 +269,7 @@ func (e *Engine) description(o Order) string {
 // Poll asks the provider once about an open order and records what it
 // learns. Errors leave the order as it was: the next poll asks again.
 func (e *Engine) Poll(ctx context.Context, no string) (Order, error) {
+	defer e.lock(no)()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
 		return o, err
@@ -303,7 +327,9 @@ func (e *Engine) markPaid(ctx context.Context, no string, st TradeStatus) (Order
 // advance moves an order; finding it already in `to` or further along is
 // not an error, since another path (a poll, a close) may have got there.
 func (e *Engine) advance(ctx context.Context, no string, to State, fn func(*Order)) (Order, error) {
-	o, err := e.ledger.Advance(ctx, no, to, fn)
+	// The write records what the provider already did: it must not be
+	// lost to the call's deadline or a shutdown.
+	o, err := e.ledger.Advance(context.WithoutCancel(ctx), no, to, fn)
 	var te *TransitionError
 	if errors.As(err, &te) {
 		return te.Current, nil
@@ -317,6 +343,7 @@ func (e *Engine) advance(ctx context.Context, no string, to State, fn func(*Orde
 // the provider cannot be reached the order stays open and the error says
 // so; Recover settles it later.
 func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
+	defer e.lock(no)()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
 		return o, err
@@ -373,11 +400,17 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 	}
 	switch cr.Outcome {
 	case CloseWasPaid:
-		paid := TradeStatus{State: TradePaid, ProviderTradeNo: cr.ProviderTradeNo}
-		if st, err := p.Query(ctx, o.No); err == nil && st.State == TradePaid {
-			paid = st
+		// Paid after all. Record it from a query, so the amount is
+		// checked like any payment; until then the order stays open.
+		st, err := p.Query(ctx, o.No)
+		if err != nil {
+			return o, fmt.Errorf("order %s: %s says it is paid; confirming it failed: %w", o.No, o.Method.Label(), err)
 		}
-		return e.markPaid(ctx, o.No, paid)
+		got, err := e.apply(ctx, o, st)
+		if err == nil && got.State.Open() {
+			err = fmt.Errorf("order %s: %s says it is paid but reports it %s", o.No, o.Method.Label(), st.Raw)
+		}
+		return got, err
 	case CloseRefunded:
 		return e.paidAndRefunded(ctx, o, cr.ProviderTradeNo, time.Time{})
 	}
@@ -401,7 +434,7 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 		Reason:    "paid as the sale was being closed; the provider refunded it",
 		CreatedAt: now, UpdatedAt: now, SucceededAt: now,
 	}
-	got, err := e.ledger.PaidAndRefunded(ctx, o.No, func(s *Order) {
+	got, err := e.ledger.PaidAndRefunded(context.WithoutCancel(ctx), o.No, func(s *Order) {
 		s.ProviderTradeNo = tradeNo
 		s.PaidAt = paidAt
 	}, r)

@@ -335,8 +335,15 @@ func TestLateEventsDoNotMoveBack(t *testing.T) {
 		t.Fatalf("late poll: %s %v", got.State, err)
 	}
 	p := r.start(t, checkout.MethodWeChat, 100)
-	r.wx.Pay(p.No)
-	r.eng.Poll(context.Background(), p.No)
+	if err := r.wx.Pay(p.No); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.eng.Poll(context.Background(), p.No); err != nil || got.State != checkout.StatePaid {
+		t.Fatalf("poll: %s %v", got.State, err)
+	}
+	// The provider now reports something older (a stale replica, a
+	// duplicate answer): the paid sale does not move.
+	r.wx.Rewrite = func(st *checkout.TradeStatus) { st.State = checkout.TradeNotPaid }
 	// A late cancel of a paid sale is a no-op.
 	got, err = r.eng.Finish(context.Background(), p.No, "cancelled by clerk")
 	if err != nil || got.State != checkout.StatePaid {
@@ -345,6 +352,10 @@ func TestLateEventsDoNotMoveBack(t *testing.T) {
 }
 
 func TestTodayUsesShopCalendar(t *testing.T) {
+	// The machine's zone is not the shop's: a bug that used it would show.
+	local := time.Local
+	time.Local = time.FixedZone("UTC-5", -5*3600)
+	t.Cleanup(func() { time.Local = local })
 	r := newRig(t)
 	// 23:30 on the 22nd in Shanghai is 15:30 UTC on the 22nd.
 	r.clock.Set(time.Date(2026, 11, 22, 15, 30, 0, 0, time.UTC))
@@ -406,5 +417,37 @@ func BenchmarkSale(b *testing.B) {
 		if o, err = eng.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
 			b.Fatal(o.State, err)
 		}
+	}
+}
+
+// TestPollDuringCancelStillRecordsTheRefund: the customer pays while the
+// timeout's cancel is on its way and a poll runs at the same moment. The
+// cancel refunds the payment; whatever the poll saw, the ledger ends with
+// the sale and its refund.
+func TestPollDuringCancelStillRecordsTheRefund(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodAlipay, 880)
+	polled := make(chan checkout.Order, 1)
+	r.ali.OnClose = func(context.Context, string) error {
+		r.ali.OnClose = nil
+		if err := r.ali.Pay(o.No); err != nil {
+			t.Error(err)
+		}
+		go func() {
+			got, _ := r.eng.Poll(context.Background(), o.No)
+			polled <- got
+		}()
+		return nil
+	}
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := <-polled; p.State != checkout.StateRefunded && p.State != checkout.StatePaid {
+		t.Errorf("poll saw %s", p.State)
+	}
+	final := r.stored(t, o.No)
+	if got.State != checkout.StateRefunded || final.State != checkout.StateRefunded || final.Refunded != 880 {
+		t.Fatalf("finish %s, stored %s refunded %d; want refunded 880", got.State, final.State, final.Refunded)
 	}
 }

@@ -151,10 +151,13 @@ func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*check
 		if err != nil {
 			return err
 		}
-		// created, awaiting and closed may become paid; anything else has
-		// had its money recorded already.
-		if !cur.State.CanMoveTo(checkout.StatePaid) {
-			return &checkout.TransitionError{From: cur.State, To: checkout.StatePaid, Current: cur}
+		// created, awaiting and closed may become paid. A paid order with
+		// no refunds yet is the same sale seen paid a moment earlier (a
+		// poll that raced the cancel): its money went back all the same.
+		// Anything else has had its refunds recorded already.
+		fromPaid := cur.State == checkout.StatePaid && cur.Refunded == 0 && !hasRefunds(tx, no)
+		if !cur.State.CanMoveTo(checkout.StatePaid) && !fromPaid {
+			return &checkout.TransitionError{From: cur.State, To: checkout.StateRefunded, Current: cur}
 		}
 		if r.OrderNo == "" {
 			r.OrderNo = no
@@ -169,7 +172,7 @@ func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*check
 			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
 		}
 		next := cur
-		if paid != nil {
+		if paid != nil && !fromPaid {
 			paid(&next)
 		}
 		keepImmutable(&next, cur)
@@ -297,4 +300,11 @@ func putRefund(tx *bolt.Tx, r checkout.Refund) error {
 		return err
 	}
 	return tx.Bucket(bucketRefundsByOrder).Put(append(refundPrefix(r.OrderNo), r.No...), []byte{})
+}
+
+// hasRefunds reports whether any refund, in any state, was recorded for
+// the order.
+func hasRefunds(tx *bolt.Tx, orderNo string) bool {
+	k, _ := tx.Bucket(bucketRefundsByOrder).Cursor().Seek(refundPrefix(orderNo))
+	return k != nil && bytes.HasPrefix(k, refundPrefix(orderNo))
 }

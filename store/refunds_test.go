@@ -263,16 +263,38 @@ func TestPaidAndRefunded(t *testing.T) {
 	}
 }
 
-func TestPaidAndRefundedRefused(t *testing.T) {
+// A sale a poll saw paid a moment before the cancel refunded it: the
+// refund is recorded and the paid time kept.
+func TestPaidAndRefundedAfterAPollSawItPaid(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := t.Context()
 	before := paidOrder(t, s, "P1", 500)
+	got, err := s.PaidAndRefunded(ctx, "P1", func(o *checkout.Order) { o.PaidAt = t0.Add(time.Hour) }, checkout.Refund{No: "R1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateRefunded || got.Refunded != 500 || !got.PaidAt.Equal(before.PaidAt) {
+		t.Errorf("got %+v, want refunded 500 with the first paid time", got)
+	}
+	if rs, _ := s.Refunds(ctx, "P1"); len(rs) != 1 || rs[0].Amount != 500 || rs[0].State != checkout.RefundSucceeded {
+		t.Errorf("refunds %+v", rs)
+	}
+}
+
+func TestPaidAndRefundedRefused(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := t.Context()
+	paidOrder(t, s, "P1", 500)
+	if _, err := s.CreateRefund(ctx, checkout.Refund{No: "R0", OrderNo: "P1", Amount: 100, State: checkout.RefundRequested}); err != nil {
+		t.Fatal(err)
+	}
+	before := mustOrder(t, s, "P1")
 	_, err := s.PaidAndRefunded(ctx, "P1", nil, checkout.Refund{No: "R1"})
 	var te *checkout.TransitionError
 	if !errors.As(err, &te) || te.Current != before {
-		t.Errorf("on a paid order: err = %v, want TransitionError with the stored order", err)
+		t.Errorf("on a paid order with a refund: err = %v, want TransitionError with the stored order", err)
 	}
-	if rs, _ := s.Refunds(ctx, "P1"); len(rs) != 0 {
+	if rs, _ := s.Refunds(ctx, "P1"); len(rs) != 1 {
 		t.Errorf("refund stored on refusal: %+v", rs)
 	}
 	mustCreate(t, s, newOrder("F1", t0, 500))

@@ -20,6 +20,7 @@ var (
 	bucketRefundsByOrder  = []byte("refunds_by_order")
 
 	keySchemaVersion = []byte("schema_version")
+	keyMode          = []byte("mode")
 )
 
 // ErrSchemaNewer means the file was written by a newer till; opening it

@@ -226,3 +226,19 @@ func TestMigrationV1(t *testing.T) {
 		t.Errorf("version = %d, want 1", v)
 	}
 }
+
+func TestBindRefusesTheOtherMode(t *testing.T) {
+	s, _ := mustOpen(t)
+	path := s.Path()
+	ctx := t.Context()
+	if err := s.Bind(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(ctx, "live"); err != nil {
+		t.Fatalf("same mode again: %v", err)
+	}
+	err := s.Bind(ctx, "sandbox")
+	if !errors.Is(err, ErrWrongMode) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("sandbox on a live ledger: %v", err)
+	}
+}

@@ -77,6 +77,10 @@ type Model struct {
 	result  resultModel
 	problem problemModel
 
+	// One recovery pass at a time, and at most one queued.
+	recovering    bool
+	recoverQueued bool
+
 	notice     string
 	noticeWarn bool
 	quitArmed  bool
@@ -113,6 +117,8 @@ func New(o Options) Model {
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
 	if m.recover {
+		// Init cannot record it, so the first pass is not marked as
+		// running; Engine.Recover is safe to run twice at once anyway.
 		cmds = append(cmds, recoverCmd(m.deps.ctx, m.deps.engine))
 	}
 	return tea.Batch(cmds...)
@@ -160,12 +166,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if notice, warn := recoveryNotice(msg); notice != "" || m.noticeWarn {
 			m.notice, m.noticeWarn = notice, warn
 		}
+		m.recovering = false
 		cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
 		if len(msg.errs) > 0 {
-			cmds = append(cmds, recoverLater())
+			cmds = append(cmds, m.recoverLater())
 		}
 		return m, tea.Batch(cmds...)
 	case recoverTickMsg:
+		m.recoverQueued = false
+		if m.recovering {
+			return m, m.recoverLater()
+		}
+		m.recovering = true
 		return m, recoverCmd(m.deps.ctx, m.deps.engine)
 	case chargeMsg:
 		m.notice = ""
@@ -199,7 +211,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if _, ok := msg.(abandonMsg); ok && m.problem.kind == problemCloseFailed {
 			m.deps.engine.Release(o.No)
 			next, cmd := m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
-			return next, tea.Batch(cmd, recoverLater())
+			nm := next.(Model)
+			return nm, tea.Batch(cmd, nm.recoverLater())
 		}
 		m.active = screenWaiting
 		w := newCreating(m.deps, o.Method, o.Amount)
@@ -218,6 +231,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.entry, cmd = m.entry.Update(msg)
 		return m, cmd
 	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg:
+		// A sale's late answers die with its screen: once the clerk has
+		// moved on, an old result must not come back over the next sale.
+		// (The ledger has them all the same.)
+		if m.active != screenWaiting {
+			return m, nil
+		}
 		var cmd tea.Cmd
 		m.waiting, cmd = m.waiting.Update(msg)
 		return m, cmd
@@ -267,8 +286,19 @@ func (m Model) started(msg saleStartedMsg) (tea.Model, tea.Cmd) {
 func (m Model) toEntry(notice string, warn bool) (tea.Model, tea.Cmd) {
 	m.active = screenEntry
 	m.entry = m.entry.reset()
+	m.waiting = waitingModel{}
 	m.notice, m.noticeWarn = notice, warn
 	return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+}
+
+// recoverLater queues one more recovery pass unless one is queued.
+// (Called on a copy that the caller returns, so the flag sticks.)
+func (m *Model) recoverLater() tea.Cmd {
+	if m.recoverQueued {
+		return nil
+	}
+	m.recoverQueued = true
+	return recoverLater()
 }
 
 func recoveryNotice(msg recoveredMsg) (string, bool) {

@@ -315,3 +315,30 @@ func TestCloseFailureIsSettledLater(t *testing.T) {
 		t.Fatalf("state %s, want closed", st)
 	}
 }
+
+// TestLateAnswerDoesNotReturnOverTheNextSale: a sale ends PAID, the clerk
+// moves on, then that sale's close answer arrives; the entry screen stays.
+func TestLateAnswerDoesNotReturnOverTheNextSale(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	o := checkout.Order{No: "20261123060000000T101", Method: checkout.MethodWeChat, Amount: 1230,
+		State: checkout.StatePaid, CodeURL: "http://x/pay/1", ExpiresAt: t0.Add(time.Minute)}
+	root := m.(Model)
+	root.active = screenWaiting
+	root.waiting, _ = newCreating(root.deps, o.Method, o.Amount).begin(o)
+	m, cmd := root.Update(polledMsg{order: o})
+	m, _ = m.Update(cmd()) // saleDoneMsg: the result screen
+	if got := m.(Model).Active(); got != "result" {
+		t.Fatalf("after paid: %s", got)
+	}
+	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m, _ = m.Update(cmd()) // nextSaleMsg
+	m, cmd = m.Update(finishedMsg{order: o})
+	if cmd != nil {
+		m, _ = m.Update(cmd())
+	}
+	if got := m.(Model).Active(); got != "entry" {
+		t.Fatalf("a late answer moved the desk to %s", got)
+	}
+}

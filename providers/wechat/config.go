@@ -89,7 +89,7 @@ func (c Config) Load() (Credentials, error) {
 	case cr.MerchantSerial == "":
 		bad("merchant_serial", "is required (the serial number of the merchant API certificate)")
 	case !serialRE.MatchString(cr.MerchantSerial):
-		bad("merchant_serial", "%q is not a certificate serial number (hex digits)", cr.MerchantSerial)
+		bad("merchant_serial", "%q is not a certificate serial number (8 to 64 hex digits)", cr.MerchantSerial)
 	}
 
 	if c.PrivateKeyFile == "" {

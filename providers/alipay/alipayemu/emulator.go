@@ -319,7 +319,10 @@ func Start(addr string, cfg Config) (*Server, error) {
 		URL:      base,
 		Gateway:  base + "/gateway.do",
 		Emulator: emu,
-		srv:      &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second},
+		// net/http reports to ErrorLog, by default stderr: in the sandbox
+		// that is the terminal the desk owns.
+		srv: &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(emu.log.Handler(), slog.LevelWarn)},
 	}
 	go s.srv.Serve(ln)
 	return s, nil

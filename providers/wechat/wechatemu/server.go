@@ -2,6 +2,7 @@ package wechatemu
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -35,8 +36,11 @@ func Start(addr string, cfg Config) (*Server, error) {
 	s := &Server{
 		URL:      url,
 		Emulator: emu,
-		srv:      &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second},
-		done:     make(chan struct{}),
+		// net/http reports to ErrorLog, by default stderr: in the sandbox
+		// that is the terminal the desk owns.
+		srv: &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(emu.log.Handler(), slog.LevelWarn)},
+		done: make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)

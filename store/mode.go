@@ -1,0 +1,32 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrWrongMode says the ledger was written in another mode (sandbox or
+// live) than the desk now runs in.
+var ErrWrongMode = errors.New("ledger mode mismatch")
+
+// Bind stamps the ledger with the mode the desk runs in ("sandbox" or
+// "live") the first time, and refuses a ledger stamped with the other one.
+// Sandbox sales are not takings, and a sandbox desk must never settle a
+// real order by asking an emulator that has never heard of it.
+func (s *Store) Bind(ctx context.Context, mode string) error {
+	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
+		meta := tx.Bucket(bucketMeta)
+		cur := string(meta.Get(keyMode))
+		switch cur {
+		case "":
+			return meta.Put(keyMode, []byte(mode))
+		case mode:
+			return nil
+		}
+		return fmt.Errorf("%s holds %s sales and till is configured for %s: use another --db: %w", s.path, cur, mode, ErrWrongMode)
+	})
+}
