@@ -143,6 +143,21 @@ func defaultHTTPClient(timeout time.Duration) *http.Client {
 // Method is checkout.MethodAlipay.
 func (p *Provider) Method() checkout.Method { return checkout.MethodAlipay }
 
+// call runs one SDK call, classifies its answer (classify) and logs it:
+// the one path every API takes.
+func call[R any](p *Provider, op, no string, do func() (*R, error), errOf func(*R) *alipay.Error) (*R, error) {
+	start := time.Now()
+	rsp, err := do()
+	var ae *alipay.Error
+	if rsp != nil {
+		ae = errOf(rsp)
+	}
+	c, s := codes(ae)
+	err = classify(op, err, ae)
+	p.logCall(op, no, start, err, c, s)
+	return rsp, err
+}
+
 func (p *Provider) logCall(op, no string, start time.Time, err error, code alipay.Code, sub string) {
 	p.log.Debug("alipay call", "op", op, "order", no, "code", string(code), "sub_code", sub,
 		"took", time.Since(start).Round(time.Millisecond), "err", err)
@@ -195,15 +210,8 @@ func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (chec
 	if !req.ExpiresAt.IsZero() {
 		param.TimeExpire = req.ExpiresAt.In(Shanghai).Format(TimeLayout)
 	}
-	start := time.Now()
-	rsp, err := p.client.TradePreCreate(ctx, param)
-	var ae *alipay.Error
-	if rsp != nil {
-		ae = &rsp.Error
-	}
-	c, s := codes(ae)
-	err = classify(op, err, ae)
-	p.logCall(op, req.OrderNo, start, err, c, s)
+	rsp, err := call(p, op, req.OrderNo, func() (*alipay.TradePreCreateRsp, error) { return p.client.TradePreCreate(ctx, param) },
+		func(r *alipay.TradePreCreateRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		return checkout.CreateResult{}, err
 	}
@@ -221,15 +229,10 @@ func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (chec
 // TradeRefunded, since money did arrive and went back.
 func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeStatus, error) {
 	const op = "query"
-	start := time.Now()
-	rsp, err := p.client.TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: orderNo})
-	var ae *alipay.Error
-	if rsp != nil {
-		ae = &rsp.Error
-	}
-	c, s := codes(ae)
-	err = classify(op, err, ae)
-	p.logCall(op, orderNo, start, err, c, s)
+	rsp, err := call(p, op, orderNo, func() (*alipay.TradeQueryRsp, error) {
+		return p.client.TradeQuery(ctx, alipay.TradeQuery{OutTradeNo: orderNo})
+	},
+		func(r *alipay.TradeQueryRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		if pe := (*checkout.ProviderError)(nil); errors.As(err, &pe) && pe.Kind == checkout.KindNotFound && pe.Code == subTradeNotExist {
 			return checkout.TradeStatus{State: checkout.TradeNotFound, Raw: subTradeNotExist}, nil
@@ -271,15 +274,10 @@ func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeSta
 // answer asking to retry (retry_flag=Y) is an unknown outcome.
 func (p *Provider) Close(ctx context.Context, orderNo string) (checkout.CloseResult, error) {
 	const op = "close"
-	start := time.Now()
-	rsp, err := p.client.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: orderNo})
-	var ae *alipay.Error
-	if rsp != nil {
-		ae = &rsp.Error
-	}
-	c, s := codes(ae)
-	err = classify(op, err, ae)
-	p.logCall(op, orderNo, start, err, c, s)
+	rsp, err := call(p, op, orderNo, func() (*alipay.TradeCancelRsp, error) {
+		return p.client.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: orderNo})
+	},
+		func(r *alipay.TradeCancelRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		var pe *checkout.ProviderError
 		if rsp != nil && rsp.RetryFlag == "Y" && errors.As(err, &pe) && pe.Kind != checkout.KindUnknown {
@@ -321,20 +319,15 @@ func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (chec
 	case req.RefundNo == "":
 		return checkout.RefundStatus{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the refund has no number"}
 	}
-	start := time.Now()
-	rsp, err := p.client.TradeRefund(ctx, alipay.TradeRefund{
-		OutTradeNo:   req.OrderNo,
-		RefundAmount: req.Amount.String(),
-		RefundReason: req.Reason,
-		OutRequestNo: req.RefundNo,
-	})
-	var ae *alipay.Error
-	if rsp != nil {
-		ae = &rsp.Error
-	}
-	c, s := codes(ae)
-	err = classify(op, err, ae)
-	p.logCall(op, req.OrderNo, start, err, c, s)
+	rsp, err := call(p, op, req.OrderNo, func() (*alipay.TradeRefundRsp, error) {
+		return p.client.TradeRefund(ctx, alipay.TradeRefund{
+			OutTradeNo:   req.OrderNo,
+			RefundAmount: req.Amount.String(),
+			RefundReason: req.Reason,
+			OutRequestNo: req.RefundNo,
+		})
+	},
+		func(r *alipay.TradeRefundRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		return checkout.RefundStatus{}, err
 	}
@@ -355,15 +348,10 @@ func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (chec
 // same RefundNo may be sent again safely).
 func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (checkout.RefundStatus, error) {
 	const op = "query refund"
-	start := time.Now()
-	rsp, err := p.client.TradeFastPayRefundQuery(ctx, alipay.TradeFastPayRefundQuery{OutTradeNo: orderNo, OutRequestNo: refundNo})
-	var ae *alipay.Error
-	if rsp != nil {
-		ae = &rsp.Error
-	}
-	c, s := codes(ae)
-	err = classify(op, err, ae)
-	p.logCall(op, orderNo, start, err, c, s)
+	rsp, err := call(p, op, orderNo, func() (*alipay.TradeFastPayRefundQueryRsp, error) {
+		return p.client.TradeFastPayRefundQuery(ctx, alipay.TradeFastPayRefundQuery{OutTradeNo: orderNo, OutRequestNo: refundNo})
+	},
+		func(r *alipay.TradeFastPayRefundQueryRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		return checkout.RefundStatus{}, err
 	}
