@@ -170,15 +170,21 @@ func timeKey(t time.Time, no string) []byte {
 // getOrder decodes an order; json.Unmarshal copies, so nothing points into
 // bbolt's memory after the transaction.
 func getOrder(tx *bolt.Tx, no string) (checkout.Order, error) {
-	v := tx.Bucket(bucketOrders).Get([]byte(no))
+	return getJSON[checkout.Order](tx, bucketOrders, "order", no)
+}
+
+// getJSON decodes the record at key in bucket, or says it is not there.
+func getJSON[T any](tx *bolt.Tx, bucket []byte, what, key string) (T, error) {
+	var out T
+	v := tx.Bucket(bucket).Get([]byte(key))
 	if v == nil {
-		return checkout.Order{}, fmt.Errorf("order %s: %w", no, checkout.ErrNotFound)
+		return out, fmt.Errorf("%s %s: %w", what, key, checkout.ErrNotFound)
 	}
-	var o checkout.Order
-	if err := json.Unmarshal(v, &o); err != nil {
-		return checkout.Order{}, fmt.Errorf("order %s: decoding: %w", no, err)
+	if err := json.Unmarshal(v, &out); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s %s: decoding: %w", what, key, err)
 	}
-	return o, nil
+	return out, nil
 }
 
 // putOrder saves o and brings its index entries in line with it. old is

@@ -278,15 +278,7 @@ func eachRefund(tx *bolt.Tx, orderNo string, fn func(checkout.Refund)) error {
 }
 
 func getRefund(tx *bolt.Tx, no string) (checkout.Refund, error) {
-	v := tx.Bucket(bucketRefunds).Get([]byte(no))
-	if v == nil {
-		return checkout.Refund{}, fmt.Errorf("refund %s: %w", no, checkout.ErrNotFound)
-	}
-	var r checkout.Refund
-	if err := json.Unmarshal(v, &r); err != nil {
-		return checkout.Refund{}, fmt.Errorf("refund %s: decoding: %w", no, err)
-	}
-	return r, nil
+	return getJSON[checkout.Refund](tx, bucketRefunds, "refund", no)
 }
 
 // putRefund saves r and its index entry (OrderNo never changes, so writing
