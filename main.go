@@ -300,7 +300,6 @@ type desk struct {
 	cfg     *Config
 	log     *slog.Logger
 	ledger  *store.Store
-	sandbox *sandbox.Sandbox
 	engine  *checkout.Engine
 	closers []io.Closer
 }
@@ -314,13 +313,18 @@ func (d *desk) Close() {
 // openDesk loads the config, opens the log and the ledger and builds the
 // providers and the engine. Bad config and bad keys fail here, at start,
 // not at the first sale.
-func openDesk(cli *CLI) (*desk, error) {
+func openDesk(cli *CLI) (_ *desk, err error) {
 	p := resolvePaths(cli)
 	cfg, err := loadConfig(p.config, p.configNamed)
 	if err != nil {
 		return nil, err
 	}
 	d := &desk{cfg: cfg}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
 	log, lf, err := openLog(cfg)
 	if err != nil {
 		return nil, err
@@ -332,13 +336,11 @@ func openDesk(cli *CLI) (*desk, error) {
 	dbPath := p.ledgerPath(cfg.Sandbox())
 	ledger, err := store.Open(dbPath)
 	if err != nil {
-		d.Close()
 		return nil, err
 	}
 	d.ledger = ledger
 	d.closers = append(d.closers, ledger)
 	if err := ledger.Bind(context.Background(), cfg.mode()); err != nil {
-		d.Close()
 		return nil, usageError{err}
 	}
 
@@ -346,39 +348,12 @@ func openDesk(cli *CLI) (*desk, error) {
 	if cfg.Sandbox() {
 		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"))
 		if err != nil {
-			d.Close()
 			return nil, err
 		}
-		d.sandbox = sb
 		d.closers = append(d.closers, sb)
 		providers = sb.Providers
-	} else {
-		if cfg.WeChat != nil {
-			creds, err := cfg.WeChat.Load()
-			if err != nil {
-				d.Close()
-				return nil, usageError{err}
-			}
-			wp, err := wechat.New(creds, wechat.WithLogger(log.With("pkg", "wechat")))
-			if err != nil {
-				d.Close()
-				return nil, usageError{fmt.Errorf("wechat: %w", err)}
-			}
-			providers = append(providers, wp)
-		}
-		if cfg.Alipay != nil {
-			creds, err := cfg.Alipay.Load()
-			if err != nil {
-				d.Close()
-				return nil, usageError{err}
-			}
-			ap, err := alipay.New(creds, alipay.WithLogger(log.With("pkg", "alipay")))
-			if err != nil {
-				d.Close()
-				return nil, usageError{fmt.Errorf("alipay: %w", err)}
-			}
-			providers = append(providers, ap)
-		}
+	} else if providers, err = liveProviders(cfg, log); err != nil {
+		return nil, usageError{err}
 	}
 
 	d.engine = checkout.NewEngine(d.ledger, providers, checkout.Config{
@@ -391,6 +366,35 @@ func openDesk(cli *CLI) (*desk, error) {
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
 	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
+}
+
+// liveProviders builds the adapters of the configured merchant accounts,
+// reading and checking every key now rather than at the first sale.
+func liveProviders(cfg *Config, log *slog.Logger) ([]checkout.Provider, error) {
+	var providers []checkout.Provider
+	if cfg.WeChat != nil {
+		creds, err := cfg.WeChat.Load()
+		if err != nil {
+			return nil, err
+		}
+		wp, err := wechat.New(creds, wechat.WithLogger(log.With("pkg", "wechat")))
+		if err != nil {
+			return nil, fmt.Errorf("wechat: %w", err)
+		}
+		providers = append(providers, wp)
+	}
+	if cfg.Alipay != nil {
+		creds, err := cfg.Alipay.Load()
+		if err != nil {
+			return nil, err
+		}
+		ap, err := alipay.New(creds, alipay.WithLogger(log.With("pkg", "alipay")))
+		if err != nil {
+			return nil, fmt.Errorf("alipay: %w", err)
+		}
+		providers = append(providers, ap)
+	}
+	return providers, nil
 }
 
 type deskCmd struct{}

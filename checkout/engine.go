@@ -39,6 +39,7 @@ type Config struct {
 type Engine struct {
 	ledger    Ledger
 	providers map[Method]Provider
+	methods   []Method // the configured ones, wechat first
 	clock     Clock
 	numbers   *Numbers
 	cfg       Config
@@ -89,12 +90,18 @@ func NewEngine(l Ledger, providers []Provider, cfg Config, clock Clock, log *slo
 		cfg.ShopName = "till"
 	}
 	ps := map[Method]Provider{}
+	var methods []Method
 	for _, p := range providers {
+		if _, dup := ps[p.Method()]; !dup {
+			methods = append(methods, p.Method())
+		}
 		ps[p.Method()] = p
 	}
+	sort.Slice(methods, func(i, j int) bool { return methods[i] > methods[j] }) // wechat, alipay
 	return &Engine{
 		ledger:    l,
 		providers: ps,
+		methods:   methods,
 		clock:     clock,
 		numbers:   &Numbers{Terminal: cfg.Terminal, Clock: clock},
 		cfg:       cfg,
@@ -109,14 +116,7 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Now() time.Time { return e.clock.Now() }
 
 // Methods lists the configured payment methods in a stable order.
-func (e *Engine) Methods() []Method {
-	var ms []Method
-	for m := range e.providers {
-		ms = append(ms, m)
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i] > ms[j] }) // wechat, alipay
-	return ms
-}
+func (e *Engine) Methods() []Method { return e.methods }
 
 // ParseAmount parses what the clerk typed, against the configured ceiling.
 func (e *Engine) ParseAmount(s string) (Money, error) { return ParseMoney(s, e.cfg.Ceiling) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"till/checkout"
 )
@@ -30,7 +31,7 @@ func (e *lockedError) Error() string {
 		filepath.Base(e.path), e.path)
 }
 
-func (e *lockedError) Unwrap() []error { return []error{ErrLocked, bolt.ErrTimeout} }
+func (e *lockedError) Unwrap() []error { return []error{ErrLocked, berrors.ErrTimeout} }
 
 // Store is the bbolt ledger. It is safe for concurrent use.
 type Store struct {
@@ -75,17 +76,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("creating the ledger's directory: %w", err)
-	}
-	bo := *bolt.DefaultOptions // keeps fsync on (NoSync false)
-	bo.Timeout = s.lockTimeout
-	db, err := bolt.Open(path, 0o600, &bo)
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, &lockedError{path: path}
-	}
+	db, err := OpenFile(path, s.lockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("opening the ledger %s: %w", path, err)
+		return nil, err
 	}
 	s.db = db
 	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, path) }); err != nil {
@@ -93,6 +86,27 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// OpenFile opens or creates a bbolt file the way till keeps all its
+// files: missing parent directories made 0700, the file 0600, fsync on,
+// and a file held by another process refused with ErrLocked (naming the
+// file) after lockTimeout instead of waiting for ever. The sandbox opens
+// sandbox.db with it too.
+func OpenFile(path string, lockTimeout time.Duration) (*bolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the directory of %s: %w", path, err)
+	}
+	bo := *bolt.DefaultOptions // keeps fsync on (NoSync false)
+	bo.Timeout = lockTimeout
+	db, err := bolt.Open(path, 0o600, &bo)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, &lockedError{path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Close releases the file so another till may open it.

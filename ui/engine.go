@@ -40,7 +40,7 @@ type recoverTickMsg struct{}
 // orders again.
 const recoverRetry = 30 * time.Second
 
-func recoverLater() tea.Cmd {
+func recoverTickCmd() tea.Cmd {
 	return tea.Tick(recoverRetry, func(time.Time) tea.Msg { return recoverTickMsg{} })
 }
 

@@ -199,14 +199,16 @@ func (m entryModel) View() string {
 	if m.err != "" {
 		b.WriteString("\n" + s.Error.Render("✗ "+m.err) + "\n")
 	}
-	b.WriteString("\n" + m.recentView())
+	b.WriteString("\n")
+	b.WriteString(m.recentView(m.height - lipgloss.Height(b.String())))
 	return b.String()
 }
 
 // recentLimit is how many of today's sales the entry screen asks for.
 const recentLimit = 50
 
-func (m entryModel) recentView() string {
+// recentView lists today's sales in the height lines left below the entry.
+func (m entryModel) recentView(height int) string {
 	s := m.deps.styles
 	if m.recentErr != nil {
 		return s.Error.Render("Could not read today's sales: " + m.recentErr.Error())
@@ -226,7 +228,7 @@ func (m entryModel) recentView() string {
 		b.WriteString("\n" + s.Muted.Render("No sales yet today."))
 		return b.String()
 	}
-	rows := m.height - 9 // lines used above the list on this screen
+	rows := height - 2 // the title line, and the "… more" line
 	if rows < 3 {
 		rows = 3
 	}

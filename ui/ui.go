@@ -181,10 +181,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, recoverCmd(m.deps.ctx, m.deps.engine)
 	case chargeMsg:
 		m.notice = ""
-		m.active = screenWaiting
-		m.waiting = newCreating(m.deps, msg.method, msg.amount)
-		m = m.resize()
-		return m, tea.Batch(m.waiting.spinner.Tick, startCmd(m.deps.ctx, m.deps.engine, msg.method, msg.amount, msg.note))
+		return m.toWaiting(newCreating(m.deps, msg.method, msg.amount),
+			startCmd(m.deps.ctx, m.deps.engine, msg.method, msg.amount, msg.note))
 	case saleStartedMsg:
 		return m.started(msg)
 	case saleDoneMsg:
@@ -196,30 +194,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.problem = newProblem(m.deps, problemCloseFailed, msg.order, msg.err)
 		return m, nil
 	case retryCreateMsg:
-		m.active = screenWaiting
-		m.waiting = newCreating(m.deps, msg.order.Method, msg.order.Amount)
-		m = m.resize()
-		return m, tea.Batch(m.waiting.spinner.Tick, retryCmd(m.deps.ctx, m.deps.engine, msg.order.No))
-	case retryCloseMsg, abandonMsg:
-		var o checkout.Order
-		reason := "cancelled by clerk"
-		if r, ok := msg.(retryCloseMsg); ok {
-			o = r.order
-		} else {
-			o = msg.(abandonMsg).order
+		return m.toWaiting(newCreating(m.deps, msg.order.Method, msg.order.Amount),
+			retryCmd(m.deps.ctx, m.deps.engine, msg.order.No))
+	case retryCloseMsg:
+		return m.closeSale(msg.order)
+	case abandonMsg:
+		o := msg.order
+		if m.problem.kind == problemCreateUnknown {
+			return m.closeSale(o) // giving up: query once more, then close
 		}
-		if _, ok := msg.(abandonMsg); ok && m.problem.kind == problemCloseFailed {
-			m.deps.engine.Release(o.No)
-			next, cmd := m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
-			nm := next.(Model)
-			return nm, tea.Batch(cmd, nm.recoverLater())
-		}
-		m.active = screenWaiting
-		w := newCreating(m.deps, o.Method, o.Amount)
-		w.order, w.phase = o, phaseClosing
-		m.waiting = w
-		m = m.resize()
-		return m, tea.Batch(w.spinner.Tick, finishCmd(m.deps.ctx, m.deps.engine, o.No, reason))
+		// The close itself failed: hand the order to recovery.
+		m.deps.engine.Release(o.No)
+		next, cmd := m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
+		nm := next.(Model)
+		return nm, tea.Batch(cmd, nm.recoverLater())
 	case nextSaleMsg:
 		return m.toEntry(msg.notice, false)
 	}
@@ -283,6 +271,22 @@ func (m Model) started(msg saleStartedMsg) (tea.Model, tea.Cmd) {
 	}
 }
 
+// toWaiting shows w and runs cmd, the engine call it waits on.
+func (m Model) toWaiting(w waitingModel, cmd tea.Cmd) (tea.Model, tea.Cmd) {
+	m.active = screenWaiting
+	m.waiting = w
+	m = m.resize()
+	return m, tea.Batch(m.waiting.spinner.Tick, cmd)
+}
+
+// closeSale shows o closing while the engine queries once more and
+// closes it.
+func (m Model) closeSale(o checkout.Order) (tea.Model, tea.Cmd) {
+	w := newCreating(m.deps, o.Method, o.Amount)
+	w.order, w.phase = o, phaseClosing
+	return m.toWaiting(w, finishCmd(m.deps.ctx, m.deps.engine, o.No, "cancelled by clerk"))
+}
+
 func (m Model) toEntry(notice string, warn bool) (tea.Model, tea.Cmd) {
 	m.active = screenEntry
 	m.entry = m.entry.reset()
@@ -298,7 +302,7 @@ func (m *Model) recoverLater() tea.Cmd {
 		return nil
 	}
 	m.recoverQueued = true
-	return recoverLater()
+	return recoverTickCmd()
 }
 
 func recoveryNotice(msg recoveredMsg) (string, bool) {

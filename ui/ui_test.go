@@ -252,8 +252,14 @@ func TestScreensFit80x24(t *testing.T) {
 	root := m.(Model)
 	o := checkout.Order{No: "20261123060000000T101", Method: checkout.MethodAlipay, Amount: 123456,
 		State: checkout.StatePaid, Reason: "cancelled by clerk", Refunded: 123456}
+	busy := root
+	for i := range 30 {
+		busy.entry.recent = append(busy.entry.recent, checkout.Order{No: fmt.Sprint(i), Method: checkout.MethodWeChat,
+			Amount: 100, State: checkout.StatePaid, CreatedAt: t0, Note: "a note that is long enough to cut"})
+	}
 	views := map[string]func() string{
-		"entry": func() string { return root.View() },
+		"entry":           func() string { return root.View() },
+		"entry, busy day": func() string { return busy.View() },
 	}
 	for _, st := range []checkout.State{checkout.StatePaid, checkout.StateClosed, checkout.StateFailed, checkout.StateRefunded} {
 		o := o

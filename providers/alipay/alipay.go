@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/smartwalle/alipay/v3"
 
 	"till/checkout"
+	"till/providers/httpclient"
 )
 
 // Defaults of the HTTP client New builds (the SDK's own has no timeout).
@@ -128,16 +128,7 @@ func defaultHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	var tr *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		tr = dt.Clone()
-	} else {
-		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	tr.DialContext = (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = DefaultConnectTimeout
-	tr.ResponseHeaderTimeout = timeout
-	return &http.Client{Timeout: timeout, Transport: tr}
+	return httpclient.New(DefaultConnectTimeout, timeout)
 }
 
 // Method is checkout.MethodAlipay.

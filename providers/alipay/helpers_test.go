@@ -183,5 +183,3 @@ func (s *notifySink) count() int {
 	defer s.mu.Unlock()
 	return len(s.forms)
 }
-
-func kindOf(err error) checkout.ErrorKind { return checkout.KindOf(err) }

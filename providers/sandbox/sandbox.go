@@ -10,11 +10,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,6 +21,7 @@ import (
 	"till/providers/alipay/alipayemu"
 	"till/providers/wechat"
 	"till/providers/wechat/wechatemu"
+	"till/store"
 )
 
 // The sandbox merchant's identity. These are not real accounts.
@@ -57,15 +55,9 @@ func Start(path string, log *slog.Logger) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 3 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("%s is in use by another till (%s): close the other desk first", filepath.Base(path), path)
-	}
+	db, err := store.OpenFile(path, store.DefaultLockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox %s: %w", path, err)
+		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	s := &Sandbox{db: db}
 	if err := s.start(log); err != nil {

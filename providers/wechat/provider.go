@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 
 	"till/checkout"
+	"till/providers/httpclient"
 )
 
 // Provider is checkout.Provider on WeChat Pay API v3 Native payments.
@@ -134,10 +134,7 @@ func httpClient(c Credentials, given *http.Client) (*http.Client, error) {
 	if given != nil {
 		hc = *given
 	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = DefaultConnectTimeout
-		hc = http.Client{Transport: t, Timeout: c.RequestTimeout}
+		hc = *httpclient.New(DefaultConnectTimeout, c.RequestTimeout)
 	}
 	base, err := url.Parse(c.APIBase)
 	if err != nil {

@@ -123,14 +123,10 @@ func (e *Emulator) precreate(c *call) obj {
 }
 
 func (e *Emulator) query(c *call) obj {
-	if c.s("out_trade_no") == "" && c.s("trade_no") == "" {
-		return invalidParam("out_trade_no or trade_no is required")
-	}
-	t := e.find(c)
+	t, refused := e.tradeOf(c, notExist(c))
 	if t == nil {
-		return notExist(c)
+		return refused
 	}
-	e.expireLocked(t, c.now)
 	if t.Status == StatusPrecreated {
 		return notExist(c)
 	}
@@ -167,14 +163,10 @@ func fundBill(fen int64) obj {
 // cancelTrade is alipay.trade.cancel: it closes an unpaid trade and
 // refunds a paid one in full.
 func (e *Emulator) cancelTrade(c *call) obj {
-	if c.s("out_trade_no") == "" && c.s("trade_no") == "" {
-		return invalidParam("out_trade_no or trade_no is required")
-	}
-	t := e.find(c)
+	t, refused := e.tradeOf(c, notExist(c, field{"retry_flag", "N"}))
 	if t == nil {
-		return notExist(c, field{"retry_flag", "N"})
+		return refused
 	}
-	e.expireLocked(t, c.now)
 	answer := func(action string) obj {
 		return success(field{"trade_no", t.TradeNo}, field{"out_trade_no", t.OutTradeNo},
 			field{"retry_flag", "N"}, field{"action", action})
@@ -217,14 +209,10 @@ func (e *Emulator) cancelTrade(c *call) obj {
 
 // closeTrade is alipay.trade.close: only a waiting trade can be closed.
 func (e *Emulator) closeTrade(c *call) obj {
-	if c.s("out_trade_no") == "" && c.s("trade_no") == "" {
-		return invalidParam("out_trade_no or trade_no is required")
-	}
-	t := e.find(c)
+	t, refused := e.tradeOf(c, notExist(c))
 	if t == nil {
-		return notExist(c)
+		return refused
 	}
-	e.expireLocked(t, c.now)
 	switch {
 	case t.Status == StatusPrecreated:
 		if !t.Locked {
@@ -406,4 +394,19 @@ func (e *Emulator) payTrade(c *call) obj {
 		field{"gmt_payment", beijing(t.PaidAt)},
 		field{"fund_bill_list", []obj{fundBill(t.TotalFen)}},
 	)...)
+}
+
+// tradeOf finds the trade a call names by out_trade_no or trade_no and
+// brings its expiry up to date; when there is none it returns the
+// parameter error or the caller's answer for a trade Alipay does not know.
+func (e *Emulator) tradeOf(c *call, missing obj) (*trade, obj) {
+	if c.s("out_trade_no") == "" && c.s("trade_no") == "" {
+		return nil, invalidParam("out_trade_no or trade_no is required")
+	}
+	t := e.find(c)
+	if t == nil {
+		return nil, missing
+	}
+	e.expireLocked(t, c.now)
+	return t, nil
 }

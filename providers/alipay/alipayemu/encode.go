@@ -65,18 +65,6 @@ func writeString(b *bytes.Buffer, s string) {
 	b.Write(bytes.ReplaceAll(raw, []byte("/"), []byte(`\/`)))
 }
 
-// get returns the value of key k, or "".
-func (o obj) get(k string) string {
-	for _, f := range o {
-		if f.k == k {
-			if s, ok := f.v.(string); ok {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
 // signContent is the official signing rule: every parameter except sign
 // and the ignored keys, empty values dropped, sorted by key, joined as raw
 // k=v with &.
