@@ -134,9 +134,10 @@ type Config struct {
 		Terminal string `toml:"terminal"`
 	} `toml:"shop"`
 	Checkout struct {
-		PollInterval time.Duration `toml:"poll_interval"`
-		Timeout      time.Duration `toml:"timeout"`
-		MaxAmount    string        `toml:"max_amount"`
+		PollInterval    time.Duration `toml:"poll_interval"`
+		Timeout         time.Duration `toml:"timeout"`
+		MaxAmount       string        `toml:"max_amount"`
+		LateCheckMargin time.Duration `toml:"late_check_margin"`
 	} `toml:"checkout"`
 	Log struct {
 		File  string `toml:"file"`
@@ -212,6 +213,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkout.poll_interval: %s is too short; at least 1s", co.PollInterval)
 	case co.PollInterval >= co.Timeout:
 		return fmt.Errorf("checkout.poll_interval: %s must be shorter than checkout.timeout (%s)", co.PollInterval, co.Timeout)
+	case co.LateCheckMargin < time.Second || co.LateCheckMargin > time.Hour:
+		return fmt.Errorf("checkout.late_check_margin: %s is out of range; 1s to 1h", co.LateCheckMargin)
 	}
 	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
 		// WeChat refuses a prepay without one, even though till polls.
@@ -357,15 +360,27 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 	}
 
 	d.engine = checkout.NewEngine(d.ledger, providers, checkout.Config{
-		PollInterval: cfg.Checkout.PollInterval,
-		Timeout:      cfg.Checkout.Timeout,
-		Terminal:     cfg.Shop.Terminal,
-		Ceiling:      cfg.ceiling,
-		ShopName:     cfg.Shop.Name,
-		Location:     cfg.location,
+		PollInterval:    cfg.Checkout.PollInterval,
+		Timeout:         cfg.Checkout.Timeout,
+		LateCheckMargin: cfg.Checkout.LateCheckMargin,
+		Terminal:        cfg.Shop.Terminal,
+		Ceiling:         cfg.ceiling,
+		ShopName:        cfg.Shop.Name,
+		Location:        cfg.location,
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
 	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
+}
+
+// startNotice is what the desk says once at start about its setup: with a
+// real merchant account, a terminal id left at the default means two
+// counters could not be told apart in order numbers and reports.
+func startNotice(cfg *Config) string {
+	if !cfg.Sandbox() && cfg.Shop.Terminal == checkout.DefaultTerminal {
+		return fmt.Sprintf("This counter still has the default terminal id %s: give each counter its own [shop] terminal, "+
+			"so its orders and reports can be told apart.", checkout.DefaultTerminal)
+	}
+	return ""
 }
 
 // liveProviders builds the adapters of the configured merchant accounts,
@@ -410,7 +425,11 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	slog.SetDefault(d.log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal})
+	notice := startNotice(d.cfg)
+	if notice != "" {
+		d.log.Warn(notice)
+	}
+	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal, Notice: notice})
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		d.log.Error("desk stopped", "err", err)

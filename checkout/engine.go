@@ -12,30 +12,40 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Defaults for Config.
 const (
-	DefaultPollInterval = 3 * time.Second
-	DefaultTimeout      = 3 * time.Minute
-	MaxNoteRunes        = 60
+	DefaultPollInterval    = 3 * time.Second
+	DefaultTimeout         = 3 * time.Minute
+	DefaultLateCheckMargin = 2 * time.Minute
+	MaxNoteRunes           = 60
 )
 
 // Config is what the engine needs to know about the shop and the counter.
 type Config struct {
 	PollInterval time.Duration
 	Timeout      time.Duration
-	Terminal     string
-	Ceiling      Money
-	ShopName     string              // goes into the provider's description
-	Location     *time.Location      // the shop's time zone: days are its calendar days
-	NotifyURL    func(Method) string // webhook URL per provider, "" for none
+	// LateCheckMargin is added to a provider's own expiry before a closed
+	// order that could still be paid is asked about once more: room for a
+	// desk clock running ahead of the provider's.
+	LateCheckMargin time.Duration
+	Terminal        string
+	Ceiling         Money
+	ShopName        string              // goes into the provider's description
+	Location        *time.Location      // the shop's time zone: days are its calendar days
+	NotifyURL       func(Method) string // webhook URL per provider, "" for none
 }
 
 // Engine runs sales: it writes the order, creates it at the provider,
 // polls it, and closes it at the timeout or on the clerk's cancel. It is
 // safe for concurrent use: every change is a compare-and-set in the ledger.
+//
+// Every method that takes an order number returns an Order carrying at
+// least that number, also with an error, so a caller can always tell which
+// sale an answer is about.
 type Engine struct {
 	ledger    Ledger
 	providers map[Method]Provider
@@ -45,14 +55,18 @@ type Engine struct {
 	cfg       Config
 	log       *slog.Logger
 
-	// started holds the numbers of the sales this engine began, so that
-	// recovery settles only what an earlier run left open and never a
-	// sale the clerk has just started.
+	// started holds the numbers of the sales this engine began and has not
+	// seen settled, so that recovery settles only what an earlier run (or
+	// a screen that gave up, see Release) left open and never a sale the
+	// clerk has just started.
 	started sync.Map
 	// locks serialise the calls on one order (a poll, the close at the
 	// timeout, recovery), so that what one learns is never overtaken by
 	// another's older answer.
 	locks sync.Map
+	// pass serialises Recover: a start-up pass and a periodic one never
+	// overlap.
+	pass sync.Mutex
 }
 
 // lock takes the order's lock and returns its release.
@@ -77,11 +91,16 @@ func NewEngine(l Ledger, providers []Provider, cfg Config, clock Clock, log *slo
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.LateCheckMargin < 0 {
+		cfg.LateCheckMargin = 0
+	} else if cfg.LateCheckMargin == 0 {
+		cfg.LateCheckMargin = DefaultLateCheckMargin
+	}
 	if cfg.Ceiling <= 0 {
 		cfg.Ceiling = DefaultCeiling
 	}
 	if cfg.Terminal == "" {
-		cfg.Terminal = "T1"
+		cfg.Terminal = DefaultTerminal
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
@@ -150,10 +169,45 @@ func (e *Engine) provider(m Method) (Provider, error) {
 	return p, nil
 }
 
+// CheckNote trims a clerk's note and refuses what must not reach a
+// provider's bill or a terminal: more than MaxNoteRunes characters,
+// invalid UTF-8, control characters (escape sequences start with one) and
+// the invisible characters that reorder or break text.
+func CheckNote(note string) (string, error) {
+	note = strings.TrimSpace(note)
+	if !utf8.ValidString(note) {
+		return "", errors.New("the note is not valid text")
+	}
+	if utf8.RuneCountInString(note) > MaxNoteRunes {
+		return "", fmt.Errorf("the note is longer than %d characters", MaxNoteRunes)
+	}
+	for _, r := range note {
+		if unicode.IsControl(r) || invisible(r) {
+			return "", errors.New("the note holds a control character or an escape sequence: use letters, digits and punctuation")
+		}
+	}
+	return note, nil
+}
+
+// invisible reports the direction overrides and separators that change
+// how the text around them is shown.
+func invisible(r rune) bool {
+	switch {
+	case r == '\u200e', r == '\u200f', r == '\u061c': // direction marks
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069': // embeddings, overrides, isolates
+		return true
+	case r == '\u2028', r == '\u2029', r == '\ufeff':
+		return true
+	}
+	return false
+}
+
 // Start begins a sale: it checks the input (a refused input writes
 // nothing), writes the order as created, then creates it at the provider.
 // When the provider's answer is unknown the order stays created and the
 // error says so; Retry sends the same request again and Finish settles it.
+// An Order with an empty State means nothing was recorded.
 func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string) (Order, error) {
 	if amount <= 0 {
 		return Order{}, &AmountError{Reason: "the amount must be at least 0.01"}
@@ -161,9 +215,9 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 	if amount > e.cfg.Ceiling {
 		return Order{}, &AmountError{Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
 	}
-	note = strings.TrimSpace(note)
-	if utf8.RuneCountInString(note) > MaxNoteRunes {
-		return Order{}, fmt.Errorf("the note is longer than %d characters", MaxNoteRunes)
+	note, err := CheckNote(note)
+	if err != nil {
+		return Order{}, err
 	}
 	p, err := e.provider(m)
 	if err != nil {
@@ -195,7 +249,7 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 	}
 	if err != nil {
 		e.started.Delete(o.No)
-		return Order{}, fmt.Errorf("recording the sale: %w", err)
+		return Order{}, &LedgerError{Op: "recording the sale (nothing was sent to " + m.Label() + ")", Err: err}
 	}
 	defer e.lock(o.No)()
 	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
@@ -207,18 +261,24 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 // same trade rather than making a second one.
 func (e *Engine) Retry(ctx context.Context, no string) (Order, error) {
 	defer e.lock(no)()
-	o, err := e.ledger.Order(ctx, no)
-	if err != nil {
+	o, err := e.read(ctx, no)
+	if err != nil || o.State != StateCreated {
 		return o, err
-	}
-	if o.State != StateCreated {
-		return o, nil
 	}
 	p, err := e.provider(o.Method)
 	if err != nil {
 		return o, err
 	}
 	return e.create(ctx, p, o)
+}
+
+// read loads an order; on failure the Order still carries its number.
+func (e *Engine) read(ctx context.Context, no string) (Order, error) {
+	o, err := e.ledger.Order(ctx, no)
+	if err != nil {
+		return Order{No: no}, &LedgerError{Op: "reading order " + no, Err: err}
+	}
+	return o, nil
 }
 
 func (e *Engine) create(ctx context.Context, p Provider, o Order) (Order, error) {
@@ -231,19 +291,20 @@ func (e *Engine) create(ctx context.Context, p Provider, o Order) (Order, error)
 		Amount:      o.Amount,
 		Description: e.description(o),
 		ExpiresAt:   o.ExpiresAt,
+		Timeout:     o.ExpiresAt.Sub(o.CreatedAt),
 		Terminal:    o.Terminal,
 		NotifyURL:   notify,
 	})
 	switch {
 	case err == nil:
 		e.log.Info("order created at provider", "order", o.No)
-		got, err := e.advance(ctx, o.No, StateAwaiting, func(s *Order) { s.CodeURL = res.CodeURL })
-		if err != nil {
-			// The provider has it, the ledger could not say so: the sale
-			// stays created, and a retry asks for the same code again.
-			return o, fmt.Errorf("recording the QR code of order %s: %w", o.No, err)
-		}
-		return got, nil
+		// If this write fails the provider has the order and the ledger
+		// does not say so: the sale stays created, and a retry asks for
+		// the same code again.
+		return e.advance(ctx, o, StateAwaiting, func(s *Order) {
+			s.CodeURL = res.CodeURL
+			s.AcceptedAt = e.clock.Now()
+		})
 	case IsUnknown(err):
 		e.log.Warn("create outcome unknown", "order", o.No, "err", err)
 		return o, err
@@ -285,23 +346,28 @@ func (e *Engine) Poll(ctx context.Context, no string) (Order, error) {
 // apply records a query's answer. Not paid and not found change nothing.
 func (e *Engine) apply(ctx context.Context, o Order, st TradeStatus) (Order, error) {
 	switch st.State {
-	case TradePaid:
-		if st.Amount != 0 && st.Amount != o.Amount {
-			e.log.Error("provider reports a different amount", "order", o.No, "ours_fen", int64(o.Amount), "theirs_fen", int64(st.Amount))
-			return o, fmt.Errorf("order %s: the provider reports %s paid, not %s; check it on the merchant platform", o.No, st.Amount.Yuan(), o.Amount.Yuan())
+	case TradePaid, TradeRefunded:
+		if st.Amount <= 0 {
+			e.log.Error("provider says paid without an amount", "order", o.No, "raw", st.Raw)
+			return o, &ProviderError{Op: "query", Kind: KindUnknown,
+				Message: o.Method.Label() + " says the order is paid but gives no amount; asking again"}
 		}
-		return e.markPaid(ctx, o.No, st)
-	case TradeRefunded:
-		// Paid, then refunded in full: a cancel that refunded a
-		// last-moment payment and whose answer was lost. The ledger shows
-		// both the sale and its refund.
-		return e.paidAndRefunded(ctx, o, st.ProviderTradeNo, st.PaidAt)
+		if st.Amount != o.Amount {
+			return e.dispute(ctx, o, st)
+		}
+		if st.State == TradeRefunded {
+			// Paid, then refunded in full: a cancel that refunded a
+			// last-moment payment and whose answer was lost. The ledger
+			// shows both the sale and its refund.
+			return e.paidAndRefunded(ctx, o, st.ProviderTradeNo, st.PaidAt)
+		}
+		return e.markPaid(ctx, o, st)
 	case TradeClosed, TradeFailed:
 		reason := "closed by the provider (" + st.Raw + ")"
 		if st.State == TradeClosed && !e.clock.Now().Before(o.ExpiresAt) {
 			reason = "timed out" // the provider's expiry is the sale's timeout
 		}
-		return e.advance(ctx, o.No, StateClosed, func(s *Order) {
+		return e.advance(ctx, o, StateClosed, func(s *Order) {
 			s.Reason = reason
 			s.ClosedAt = e.clock.Now()
 		})
@@ -309,39 +375,70 @@ func (e *Engine) apply(ctx context.Context, o Order, st TradeStatus) (Order, err
 	return o, nil
 }
 
-func (e *Engine) markPaid(ctx context.Context, no string, st TradeStatus) (Order, error) {
-	o, err := e.advance(ctx, no, StatePaid, func(s *Order) {
+func (e *Engine) markPaid(ctx context.Context, o Order, st TradeStatus) (Order, error) {
+	got, err := e.advance(ctx, o, StatePaid, func(s *Order) {
+		s.Late = s.State == StateClosed
 		s.ProviderTradeNo = st.ProviderTradeNo
 		s.PaidAt = st.PaidAt
 		if s.PaidAt.IsZero() {
 			s.PaidAt = e.clock.Now()
 		}
 		s.Reason = ""
+		s.RecheckAt = time.Time{}
 	})
-	if err == nil {
-		e.log.Info("paid", "order", no, "amount_fen", int64(o.Amount))
+	switch {
+	case err != nil:
+	case got.Late:
+		e.log.Warn("paid after it was closed", "order", o.No, "amount_fen", int64(got.Amount), "paid_at", got.PaidAt)
+	default:
+		e.log.Info("paid", "order", o.No, "amount_fen", int64(got.Amount))
 	}
-	return o, err
+	return got, err
 }
 
-// advance moves an order; finding it already in `to` or further along is
-// not an error, since another path (a poll, a close) may have got there.
-func (e *Engine) advance(ctx context.Context, no string, to State, fn func(*Order)) (Order, error) {
+// dispute records a payment of another amount than the sale's: final, both
+// amounts kept, never polled again, and not a sale.
+func (e *Engine) dispute(ctx context.Context, o Order, st TradeStatus) (Order, error) {
+	e.log.Error("provider reports a different amount", "order", o.No, "ours_fen", int64(o.Amount), "theirs_fen", int64(st.Amount), "raw", st.Raw)
+	return e.advance(ctx, o, StateDisputed, func(s *Order) {
+		s.Late = s.State == StateClosed
+		s.ProviderAmount = st.Amount
+		s.ProviderTradeNo = st.ProviderTradeNo
+		s.PaidAt = st.PaidAt
+		if s.PaidAt.IsZero() {
+			s.PaidAt = e.clock.Now()
+		}
+		s.Reason = fmt.Sprintf("%s reports %s paid for this %s sale", o.Method.Label(), st.Amount.Yuan(), o.Amount.Yuan())
+		s.RecheckAt = time.Time{}
+	})
+}
+
+// advance moves o; finding it already in `to` or further along is not an
+// error, since another path (a poll, a close) may have got there. A write
+// that fails comes back as a *SaveError with o as the caller had it.
+func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)) (Order, error) {
 	// The write records what the provider already did: it must not be
 	// lost to the call's deadline or a shutdown.
-	o, err := e.ledger.Advance(context.WithoutCancel(ctx), no, to, fn)
+	got, err := e.ledger.Advance(context.WithoutCancel(ctx), o.No, to, fn)
 	var te *TransitionError
-	if errors.As(err, &te) {
-		return te.Current, nil
+	switch {
+	case errors.As(err, &te):
+		got, err = te.Current, nil
+	case err != nil:
+		e.log.Error("ledger write failed", "order", o.No, "to", to, "err", err)
+		return o, &SaveError{No: o.No, Method: o.Method, To: to, Err: err}
 	}
-	return o, err
+	if !got.State.Open() {
+		e.started.Delete(o.No)
+	}
+	return got, nil
 }
 
 // Finish ends an open sale at the timeout or on the clerk's cancel: it
 // queries once more, and if the trade is still unpaid it closes it and
-// records what the close answered (closed, found paid, or refunded). When
-// the provider cannot be reached the order stays open and the error says
-// so; Recover settles it later.
+// records what the close answered (closed, or found paid). When the
+// provider cannot be reached the order stays open, nothing is closed, and
+// the error says so; Recover settles it later.
 func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
 	defer e.lock(no)()
 	o, p, err := e.openOrder(ctx, no)
@@ -354,7 +451,7 @@ func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
 // openOrder loads an order and, when it is still open, its provider; a
 // settled order comes back with a nil provider and nothing to do.
 func (e *Engine) openOrder(ctx context.Context, no string) (Order, Provider, error) {
-	o, err := e.ledger.Order(ctx, no)
+	o, err := e.read(ctx, no)
 	if err != nil || !o.State.Open() {
 		return o, nil, err
 	}
@@ -363,34 +460,33 @@ func (e *Engine) openOrder(ctx context.Context, no string) (Order, Provider, err
 }
 
 // settle queries, then closes an unpaid trade. failed says the order ends
-// as failed rather than closed when it was never payable.
+// as failed rather than closed when it was never payable. A query that
+// fails never leads to a close: the state is unknown, and a close could
+// only be wrong (Alipay's cancel would even refund a payment).
 func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string, failed bool) (Order, error) {
-	st, qerr := p.Query(ctx, o.No)
-	if qerr == nil {
-		got, err := e.apply(ctx, o, st)
-		if err != nil || !got.State.Open() {
-			return got, err
-		}
-	} else {
-		e.log.Warn("final query failed; closing anyway", "order", o.No, "err", qerr)
+	st, err := p.Query(ctx, o.No)
+	if err != nil {
+		e.log.Warn("final query failed; the order stays open and is asked again", "order", o.No, "err", err)
+		return o, err
+	}
+	if got, err := e.apply(ctx, o, st); err != nil || !got.State.Open() {
+		return got, err
 	}
 	end := StateClosed
 	if failed {
 		end = StateFailed
 	}
-	closeAs := func(why string) (Order, error) {
-		return e.advance(ctx, o.No, end, func(s *Order) {
-			s.Reason = why
-			s.ClosedAt = e.clock.Now()
-		})
-	}
+	recheck := false
 	cr, err := p.Close(ctx, o.No)
 	if err != nil {
 		switch KindOf(err) {
-		case KindNotFound, KindClosed:
-			// Never created, never scanned, or already closed: nothing
-			// can be paid.
-			return closeAs(reason)
+		case KindNotFound:
+			// No trade at the provider: never created, or (Alipay) not
+			// scanned yet, in which case a code on screen stays payable
+			// until its own expiry. Ask once more after that.
+			recheck = o.CodeURL != ""
+		case KindClosed:
+			// Closed already: nothing can be paid.
 		case KindAlreadyPaid:
 			cr.Outcome = CloseWasPaid
 		default:
@@ -400,26 +496,40 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 	}
 	switch cr.Outcome {
 	case CloseWasPaid:
-		// Paid after all. Record it from a query, so the amount is
-		// checked like any payment; until then the order stays open.
+		// Paid after all: the sale stands. Record it from a query, so the
+		// amount is checked like any payment; until then it stays open.
 		st, err := p.Query(ctx, o.No)
 		if err != nil {
 			return o, fmt.Errorf("order %s: %s says it is paid; confirming it failed: %w", o.No, o.Method.Label(), err)
 		}
 		got, err := e.apply(ctx, o, st)
 		if err == nil && got.State.Open() {
-			err = fmt.Errorf("order %s: %s says it is paid but reports it %s", o.No, o.Method.Label(), st.Raw)
+			err = &ProviderError{Op: "close", Kind: KindUnknown,
+				Message: fmt.Sprintf("%s would not close order %s but reports it %s; asking again", o.Method.Label(), o.No, st.Raw)}
 		}
 		return got, err
 	case CloseRefunded:
 		return e.paidAndRefunded(ctx, o, cr.ProviderTradeNo, time.Time{})
 	}
-	e.log.Info("closed", "order", o.No, "reason", reason)
-	return closeAs(reason)
+	now := e.clock.Now()
+	var recheckAt time.Time
+	if at := PayableUntil(o).Add(e.cfg.LateCheckMargin); recheck && at.After(now) {
+		recheckAt = at
+	}
+	got, err := e.advance(ctx, o, end, func(s *Order) {
+		s.Reason = reason
+		s.ClosedAt = now
+		s.RecheckAt = recheckAt
+	})
+	if err == nil {
+		e.log.Info("closed", "order", o.No, "reason", reason, "recheck_at", recheckAt)
+	}
+	return got, err
 }
 
 // paidAndRefunded records that the customer paid and the provider gave
-// it all back (Alipay's cancel of a trade paid at the last moment).
+// it all back (a cancel of a trade paid at the last moment, seen in a
+// query or a close answer).
 func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, paidAt time.Time) (Order, error) {
 	now := e.clock.Now()
 	if paidAt.IsZero() {
@@ -435,17 +545,22 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 		CreatedAt: now, UpdatedAt: now, SucceededAt: now,
 	}
 	got, err := e.ledger.PaidAndRefunded(context.WithoutCancel(ctx), o.No, func(s *Order) {
+		s.Late = s.State == StateClosed
 		s.ProviderTradeNo = tradeNo
 		s.PaidAt = paidAt
+		s.RecheckAt = time.Time{}
 	}, r)
 	var te *TransitionError
-	if errors.As(err, &te) {
-		return te.Current, nil
-	}
-	if err == nil {
+	switch {
+	case errors.As(err, &te):
+		got = te.Current
+	case err != nil:
+		return o, &SaveError{No: o.No, Method: o.Method, To: StateRefunded, Err: err}
+	default:
 		e.log.Warn("paid at the last moment and refunded by the provider", "order", o.No, "refund", r.No)
 	}
-	return got, err
+	e.started.Delete(o.No)
+	return got, nil
 }
 
 // Release hands a sale this engine started over to recovery: the clerk
@@ -453,30 +568,149 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 // settles it like one an earlier run left open.
 func (e *Engine) Release(no string) { e.started.Delete(no) }
 
-// Recover settles every order left open by an earlier run (a crash, a
-// kill, a power cut): each is queried and, if unpaid, closed. Sales this
-// engine started are left to their own screens. It returns the orders it settled
-// and the errors of those it could not (they stay open for the next Recover).
-func (e *Engine) Recover(ctx context.Context) ([]Order, []error) {
+// Pass is what one Recover pass did.
+type Pass struct {
+	Settled []Order // open orders of an earlier run (or released), now settled
+	Late    []Order // paid after they were closed, not yet acknowledged by a clerk
+	Errors  []error // what could not be settled or checked yet; the next pass asks again
+	// NextCheck is when the earliest late check not yet due falls due;
+	// zero when none is waiting.
+	NextCheck time.Time
+}
+
+// Recover is one settling pass, run at start and then every so often: it
+// settles every order left open by an earlier run (a crash, a kill, a
+// power cut) or released by a screen, by query and, if unpaid, close; it
+// asks once more about closed orders whose late check is due; and it
+// lists late payments nobody has acknowledged. Sales this engine started
+// are left to their own screens. Passes never overlap: a second waits for
+// the first.
+func (e *Engine) Recover(ctx context.Context) Pass {
+	e.pass.Lock()
+	defer e.pass.Unlock()
+	var pass Pass
 	open, err := e.ledger.OpenOrders(ctx)
 	if err != nil {
-		return nil, []error{err}
+		pass.Errors = append(pass.Errors, &LedgerError{Op: "reading the open orders", Err: err})
 	}
-	var done []Order
-	var errs []error
 	for _, o := range open {
 		if _, mine := e.started.Load(o.No); mine {
 			continue
 		}
-		got, err := e.Finish(ctx, o.No, "settled at start-up")
+		got, err := e.Finish(ctx, o.No, "settled by recovery")
 		if err != nil {
-			errs = append(errs, fmt.Errorf("order %s: %w", o.No, err))
+			pass.Errors = append(pass.Errors, fmt.Errorf("order %s: %w", o.No, err))
 			continue
 		}
 		e.log.Info("recovered", "order", o.No, "state", got.State)
-		done = append(done, got)
+		pass.Settled = append(pass.Settled, got)
 	}
-	return done, errs
+	follow, err := e.ledger.FollowUps(ctx)
+	if err != nil {
+		pass.Errors = append(pass.Errors, &LedgerError{Op: "reading the orders to check again", Err: err})
+	}
+	now := e.clock.Now()
+	for _, o := range follow {
+		if !o.RecheckAt.IsZero() {
+			if o.RecheckAt.After(now) {
+				if pass.NextCheck.IsZero() || o.RecheckAt.Before(pass.NextCheck) {
+					pass.NextCheck = o.RecheckAt
+				}
+				continue
+			}
+			got, err := e.recheck(ctx, o.No)
+			if err != nil {
+				pass.Errors = append(pass.Errors, fmt.Errorf("late check of order %s: %w", o.No, err))
+				continue
+			}
+			o = got
+		}
+		if o.Late && o.LateSeenAt.IsZero() {
+			pass.Late = append(pass.Late, o)
+		}
+	}
+	return pass
+}
+
+// recheck is the late check of a closed order that could still have been
+// paid: one query after the provider's own expiry. A payment found moves
+// it closed -> paid with the late mark (or disputed, or paid and refunded);
+// a trade scanned and still waiting is closed now (trade.close refuses a
+// paid trade); anything else ends the check. A failed call keeps the check
+// for the next pass.
+func (e *Engine) recheck(ctx context.Context, no string) (Order, error) {
+	defer e.lock(no)()
+	o, err := e.read(ctx, no)
+	if err != nil || o.RecheckAt.IsZero() {
+		return o, err
+	}
+	if o.State == StateClosed {
+		p, err := e.provider(o.Method)
+		if err != nil {
+			return o, err
+		}
+		st, err := p.Query(ctx, no)
+		if err != nil {
+			return o, err
+		}
+		switch st.State {
+		case TradePaid, TradeRefunded:
+			return e.apply(ctx, o, st)
+		case TradeNotPaid:
+			cr, err := p.Close(ctx, no)
+			switch KindOf(err) {
+			case KindAlreadyPaid:
+				cr.Outcome, err = CloseWasPaid, nil
+			case KindNotFound, KindClosed:
+				err = nil
+			}
+			if err != nil {
+				return o, err
+			}
+			switch cr.Outcome {
+			case CloseWasPaid:
+				st, err := p.Query(ctx, no)
+				if err != nil {
+					return o, err
+				}
+				if st.State == TradePaid || st.State == TradeRefunded {
+					return e.apply(ctx, o, st)
+				}
+				return o, &ProviderError{Op: "close", Kind: KindUnknown,
+					Message: fmt.Sprintf("%s would not close order %s but reports it %s", o.Method.Label(), no, st.Raw)}
+			case CloseRefunded:
+				return e.paidAndRefunded(ctx, o, cr.ProviderTradeNo, time.Time{})
+			}
+		}
+	}
+	got, err := e.ledger.Update(context.WithoutCancel(ctx), no, func(s *Order) error {
+		s.RecheckAt = time.Time{}
+		return nil
+	})
+	if err != nil {
+		return o, &SaveError{No: no, Method: o.Method, To: o.State, Err: err}
+	}
+	e.log.Info("late check found nothing", "order", no)
+	return got, nil
+}
+
+// AcknowledgeLate records that a clerk has seen the late payment of order
+// no, so the desk stops showing it.
+func (e *Engine) AcknowledgeLate(ctx context.Context, no string) (Order, error) {
+	now := e.clock.Now()
+	o, err := e.ledger.Update(ctx, no, func(s *Order) error {
+		if !s.Late {
+			return fmt.Errorf("order %s was not paid late", no)
+		}
+		if s.LateSeenAt.IsZero() {
+			s.LateSeenAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return Order{No: no}, &LedgerError{Op: "recording that order " + no + " was seen", Err: err}
+	}
+	return o, nil
 }
 
 // userMessage is the part of an error a clerk should read.
@@ -494,6 +728,8 @@ func UserMessage(err error) string {
 	var (
 		ae *AmountError
 		pe *ProviderError
+		se *SaveError
+		le *LedgerError
 		ne net.Error
 	)
 	switch {
@@ -501,6 +737,15 @@ func UserMessage(err error) string {
 		return ""
 	case errors.As(err, &ae):
 		return ae.Reason
+	case errors.As(err, &se):
+		what := map[State]string{StatePaid: "paid", StateDisputed: "paid another amount", StateRefunded: "paid and refunded",
+			StateClosed: "closed", StateFailed: "refused", StateAwaiting: "created"}[se.To]
+		if what == "" {
+			what = string(se.To)
+		}
+		return fmt.Sprintf("%s at %s, could not be saved: %v", what, se.Method.Label(), se.Err)
+	case errors.As(err, &le):
+		return "the ledger failed: " + le.Error()
 	case errors.As(err, &pe) && pe.Kind == KindUnknown:
 		return "no clear answer from the provider: " + userMessage(pe)
 	case errors.As(err, &pe):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ var start = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) // 14:00 in Shanghai
 type rig struct {
 	eng    *checkout.Engine
 	ledger *store.Store
+	faulty *fake.Ledger // the engine's view of ledger, failing what a test asks
 	wx     *fake.Provider
 	ali    *fake.Provider
 	clock  *fake.Clock
@@ -36,9 +38,10 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{ledger: st, wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(start)}
-	r.ali.RefundOnClose = true // Alipay's cancel refunds a paid trade
-	r.eng = checkout.NewEngine(st, []checkout.Provider{r.wx, r.ali}, checkout.Config{
+	r := &rig{ledger: st, faulty: fake.NewLedger(st), wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(start)}
+	r.ali.ScanFirst = true // Alipay: no trade until the customer scans
+	r.wx.Clock, r.ali.Clock = r.clock, r.clock
+	r.eng = checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, checkout.Config{
 		PollInterval: 3 * time.Second, Timeout: 3 * time.Minute, Terminal: "T1", Location: shanghai,
 	}, r.clock, nil)
 	return r
@@ -47,7 +50,7 @@ func newRig(t *testing.T) *rig {
 // restart is a new engine on the same ledger and providers, as after the
 // desk was stopped and started again.
 func (r *rig) restart() *checkout.Engine {
-	return checkout.NewEngine(r.ledger, []checkout.Provider{r.wx, r.ali}, r.eng.Config(), r.clock, nil)
+	return checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, r.eng.Config(), r.clock, nil)
 }
 
 func (r *rig) start(t *testing.T, m checkout.Method, amount checkout.Money) checkout.Order {
@@ -146,10 +149,36 @@ func TestPaidAtLastSecondWeChatCloseSaysPaid(t *testing.T) {
 	}
 }
 
-func TestPaidAtLastSecondAlipayCancelRefunds(t *testing.T) {
+// TestPaidAtLastSecondAlipayCloseSaysPaid: the customer pays between the
+// final query and the close. trade.close refuses a paid trade; the engine
+// confirms by query and the sale stands, with nothing refunded.
+func TestPaidAtLastSecondAlipayCloseSaysPaid(t *testing.T) {
 	r := newRig(t)
 	r.ali.PayOnClose = true
 	o := r.start(t, checkout.MethodAlipay, 880)
+	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StatePaid || got.Refunded != 0 || got.PaidAt.IsZero() {
+		t.Fatalf("order %s refunded %d paid %v, want paid, nothing refunded", got.State, got.Refunded, got.PaidAt)
+	}
+	if refunds, _ := r.ledger.Refunds(context.Background(), o.No); len(refunds) != 0 {
+		t.Fatalf("refunds %+v, want none", refunds)
+	}
+	if tr, _ := r.ali.Trade(o.No); tr.Refunded != 0 || tr.State != checkout.TradePaid {
+		t.Fatalf("provider: %+v, want paid and kept", tr)
+	}
+}
+
+// TestCloseAnswerRefundedIsRecordedAsSaleAndRefund: a provider whose close
+// refunds a payment made at the last second (Alipay's cancel; till sends
+// none for a QR sale, but the answer is handled wherever it is met): the
+// ledger shows the sale and its refund, in one transaction.
+func TestCloseAnswerRefundedIsRecordedAsSaleAndRefund(t *testing.T) {
+	r := newRig(t)
+	r.wx.PayOnClose, r.wx.RefundOnClose = true, true
+	o := r.start(t, checkout.MethodWeChat, 880)
 	got, err := r.eng.Finish(context.Background(), o.No, "timed out")
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +289,9 @@ func TestCloseUnknownKeepsOrderOpenUntilRecovery(t *testing.T) {
 		t.Fatalf("state %s err %v, want awaiting with an error", got.State, err)
 	}
 	r.wx.OnClose = nil
-	settled, errs := r.restart().Recover(context.Background())
-	if len(errs) != 0 || len(settled) != 1 || settled[0].State != checkout.StateClosed {
-		t.Fatalf("recover: %+v %v", settled, errs)
+	pass := r.restart().Recover(context.Background())
+	if len(pass.Errors) != 0 || len(pass.Settled) != 1 || pass.Settled[0].State != checkout.StateClosed {
+		t.Fatalf("recover: %+v", pass)
 	}
 }
 
@@ -280,9 +309,9 @@ func TestRecoverSettlesEveryOpenOrder(t *testing.T) {
 	// recovery runs, the clerk begins a sale that recovery must not touch.
 	next := r.restart()
 	fresh, _ := next.Start(context.Background(), checkout.MethodWeChat, 400, "")
-	settled, errs := next.Recover(context.Background())
-	if len(errs) != 0 || len(settled) != 3 {
-		t.Fatalf("recover settled %d, errors %v", len(settled), errs)
+	pass := next.Recover(context.Background())
+	if len(pass.Errors) != 0 || len(pass.Settled) != 3 {
+		t.Fatalf("recover settled %d, errors %v", len(pass.Settled), pass.Errors)
 	}
 	for no, want := range map[string]checkout.State{paid.No: checkout.StatePaid, unpaid.No: checkout.StateClosed, created.No: checkout.StateClosed} {
 		if got := r.stored(t, no).State; got != want {
@@ -310,7 +339,10 @@ func TestRefusedInputWritesNothing(t *testing.T) {
 	}
 }
 
-func TestAmountMismatchIsNotPaid(t *testing.T) {
+// TestAmountMismatchIsDisputed: the provider says paid, for another
+// amount. The order becomes disputed with both amounts kept, is not a
+// sale, and is never polled again.
+func TestAmountMismatchIsDisputed(t *testing.T) {
 	r := newRig(t)
 	o := r.start(t, checkout.MethodWeChat, 1230)
 	if err := r.wx.Pay(o.No); err != nil {
@@ -318,8 +350,41 @@ func TestAmountMismatchIsNotPaid(t *testing.T) {
 	}
 	r.wx.Rewrite = func(st *checkout.TradeStatus) { st.Amount = 1 }
 	got, err := r.eng.Poll(context.Background(), o.No)
-	if err == nil || got.State != checkout.StateAwaiting {
-		t.Fatalf("state %s err %v, want awaiting and an error", got.State, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StateDisputed || got.Amount != 1230 || got.ProviderAmount != 1 || got.ProviderTradeNo == "" {
+		t.Fatalf("after the poll: %+v, want disputed, 12.30 ours, 0.01 theirs", got)
+	}
+	if got.State.Open() || got.State.WasPaid() {
+		t.Fatal("a disputed order counts as open or as a sale")
+	}
+	if !strings.Contains(got.Reason, "¥0.01") || !strings.Contains(got.Reason, "¥12.30") {
+		t.Errorf("reason %q does not name both amounts", got.Reason)
+	}
+	queries := len(r.wx.Calls())
+	pass := r.restart().Recover(context.Background())
+	if len(pass.Settled) != 0 || len(pass.Errors) != 0 || len(r.wx.Calls()) != queries {
+		t.Fatalf("recovery touched a disputed order: %+v, calls %v", pass, r.wx.Calls()[queries:])
+	}
+	if got, _ := r.eng.Poll(context.Background(), o.No); got.State != checkout.StateDisputed || len(r.wx.Calls()) != queries {
+		t.Fatalf("a disputed order was polled again: %s", got.State)
+	}
+}
+
+// TestPaidWithoutAmountIsNotBelieved: a paid answer that gives no amount
+// cannot be checked; the order stays open and is asked again.
+func TestPaidWithoutAmountIsNotBelieved(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	r.wx.Pay(o.No)
+	r.wx.Rewrite = func(st *checkout.TradeStatus) { st.Amount = 0 }
+	if got, err := r.eng.Poll(context.Background(), o.No); !checkout.IsUnknown(err) || got.State != checkout.StateAwaiting {
+		t.Fatalf("state %s err %v, want awaiting and an unknown outcome", got.State, err)
+	}
+	r.wx.Rewrite = nil
+	if got, err := r.eng.Poll(context.Background(), o.No); err != nil || got.State != checkout.StatePaid {
+		t.Fatalf("state %s err %v, want paid", got.State, err)
 	}
 }
 
@@ -375,7 +440,7 @@ func TestTodayUsesShopCalendar(t *testing.T) {
 func TestQueryFindsRefundedRecordsSaleAndRefund(t *testing.T) {
 	r := newRig(t)
 	o := r.start(t, checkout.MethodAlipay, 990)
-	// The cancel refunded a last-moment payment but its answer was lost;
+	// A cancel refunded a last-moment payment but its answer was lost;
 	// the next query says: paid, then refunded in full.
 	r.ali.Rewrite = func(st *checkout.TradeStatus) { st.State, st.Raw = checkout.TradeRefunded, "TRADE_CLOSED" }
 	got, err := r.eng.Finish(context.Background(), o.No, "settled at start-up")
@@ -426,11 +491,12 @@ func BenchmarkSale(b *testing.B) {
 // the sale and its refund.
 func TestPollDuringCancelStillRecordsTheRefund(t *testing.T) {
 	r := newRig(t)
-	o := r.start(t, checkout.MethodAlipay, 880)
+	r.wx.RefundOnClose = true // a close that refunds, as Alipay's cancel does
+	o := r.start(t, checkout.MethodWeChat, 880)
 	polled := make(chan checkout.Order, 1)
-	r.ali.OnClose = func(context.Context, string) error {
-		r.ali.OnClose = nil
-		if err := r.ali.Pay(o.No); err != nil {
+	r.wx.OnClose = func(context.Context, string) error {
+		r.wx.OnClose = nil
+		if err := r.wx.Pay(o.No); err != nil {
 			t.Error(err)
 		}
 		go func() {

@@ -103,3 +103,30 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("order %s cannot move from %s to %s", e.Current.No, e.From, e.To)
 }
 func (e *TransitionError) Unwrap() error { return ErrTransition }
+
+// SaveError says the provider answered but the ledger could not record
+// what it said: the customer may have paid while the books do not show
+// it yet. The order stays as stored; the caller asks again (the same
+// query and the same write) until the write lands.
+type SaveError struct {
+	No     string
+	Method Method
+	To     State // what the provider's answer makes the order
+	Err    error
+}
+
+func (e *SaveError) Error() string {
+	return fmt.Sprintf("order %s is %s at %s but the ledger could not record it: %v", e.No, e.To, e.Method.Label(), e.Err)
+}
+
+func (e *SaveError) Unwrap() error { return e.Err }
+
+// LedgerError says the ledger could not be read or written before any
+// provider call, so nothing at the provider changed because of it.
+type LedgerError struct {
+	Op  string // "reading order …", "recording the sale"
+	Err error
+}
+
+func (e *LedgerError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *LedgerError) Unwrap() error { return e.Err }

@@ -19,8 +19,16 @@ type Ledger interface {
 	// *TransitionError unless State.CanMoveTo allows it, applies fn to the
 	// stored copy, sets State and UpdatedAt, and saves it.
 	Advance(ctx context.Context, no string, to State, fn func(*Order)) (Order, error)
+	// Update edits an order's bookkeeping without moving its state (a late
+	// check done, a late payment acknowledged), in one transaction: fn gets
+	// the stored copy and may refuse with an error, which is returned and
+	// writes nothing. State, No, CreatedAt and Amount are kept as stored.
+	Update(ctx context.Context, no string, fn func(*Order) error) (Order, error)
 	// OpenOrders returns every order in created or awaiting, oldest first.
 	OpenOrders(ctx context.Context) ([]Order, error)
+	// FollowUps returns every order for which Order.NeedsFollowUp holds,
+	// oldest first.
+	FollowUps(ctx context.Context) ([]Order, error)
 	// OrdersCreated returns the orders created in [from, to), newest first,
 	// at most limit of them (limit <= 0: all).
 	OrdersCreated(ctx context.Context, from, to time.Time, limit int) ([]Order, error)
@@ -34,7 +42,7 @@ type Ledger interface {
 	// SettleRefund moves a requested refund to succeeded or failed and
 	// updates its order in the same transaction.
 	SettleRefund(ctx context.Context, refundNo string, to RefundState, fn func(*Refund)) (Refund, Order, error)
-	// PaidAndRefunded records, in one transaction, that an open order was
+	// PaidAndRefunded records, in one transaction, that an open or closed order was
 	// paid and then refunded in full by the provider (Alipay's cancel of a
 	// trade paid at the last moment): the order becomes refunded and the
 	// refund r is stored as succeeded.

@@ -30,6 +30,16 @@ func refuse(input, format string, args ...any) error {
 	return &AmountError{Input: input, Reason: fmt.Sprintf(format, args...)}
 }
 
+// quoted is what a refusal echoes of the input: at most a short prefix,
+// so a paste of a page of text does not come back as a page of error.
+func quoted(s string) string {
+	const max = 12
+	if r := []rune(s); len(r) > max {
+		return fmt.Sprintf("%q…", string(r[:max]))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
 // ParseMoney reads an amount in yuan as a clerk types it: "12", "12.3",
 // "12.30", "¥12.30", "0.01". It refuses more than two decimals, signs,
 // exponents, zero, and amounts above ceiling (when ceiling > 0).
@@ -43,10 +53,10 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 	}
 	whole, frac, hasDot := strings.Cut(in, ".")
 	if hasDot && strings.Contains(frac, ".") {
-		return 0, refuse(s, "%q is not an amount: more than one decimal point", s)
+		return 0, refuse(s, "%s is not an amount: more than one decimal point", quoted(s))
 	}
 	if whole == "" && !hasDot {
-		return 0, refuse(s, "%q is not an amount", s)
+		return 0, refuse(s, "%s is not an amount", quoted(s))
 	}
 	if whole == "" {
 		whole = "0"
@@ -56,15 +66,15 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 			if r == '-' {
 				return 0, refuse(s, "amounts cannot be negative")
 			}
-			return 0, refuse(s, "%q is not an amount: use digits and one decimal point, e.g. 12.30", s)
+			return 0, refuse(s, "%s is not an amount: use digits and one decimal point, e.g. 12.30", quoted(s))
 		}
 	}
 	if len(frac) > 2 {
-		return 0, refuse(s, "%q has more than two decimals: the smallest unit is 0.01 (one fen)", s)
+		return 0, refuse(s, "%s has more than two decimals: the smallest unit is 0.01 (one fen)", quoted(s))
 	}
 	whole = strings.TrimLeft(whole, "0")
 	if len(whole) > 12 {
-		return 0, refuse(s, "%q is too large", s)
+		return 0, refuse(s, "%s is too large", quoted(s))
 	}
 	var fen int64
 	for _, r := range whole {

@@ -33,13 +33,61 @@ type Order struct {
 	CodeURL         string `json:"code_url,omitempty"`          // what the QR encodes
 	ProviderTradeNo string `json:"provider_trade_no,omitempty"` // transaction_id / trade_no
 	Refunded        Money  `json:"refunded_fen,omitempty"`      // sum of succeeded refunds
-	Reason          string `json:"reason,omitempty"`            // why it failed or closed
+	Reason          string `json:"reason,omitempty"`            // why it failed, closed or is disputed
+	// ProviderAmount is what the provider says was paid when that is not
+	// Amount: the order is disputed, and both figures are kept.
+	ProviderAmount Money `json:"provider_amount_fen,omitempty"`
+	// Late marks a sale paid after till had closed it (found by the late
+	// check); LateSeenAt is when a clerk acknowledged the banner.
+	Late       bool      `json:"late,omitempty"`
+	LateSeenAt time.Time `json:"late_seen_at,omitzero"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-	ExpiresAt time.Time `json:"expires_at"` // last moment the customer may pay
-	PaidAt    time.Time `json:"paid_at,omitzero"`
-	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"` // last moment the customer may pay, as till asks it
+	// AcceptedAt is when the provider answered the create: the QR went on
+	// screen then, and a provider's own expiry counts from about then.
+	AcceptedAt time.Time `json:"accepted_at,omitzero"`
+	PaidAt     time.Time `json:"paid_at,omitzero"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
+	// RecheckAt is set on a closed order that the customer might still pay
+	// (Alipay keeps an unscanned code payable until its QR expiry): it is
+	// queried once more at that time, and the mark is cleared once the
+	// provider has answered.
+	RecheckAt time.Time `json:"recheck_at,omitzero"`
+}
+
+// NeedsFollowUp reports whether a settled order still needs a look: a late
+// check to run, or a late payment no clerk has acknowledged.
+func (o Order) NeedsFollowUp() bool {
+	return !o.RecheckAt.IsZero() || (o.Late && o.LateSeenAt.IsZero())
+}
+
+// PayableUntil is the latest moment a provider may still take the
+// customer's money for o, on the provider's clock: the absolute expiry
+// till sent, or, if later, the sale's timeout rounded up to whole minutes
+// from when the provider accepted the order (Alipay's
+// qr_code_timeout_express counts whole minutes from the precreate). An
+// order the provider never accepted never showed a code: its ExpiresAt.
+func PayableUntil(o Order) time.Time {
+	until := o.ExpiresAt
+	if o.AcceptedAt.IsZero() {
+		return until
+	}
+	if qr := o.AcceptedAt.Add(WholeMinutes(o.ExpiresAt.Sub(o.CreatedAt))); qr.After(until) {
+		until = qr
+	}
+	return until
+}
+
+// WholeMinutes rounds d up to whole minutes, at least one: the unit
+// Alipay's timeouts take.
+func WholeMinutes(d time.Duration) time.Duration {
+	m := (d + time.Minute - 1) / time.Minute
+	if m < 1 {
+		m = 1
+	}
+	return m * time.Minute
 }
 
 // Refund is one refund of an order, its own record with its own number

@@ -20,8 +20,12 @@ type Provider interface {
 	// Query reports the trade's state. A trade the provider does not know
 	// yet (Alipay before the scan) is TradeNotFound, not an error.
 	Query(ctx context.Context, orderNo string) (TradeStatus, error)
-	// Close stops an unpaid trade from being paid. It reports what the
-	// provider did: closed it, found it paid, or (Alipay cancel) refunded it.
+	// Close stops an unpaid trade from being paid and must never refund a
+	// paid one. It reports what the provider did: closed it, or found it
+	// paid (the engine then confirms by query). A trade the provider does
+	// not know (never created, or Alipay before the scan) is a
+	// *ProviderError of KindNotFound. CloseRefunded is kept for a provider
+	// that answers so anyway.
 	Close(ctx context.Context, orderNo string) (CloseResult, error)
 	// Refund asks for a refund; retries reuse req.RefundNo. Adapters that
 	// cannot refund yet return a *ProviderError of KindNotSupported.
@@ -36,8 +40,12 @@ type CreateRequest struct {
 	Amount      Money
 	Description string
 	ExpiresAt   time.Time
-	Terminal    string
-	NotifyURL   string // empty when no webhook is configured
+	// Timeout is the sale's payable window (ExpiresAt minus the order's
+	// creation), the same on every retry: Alipay limits the QR code itself
+	// with it, in whole minutes (qr_code_timeout_express).
+	Timeout   time.Duration
+	Terminal  string
+	NotifyURL string // empty when no webhook is configured
 }
 
 // CreateResult is what the customer scans.
@@ -60,8 +68,11 @@ const (
 
 // TradeStatus is a provider's answer to a query.
 type TradeStatus struct {
-	State           TradeState
-	Amount          Money // total of the trade as the provider has it; 0 if unknown
+	State TradeState
+	// Amount is the trade's total as the provider has it; 0 if the answer
+	// had none. A paid answer without one cannot be checked and is not
+	// believed.
+	Amount          Money
 	ProviderTradeNo string
 	PaidAt          time.Time
 	Raw             string // the provider's own word, e.g. "NOTPAY", for logs
@@ -72,8 +83,8 @@ type CloseOutcome string
 
 const (
 	CloseClosed   CloseOutcome = "closed"   // unpaid, and now it cannot be paid
-	CloseWasPaid  CloseOutcome = "paid"     // it was paid: WeChat ORDERPAID
-	CloseRefunded CloseOutcome = "refunded" // it was paid and the close refunded it (Alipay cancel action=refund)
+	CloseWasPaid  CloseOutcome = "paid"     // it was paid: WeChat ORDERPAID, Alipay trade.close ACQ.TRADE_STATUS_ERROR; confirm by query
+	CloseRefunded CloseOutcome = "refunded" // it was paid and the close refunded it (only Alipay's cancel does that; till closes QR sales with trade.close)
 )
 
 // CloseResult is a provider's answer to a close.

@@ -12,14 +12,16 @@ const (
 	StateRefunded          State = "refunded"           // all of it went back
 	StateClosed            State = "closed"             // closed unpaid (timeout, cancel, expiry)
 	StateFailed            State = "failed"             // provider refused to create it
+	StateDisputed          State = "disputed"           // the provider says paid, but another amount
 )
 
 // transitions lists every allowed move. Anything else is refused, so a
 // late or duplicate event cannot move an order backwards.
 var transitions = map[State][]State{
-	StateCreated:           {StateAwaiting, StateFailed, StateClosed, StatePaid},
-	StateAwaiting:          {StatePaid, StateClosed},
-	StateClosed:            {StatePaid}, // the provider says the money arrived after all
+	StateCreated:  {StateAwaiting, StateFailed, StateClosed, StatePaid, StateDisputed},
+	StateAwaiting: {StatePaid, StateClosed, StateDisputed},
+	// The provider says the money arrived after all (a late payment).
+	StateClosed:            {StatePaid, StateDisputed},
 	StatePaid:              {StatePartiallyRefunded, StateRefunded},
 	StatePartiallyRefunded: {StatePartiallyRefunded, StateRefunded},
 }
@@ -38,9 +40,17 @@ func (s State) CanMoveTo(t State) bool {
 // queries every open order at start.
 func (s State) Open() bool { return s == StateCreated || s == StateAwaiting }
 
-// WasPaid reports whether money arrived for an order in this state.
+// WasPaid reports whether the order is a sale: money arrived, for the
+// amount rung up. A disputed order is not a sale (its money is listed for a
+// manager instead).
 func (s State) WasPaid() bool {
 	return s == StatePaid || s == StatePartiallyRefunded || s == StateRefunded
+}
+
+// Known reports whether s is one of the states above.
+func (s State) Known() bool {
+	_, ok := transitions[s]
+	return ok || s == StateRefunded || s == StateFailed || s == StateDisputed
 }
 
 // RefundState is where a refund is in its lifecycle:

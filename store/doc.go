@@ -18,6 +18,9 @@
 //	  <paid><order no>    -> empty      (only orders with a PaidAt)
 //	open
 //	  <order no>          -> empty      (only orders in created or awaiting)
+//	follow_ups
+//	  <order no>          -> empty      (only settled orders that need a look:
+//	                                     a late check, a late payment to acknowledge)
 //	refunds
 //	  <refund no>         -> JSON checkout.Refund
 //	refunds_by_order
@@ -32,8 +35,9 @@
 // "<order no> 0x00" is an exact prefix for one order's refunds.
 //
 // Indexes are written in the same transaction as the record they point to.
-// open holds only unsettled orders so recovery at start-up reads a handful
-// of keys, not the whole history.
+// open holds only unsettled orders, and follow_ups only orders with a late
+// check due or a late payment nobody has acknowledged, so a settling pass
+// reads a handful of keys, not the whole history.
 //
 // # Versions
 //

@@ -26,7 +26,7 @@ func (s *Store) CreateOrder(ctx context.Context, o checkout.Order) error {
 	if o.Amount <= 0 {
 		return &checkout.AmountError{Input: o.Amount.String(), Reason: "the amount must be at least 0.01"}
 	}
-	if !knownState(o.State) {
+	if !o.State.Known() {
 		return fmt.Errorf("order %s: unknown state %q", o.No, o.State)
 	}
 	return s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
@@ -89,15 +89,55 @@ func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn fu
 	return out, nil
 }
 
+// Update edits an order's bookkeeping in one transaction without moving
+// its state: fn gets the stored copy and may refuse with an error, which
+// is returned as is and writes nothing. State and the fields the indexes
+// and the refund ceiling depend on are restored after fn.
+func (s *Store) Update(ctx context.Context, no string, fn func(*checkout.Order) error) (checkout.Order, error) {
+	var out checkout.Order
+	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+		cur, err := getOrder(tx, no)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		keepImmutable(&next, cur)
+		next.State = cur.State
+		next.PaidAt = cur.PaidAt
+		next.UpdatedAt = now
+		out = next
+		return putOrder(tx, &cur, next)
+	})
+	if err != nil {
+		return checkout.Order{}, err
+	}
+	return out, nil
+}
+
 // OpenOrders returns the orders in created or awaiting, oldest first. It
 // reads the open index, not every order.
 func (s *Store) OpenOrders(ctx context.Context) ([]checkout.Order, error) {
+	return s.indexed(ctx, bucketOpen)
+}
+
+// FollowUps returns the settled orders that still need a look (a late
+// check to run, a late payment to acknowledge), oldest first, from their
+// index.
+func (s *Store) FollowUps(ctx context.Context) ([]checkout.Order, error) {
+	return s.indexed(ctx, bucketFollowUps)
+}
+
+// indexed reads the orders a by-number index names, oldest first.
+func (s *Store) indexed(ctx context.Context, index []byte) ([]checkout.Order, error) {
 	var out []checkout.Order
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(index).ForEach(func(k, _ []byte) error {
 			o, err := getOrder(tx, string(k))
 			if err != nil {
-				return fmt.Errorf("open index: %w", err)
+				return fmt.Errorf("%s index: %w", index, err)
 			}
 			out = append(out, o)
 			return nil
@@ -213,11 +253,19 @@ func putOrder(tx *bolt.Tx, old *checkout.Order, o checkout.Order) error {
 			return err
 		}
 	}
-	open := tx.Bucket(bucketOpen)
-	if o.State.Open() {
-		return open.Put([]byte(o.No), []byte{})
+	if err := keepIndexed(tx.Bucket(bucketFollowUps), o.No, o.NeedsFollowUp()); err != nil {
+		return err
 	}
-	return open.Delete([]byte(o.No))
+	return keepIndexed(tx.Bucket(bucketOpen), o.No, o.State.Open())
+}
+
+// keepIndexed puts no in a by-number index when in holds, else takes it
+// out.
+func keepIndexed(b *bolt.Bucket, no string, in bool) error {
+	if in {
+		return b.Put([]byte(no), []byte{})
+	}
+	return b.Delete([]byte(no))
 }
 
 // keepImmutable undoes a callback's edits to the fields the indexes and
@@ -226,14 +274,4 @@ func keepImmutable(next *checkout.Order, cur checkout.Order) {
 	next.No = cur.No
 	next.CreatedAt = cur.CreatedAt
 	next.Amount = cur.Amount
-}
-
-func knownState(s checkout.State) bool {
-	switch s {
-	case checkout.StateCreated, checkout.StateAwaiting, checkout.StatePaid,
-		checkout.StatePartiallyRefunded, checkout.StateRefunded,
-		checkout.StateClosed, checkout.StateFailed:
-		return true
-	}
-	return false
 }

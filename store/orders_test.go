@@ -68,6 +68,7 @@ func TestAdvanceTransitions(t *testing.T) {
 		refunded = checkout.StateRefunded
 		closed   = checkout.StateClosed
 		failed   = checkout.StateFailed
+		disputed = checkout.StateDisputed
 	)
 	tests := []struct {
 		from, to checkout.State
@@ -85,6 +86,9 @@ func TestAdvanceTransitions(t *testing.T) {
 		{paid, refunded, true},
 		{partial, partial, true},
 		{partial, refunded, true},
+		{created, disputed, true},
+		{awaiting, disputed, true},
+		{closed, disputed, true},
 		// Backwards, sideways and duplicate moves.
 		{awaiting, created, false},
 		{awaiting, awaiting, false},
@@ -97,6 +101,11 @@ func TestAdvanceTransitions(t *testing.T) {
 		{refunded, paid, false},
 		{refunded, partial, false},
 		{partial, paid, false},
+		{disputed, paid, false},
+		{disputed, refunded, false},
+		{disputed, closed, false},
+		{paid, disputed, false},
+		{disputed, disputed, false},
 	}
 	s, clk := mustOpen(t)
 	for i, tt := range tests {
@@ -221,6 +230,76 @@ func TestOpenIndex(t *testing.T) {
 	check("A")
 	mustAdvance(t, s, "A", checkout.StateClosed, nil)
 	check("")
+}
+
+// TestFollowUpsIndex: an order enters the follow-ups index with a late
+// check or an unacknowledged late payment and leaves it when neither is
+// left, whichever write (Advance or Update) changes the fields.
+func TestFollowUpsIndex(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := t.Context()
+	check := func(want string) {
+		t.Helper()
+		f, err := s.FollowUps(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(nos(f), ","); got != want {
+			t.Errorf("FollowUps = %s, want %s", got, want)
+		}
+	}
+	for i, no := range []string{"B", "A"} {
+		mustCreate(t, s, newOrder(no, t0.Add(time.Duration(i)*time.Minute), 100))
+		mustAdvance(t, s, no, checkout.StateAwaiting, nil)
+	}
+	check("")
+	mustAdvance(t, s, "A", checkout.StateClosed, func(o *checkout.Order) { o.RecheckAt = t0.Add(5 * time.Minute) })
+	mustAdvance(t, s, "B", checkout.StateClosed, nil)
+	check("A")
+	// The late check finds it paid: still listed until a clerk has seen it.
+	mustAdvance(t, s, "A", checkout.StatePaid, func(o *checkout.Order) { o.RecheckAt, o.Late = time.Time{}, true })
+	check("A")
+	if _, err := s.Update(ctx, "A", func(o *checkout.Order) error { o.LateSeenAt = t0.Add(time.Hour); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("")
+	if got := mustOrder(t, s, "A"); got.State != checkout.StatePaid || !got.Late || got.LateSeenAt.IsZero() {
+		t.Fatalf("after the acknowledgement: %+v", got)
+	}
+}
+
+// TestUpdateKeepsStateAndRefusals: Update cannot move an order's state or
+// its keyed fields, and an error from fn writes nothing.
+func TestUpdateKeepsStateAndRefusals(t *testing.T) {
+	s, clk := mustOpen(t)
+	ctx := t.Context()
+	paidOrder(t, s, "P", 900)
+	before := mustOrder(t, s, "P")
+	clk.Add(time.Minute)
+	refusal := errors.New("no")
+	if _, err := s.Update(ctx, "P", func(o *checkout.Order) error { o.Note = "changed"; return refusal }); !errors.Is(err, refusal) {
+		t.Fatalf("refused update: %v", err)
+	}
+	if got := mustOrder(t, s, "P"); got != before {
+		t.Fatalf("a refused update wrote:\n got %+v\nwant %+v", got, before)
+	}
+	got, err := s.Update(ctx, "P", func(o *checkout.Order) error {
+		o.State, o.Amount, o.No, o.PaidAt = checkout.StateClosed, 1, "X", time.Time{}
+		o.Note = "kept"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != checkout.StatePaid || got.Amount != 900 || got.No != "P" || !got.PaidAt.Equal(before.PaidAt) || got.Note != "kept" || !got.UpdatedAt.Equal(clk.Now()) {
+		t.Fatalf("Update: %+v", got)
+	}
+	if stored := mustOrder(t, s, "P"); stored != got {
+		t.Fatalf("stored %+v, returned %+v", stored, got)
+	}
+	if _, err := s.Update(ctx, "nope", func(*checkout.Order) error { return nil }); !errors.Is(err, checkout.ErrNotFound) {
+		t.Fatalf("Update(nope): %v", err)
+	}
 }
 
 func TestOrdersCreatedShanghaiDay(t *testing.T) {

@@ -18,6 +18,7 @@ var (
 	bucketOpen            = []byte("open")
 	bucketRefunds         = []byte("refunds")
 	bucketRefundsByOrder  = []byte("refunds_by_order")
+	bucketFollowUps       = []byte("follow_ups")
 
 	keySchemaVersion = []byte("schema_version")
 	keyMode          = []byte("mode")
@@ -39,6 +40,7 @@ type migration struct {
 // version is the number applied.
 var migrations = []migration{
 	{"create buckets", createBucketsV1},
+	{"follow-ups index", createFollowUpsV2},
 }
 
 // schemaVersion is the version this code writes.
@@ -54,6 +56,14 @@ func createBucketsV1(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// createFollowUpsV2 adds the index of settled orders that still need a
+// look (a late check, a late payment to acknowledge). No order of a v1
+// file needs one: v1 never set the fields it indexes.
+func createFollowUpsV2(tx *bolt.Tx) error {
+	_, err := tx.CreateBucketIfNotExists(bucketFollowUps)
+	return err
 }
 
 // readVersion returns the file's schema version; 0 for a new file.

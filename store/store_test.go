@@ -2,7 +2,9 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,7 +184,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrSchemaNewer) {
 		t.Errorf("err = %v, want ErrSchemaNewer", err)
 	}
-	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "schema version 2") {
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", schemaVersion()+1)) {
 		t.Errorf("message %q should name the file and the version", err)
 	}
 	// The refused file was not touched and is not left locked.
@@ -222,9 +224,69 @@ func TestMigrationV1(t *testing.T) {
 
 	// Open on a version-0 file applies the list and records the version.
 	s, _ := mustOpenAt(t, path)
-	if v := fileVersion(t, s); v != 1 {
-		t.Errorf("version = %d, want 1", v)
+	if v := fileVersion(t, s); v != schemaVersion() {
+		t.Errorf("version = %d, want %d", v, schemaVersion())
 	}
+}
+
+// TestMigrationV2 opens a file written by the first schema, with an order
+// in it: the follow-ups index appears, the order is kept, and it can be
+// marked for a late check.
+func TestMigrationV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "till.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := createBucketsV1(tx); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, 1)); err != nil {
+			return err
+		}
+		o := newOrder("V1ORDER", t0, 500)
+		o.State = checkout.StateClosed
+		return putOrderV1(tx, o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, _ := mustOpenAt(t, path)
+	if v := fileVersion(t, s); v != 2 {
+		t.Fatalf("version = %d, want 2", v)
+	}
+	if got := mustOrder(t, s, "V1ORDER"); got.State != checkout.StateClosed || got.Amount != 500 {
+		t.Fatalf("v1 order after migration: %+v", got)
+	}
+	if f, err := s.FollowUps(t.Context()); err != nil || len(f) != 0 {
+		t.Fatalf("follow-ups after migration: %v %v", f, err)
+	}
+	if _, err := s.Update(t.Context(), "V1ORDER", func(o *checkout.Order) error { o.RecheckAt = t0.Add(time.Hour); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.FollowUps(t.Context()); len(f) != 1 || f[0].No != "V1ORDER" {
+		t.Fatalf("follow-ups: %v", nos(f))
+	}
+}
+
+// putOrderV1 writes an order as schema v1 did: the record, its created
+// index entry, nothing else (it is closed).
+func putOrderV1(tx *bolt.Tx, o checkout.Order) error {
+	v, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketOrders).Put([]byte(o.No), v); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOrdersByCreated).Put(timeKey(o.CreatedAt, o.No), []byte{})
 }
 
 func TestBindRefusesTheOtherMode(t *testing.T) {

@@ -18,12 +18,11 @@ import (
 // write). The adapters have their own, shorter HTTP timeouts.
 const callTimeout = 30 * time.Second
 
-// recoveredMsg reports the start-up settlement of orders left open.
-// Sent by recoverCmd; handled by the root, which shows a notice.
-type recoveredMsg struct {
-	settled []checkout.Order
-	errs    []error
-}
+// recoveredMsg reports one settling pass: orders left open and now
+// settled, late checks done, late payments to show. Sent by recoverCmd;
+// handled by the root, which shows a notice and the late-payment banner
+// and schedules the next pass.
+type recoveredMsg struct{ pass checkout.Pass }
 
 // recentMsg carries today's sales for the entry screen. Sent by
 // recentCmd; handled by the entry screen.
@@ -32,37 +31,63 @@ type recentMsg struct {
 	err    error
 }
 
-// recoverTickMsg asks for another recovery pass, after one that could not
-// reach a provider or after the clerk left a sale whose close failed.
-type recoverTickMsg struct{}
+// recoverTickMsg is the timer of the next settling pass; seq tells the
+// current timer from stale ones. Sent by recoverTickCmd; handled by the
+// root.
+type recoverTickMsg struct{ seq int }
 
-// recoverRetry is how long till waits before asking about unsettled
-// orders again.
-const recoverRetry = 30 * time.Second
+// recoverNowMsg asks for a settling pass now (or right after the one
+// running): the clerk handed a sale over to recovery. Sent by the root to
+// itself, and by tests.
+type recoverNowMsg struct{}
 
-func recoverTickCmd() tea.Cmd {
-	return tea.Tick(recoverRetry, func(time.Time) tea.Msg { return recoverTickMsg{} })
+// recoverEvery is the longest wait between two settling passes: orders
+// left open are asked about again, and late checks that fell due run.
+const recoverEvery = 30 * time.Second
+
+func recoverTickCmd(d time.Duration, seq int) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return recoverTickMsg{seq: seq} })
 }
 
-// saleStartedMsg is the answer to starting (or retrying) a sale. Sent by
-// startCmd and retryCmd; handled by the root, which picks the next screen.
+// saleStartedMsg is the answer to starting (or retrying) a sale. asked is
+// the order a retry was about (zero for a new sale), so that an answer
+// without the order's state still names it. Sent by startCmd and retryCmd;
+// handled by the root, which picks the next screen.
 type saleStartedMsg struct {
+	asked checkout.Order
 	order checkout.Order
 	err   error
 }
 
-// polledMsg is one poll's answer. Sent by pollCmd; handled by the waiting
-// screen that owns the order.
+// polledMsg is one poll's answer about order no. Sent by pollCmd; handled
+// by the waiting screen that owns the order.
 type polledMsg struct {
+	no    string
 	order checkout.Order
 	err   error
 }
 
-// finishedMsg is the answer to a close at the timeout or on cancel. Sent
-// by finishCmd; handled by the waiting screen.
+// finishedMsg is the answer to a close of order no at the timeout or on
+// cancel. Sent by finishCmd; handled by the waiting screen.
 type finishedMsg struct {
+	no    string
 	order checkout.Order
 	err   error
+}
+
+// closeRetryMsg asks the waiting screen to try closing order no again
+// after a close it could not confirm; attempt counts the tries.
+type closeRetryMsg struct {
+	no      string
+	attempt int
+}
+
+// lateSeenMsg is the answer to the clerk acknowledging the late payment of
+// order no. Sent by lateSeenCmd; handled by the root, which drops it from
+// the banner.
+type lateSeenMsg struct {
+	no  string
+	err error
 }
 
 // pollTickMsg says it is time to poll order no. Stale ticks (for an order
@@ -81,8 +106,7 @@ func recoverCmd(ctx context.Context, e *checkout.Engine) tea.Cmd {
 	return func() tea.Msg {
 		// Recovery may query many orders; each call inside has the
 		// adapters' own HTTP timeouts.
-		settled, errs := e.Recover(ctx)
-		return recoveredMsg{settled: settled, errs: errs}
+		return recoveredMsg{pass: e.Recover(ctx)}
 	}
 }
 
@@ -104,12 +128,12 @@ func startCmd(ctx context.Context, e *checkout.Engine, m checkout.Method, amount
 	}
 }
 
-func retryCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
+func retryCmd(ctx context.Context, e *checkout.Engine, asked checkout.Order) tea.Cmd {
 	return func() tea.Msg {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
-		o, err := e.Retry(c, no)
-		return saleStartedMsg{order: o, err: err}
+		o, err := e.Retry(c, asked.No)
+		return saleStartedMsg{asked: asked, order: o, err: err}
 	}
 }
 
@@ -118,7 +142,7 @@ func pollCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		o, err := e.Poll(c, no)
-		return polledMsg{order: o, err: err}
+		return polledMsg{no: no, order: o, err: err}
 	}
 }
 
@@ -127,8 +151,29 @@ func finishCmd(ctx context.Context, e *checkout.Engine, no, reason string) tea.C
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		o, err := e.Finish(c, no, reason)
-		return finishedMsg{order: o, err: err}
+		return finishedMsg{no: no, order: o, err: err}
 	}
+}
+
+func lateSeenCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
+	return func() tea.Msg {
+		c, cancel := withDeadline(ctx)
+		defer cancel()
+		_, err := e.AcknowledgeLate(c, no)
+		return lateSeenMsg{no: no, err: err}
+	}
+}
+
+// closeRetries and closeRetryDelay: a close that cannot be confirmed is
+// tried again this many times, so far apart (about 10 s in all), before
+// the problem screen asks the clerk.
+const (
+	closeRetries    = 3
+	closeRetryDelay = 3 * time.Second
+)
+
+func closeRetryTick(no string, attempt int) tea.Cmd {
+	return tea.Tick(closeRetryDelay, func(time.Time) tea.Msg { return closeRetryMsg{no: no, attempt: attempt} })
 }
 
 func pollTick(d time.Duration, no string) tea.Cmd {

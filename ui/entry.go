@@ -239,7 +239,7 @@ func (m entryModel) recentView(height int) string {
 		}
 		st := s.State[string(o.State)]
 		line := fmt.Sprintf("%s  %-10s  %12s  %s", o.CreatedAt.In(m.deps.loc).Format("15:04"),
-			o.Method.Label(), o.Amount.Yuan(), st.Render(stateWord(o.State)))
+			o.Method.Label(), o.Amount.Yuan(), st.Render(stateWord(o)))
 		if o.Note != "" {
 			line += "  " + s.Muted.Render(truncate(o.Note, 20))
 		}
@@ -248,14 +248,21 @@ func (m entryModel) recentView(height int) string {
 	return b.String()
 }
 
-func stateWord(st checkout.State) string {
-	switch st {
+// stateWord is how a list names an order's state.
+func stateWord(o checkout.Order) string {
+	switch o.State {
 	case checkout.StateAwaiting, checkout.StateCreated:
 		return "waiting"
 	case checkout.StatePartiallyRefunded:
 		return "part refunded"
+	case checkout.StateDisputed:
+		return "DISPUTED " + o.ProviderAmount.Yuan() + " paid"
+	case checkout.StatePaid:
+		if o.Late {
+			return "paid late"
+		}
 	}
-	return string(st)
+	return string(o.State)
 }
 
 func truncate(s string, n int) string {

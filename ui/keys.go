@@ -10,6 +10,8 @@ type globalKeys struct {
 	Quit      key.Binding
 	ForceQuit key.Binding
 	Help      key.Binding
+	// SeenLate acknowledges the late-payment banner, on any screen.
+	SeenLate key.Binding
 }
 
 func defaultGlobalKeys() globalKeys {
@@ -17,6 +19,7 @@ func defaultGlobalKeys() globalKeys {
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+		SeenLate:  key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "seen it")),
 	}
 }
 

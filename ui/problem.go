@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -30,6 +32,7 @@ type problemModel struct {
 	kind  problemKind
 	order checkout.Order
 	err   error
+	width int
 }
 
 func newProblem(d deps, kind problemKind, o checkout.Order, err error) problemModel {
@@ -61,18 +64,24 @@ func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 func (m problemModel) View() string {
 	s := m.deps.styles
 	o := m.order
-	head := s.Error.Render("⚠ " + checkout.UserMessage(m.err))
+	head := s.Error.Width(m.width).Render("⚠ " + capitalize(checkout.UserMessage(m.err)))
+	var se *checkout.SaveError
 	var body string
-	switch m.kind {
-	case problemCreateUnknown:
+	switch {
+	case m.kind == problemCreateUnknown:
 		body = "We could not tell whether " + o.Method.Label() + " created this sale:\n" +
 			"order " + o.No + ", " + o.Amount.Yuan() + ". The sale is kept.\n" +
 			"Retry asks again with the same order number, so the customer can\n" +
 			"never be charged twice. Giving up checks with " + o.Method.Label() + ", then closes it."
-	case problemCloseFailed:
-		body = "Order " + o.No + " for " + o.Amount.Yuan() + " could not be closed yet.\n" +
-			"Do not hand over goods unless it shows PAID. Retry to try again; if you\n" +
-			"leave it, till keeps checking it with " + o.Method.Label() + "."
+	case errors.As(m.err, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed):
+		body = "The customer has paid order " + o.No + " (" + o.Amount.Yuan() + ") at " + o.Method.Label() + ",\n" +
+			"but the ledger could not record it yet. Retry tries again; if you leave\n" +
+			"it, till keeps retrying and records the sale as soon as the ledger works."
+	default:
+		body = "Order " + o.No + " for " + o.Amount.Yuan() + " is not settled: till could not\n" +
+			"confirm with " + o.Method.Label() + " whether it was paid, so nothing was closed.\n" +
+			"Do not hand over goods unless it shows PAID. Retry asks again; if you\n" +
+			"leave it, till keeps asking " + o.Method.Label() + " and records what happened."
 	}
 	return head + "\n\n" + body
 }

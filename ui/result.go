@@ -20,6 +20,7 @@ type resultModel struct {
 	deps  deps
 	keys  resultKeys
 	order checkout.Order
+	width int
 }
 
 func newResult(d deps, o checkout.Order) resultModel {
@@ -53,9 +54,23 @@ func (m resultModel) View() string {
 		style = s.Failed
 		headline = "NOT CREATED"
 		detail = o.Reason + "\nOrder " + o.No + ". Nothing was charged."
-	default:
+	case checkout.StateDisputed:
+		style = s.Failed
+		headline = "AMOUNT DISPUTED  " + o.ProviderAmount.Yuan() + " PAID"
+		detail = fmt.Sprintf("%s reports %s paid for this %s sale. It is not counted as a sale. "+
+			"Do not hand over goods; a manager must check order %s.", o.Method.Label(), o.ProviderAmount.Yuan(), o.Amount.Yuan(), o.No)
+	case checkout.StateClosed:
 		headline = "CLOSED  " + o.Amount.Yuan()
 		detail = fmt.Sprintf("Not paid; %s. The code can no longer be paid.\nOrder %s", o.Reason, o.No)
+		if !o.RecheckAt.IsZero() {
+			// Alipay before the scan: closing locked nothing.
+			detail = fmt.Sprintf("Not paid; %s. %s may still accept this code until about %s; "+
+				"till checks it again then and says so if it was paid. Order %s",
+				o.Reason, o.Method.Label(), o.RecheckAt.In(m.deps.loc).Format("15:04"), o.No)
+		}
+	default:
+		headline = strings.ToUpper(string(o.State)) + "  " + o.Amount.Yuan()
+		detail = "Order " + o.No
 	}
-	return style.Render(headline) + "\n\n" + strings.TrimSpace(detail)
+	return style.Render(headline) + "\n\n" + s.Row.Width(m.width).Render(strings.TrimSpace(detail))
 }

@@ -10,6 +10,7 @@ var (
 	colorWarn    = lipgloss.AdaptiveColor{Light: "#9A6700", Dark: "#D29922"}
 	colorPaid    = lipgloss.AdaptiveColor{Light: "#1A7F37", Dark: "#3FB950"}
 	colorSandbox = lipgloss.Color("#F2CC60")
+	colorAlert   = lipgloss.Color("#F2CC60") // a ground that stops the eye, for news a clerk must act on
 	colorInk     = lipgloss.Color("#000000")
 	colorPaper   = lipgloss.Color("#FFFFFF")
 )
@@ -33,6 +34,7 @@ type Styles struct {
 	Paid     lipgloss.Style
 	Closed   lipgloss.Style
 	Failed   lipgloss.Style
+	Late     lipgloss.Style // the late-payment banner
 	Box      lipgloss.Style
 	Row      lipgloss.Style
 	State    map[string]lipgloss.Style
@@ -61,6 +63,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 	s.Paid = s.Box.BorderForeground(colorPaid).Foreground(colorPaid).Bold(true)
 	s.Closed = s.Box.BorderForeground(colorMuted)
 	s.Failed = s.Box.BorderForeground(colorDanger).Foreground(colorDanger)
+	s.Late = r.NewStyle().Bold(true).Foreground(colorInk).Background(colorAlert)
 	s.Row = r.NewStyle()
 	s.State = map[string]lipgloss.Style{
 		"paid":               r.NewStyle().Foreground(colorPaid),
@@ -70,6 +73,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		"created":            r.NewStyle().Foreground(colorAccent),
 		"closed":             r.NewStyle().Foreground(colorMuted),
 		"failed":             r.NewStyle().Foreground(colorDanger),
+		"disputed":           r.NewStyle().Foreground(colorDanger).Bold(true),
 	}
 	s.HelpLine = r.NewStyle().MarginTop(1)
 	return s

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"till/checkout"
 )
@@ -45,7 +46,10 @@ type Options struct {
 	Renderer *lipgloss.Renderer // nil: the default renderer
 	Sandbox  bool               // say SANDBOX on screen
 	Terminal string
-	// SkipRecovery leaves orders open at start untouched (tests only).
+	// Notice is shown once at start (a warning about the setup).
+	Notice string
+	// SkipRecovery leaves orders open at start untouched and runs no
+	// settling passes (tests only).
 	SkipRecovery bool
 }
 
@@ -63,7 +67,7 @@ func (s screen) String() string {
 }
 
 // Model is the root: it holds the active screen, the window size, the
-// help line and a notice, and routes messages.
+// help line, a notice and the late-payment banner, and routes messages.
 type Model struct {
 	deps     deps
 	keys     globalKeys
@@ -77,9 +81,16 @@ type Model struct {
 	result  resultModel
 	problem problemModel
 
-	// One recovery pass at a time, and at most one queued.
-	recovering    bool
-	recoverQueued bool
+	// Settling passes: one at a time (recovering), again right after
+	// the running one when asked meanwhile (again), and one timer whose
+	// number is tickSeq (older timers are stale).
+	recovering bool
+	again      bool
+	tickSeq    int
+
+	// late are the payments found after their sale was closed that no
+	// clerk has acknowledged yet: the banner shows the first.
+	late []checkout.Order
 
 	notice     string
 	noticeWarn bool
@@ -101,24 +112,27 @@ func New(o Options) Model {
 	cfg := o.Engine.Config()
 	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), now: o.Engine.Now, loc: cfg.Location, sandbox: o.Sandbox}
 	h := help.New()
-	return Model{
+	m := Model{
 		deps:     d,
 		keys:     defaultGlobalKeys(),
 		help:     h,
 		terminal: o.Terminal,
 		recover:  !o.SkipRecovery,
-		entry:    newEntry(d),
-		width:    80,
-		height:   24,
+		// Init starts the first pass; until it reports, no other starts.
+		recovering: !o.SkipRecovery,
+		entry:      newEntry(d),
+		notice:     o.Notice,
+		noticeWarn: o.Notice != "",
+		width:      80,
+		height:     24,
 	}
+	return m.resize()
 }
 
 // Init settles orders left open by the last run and loads today's sales.
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
 	if m.recover {
-		// Init cannot record it, so the first pass is not marked as
-		// running; Engine.Recover is safe to run twice at once anyway.
 		cmds = append(cmds, recoverCmd(m.deps.ctx, m.deps.engine))
 	}
 	return tea.Batch(cmds...)
@@ -131,13 +145,19 @@ func (m Model) InFlight() bool { return m.active == screenWaiting || m.active ==
 // Active names the screen on show (for tests and logs).
 func (m Model) Active() string { return m.active.String() }
 
+// Update routes msg, then refits the screens: a notice or the banner may
+// have changed the header's height.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	return next.resize(), cmd
+}
+
+func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	// 1. Window size and global keys.
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m = m.resize()
 		return m, nil
 	case tea.KeyMsg:
 		if key.Matches(msg, m.keys.ForceQuit) {
@@ -149,7 +169,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 		m.quitArmed = false
-		if m.active == screenEntry && !m.entry.editingNote {
+		typing := m.active == screenEntry && m.entry.editingNote
+		if len(m.late) > 0 && !typing && key.Matches(msg, m.keys.SeenLate) {
+			return m, lateSeenCmd(m.deps.ctx, m.deps.engine, m.late[0].No)
+		}
+		if m.active == screenEntry && !typing {
 			switch {
 			case key.Matches(msg, m.keys.Quit):
 				return m, tea.Quit
@@ -160,25 +184,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 
-	// 2. Navigation.
+	// 2. Navigation and the settling passes.
 	switch msg := msg.(type) {
 	case recoveredMsg:
-		if notice, warn := recoveryNotice(msg); notice != "" || m.noticeWarn {
-			m.notice, m.noticeWarn = notice, warn
-		}
-		m.recovering = false
-		cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
-		if len(msg.errs) > 0 {
-			cmds = append(cmds, m.recoverLater())
-		}
-		return m, tea.Batch(cmds...)
+		return m.recovered(msg.pass)
 	case recoverTickMsg:
-		m.recoverQueued = false
-		if m.recovering {
-			return m, m.recoverLater()
+		if msg.seq != m.tickSeq {
+			return m, nil // a stale timer
 		}
-		m.recovering = true
-		return m, recoverCmd(m.deps.ctx, m.deps.engine)
+		return m.recoverNow()
+	case recoverNowMsg:
+		return m.recoverNow()
+	case lateSeenMsg:
+		if msg.err != nil {
+			m.notice, m.noticeWarn = "Could not record that the late payment was seen: "+checkout.UserMessage(msg.err), true
+			return m, nil
+		}
+		m.late = dropOrder(m.late, msg.no)
+		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 	case chargeMsg:
 		m.notice = ""
 		return m.toWaiting(newCreating(m.deps, msg.method, msg.amount),
@@ -195,7 +218,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case retryCreateMsg:
 		return m.toWaiting(newCreating(m.deps, msg.order.Method, msg.order.Amount),
-			retryCmd(m.deps.ctx, m.deps.engine, msg.order.No))
+			retryCmd(m.deps.ctx, m.deps.engine, msg.order))
 	case retryCloseMsg:
 		return m.closeSale(msg.order)
 	case abandonMsg:
@@ -203,11 +226,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.problem.kind == problemCreateUnknown {
 			return m.closeSale(o) // giving up: query once more, then close
 		}
-		// The close itself failed: hand the order to recovery.
+		// The close could not be confirmed: hand the order to recovery,
+		// whose next pass (at most recoverEvery away) asks again.
 		m.deps.engine.Release(o.No)
-		next, cmd := m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
-		nm := next.(Model)
-		return nm, tea.Batch(cmd, nm.recoverLater())
+		return m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
 	case nextSaleMsg:
 		return m.toEntry(msg.notice, false)
 	}
@@ -218,7 +240,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
 		return m, cmd
-	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg:
+	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
 		// moved on, an old result must not come back over the next sale.
 		// (The ledger has them all the same.)
@@ -245,19 +267,67 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m Model) started(msg saleStartedMsg) (tea.Model, tea.Cmd) {
+// recoverNow starts a settling pass, or asks for one right after the pass
+// that is running.
+func (m Model) recoverNow() (Model, tea.Cmd) {
+	if !m.recover {
+		return m, nil
+	}
+	if m.recovering {
+		m.again = true
+		return m, nil
+	}
+	m.recovering = true
+	return m, recoverCmd(m.deps.ctx, m.deps.engine)
+}
+
+// recovered takes a pass's report: a notice for what it settled or could
+// not, the banner for late payments, and the timer of the next pass (at
+// the next late check if that comes sooner than recoverEvery).
+func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
+	m.recovering = false
+	if notice, warn := recoveryNotice(pass); notice != "" || m.noticeWarn {
+		m.notice, m.noticeWarn = notice, warn
+	}
+	m.late = pass.Late
+	wait := recoverEvery
+	if m.again {
+		m.again, wait = false, 0
+	} else if !pass.NextCheck.IsZero() {
+		wait = min(wait, max(time.Second, pass.NextCheck.Sub(m.deps.now())))
+	}
+	m.tickSeq++
+	return m, tea.Batch(recentCmd(m.deps.ctx, m.deps.engine, recentLimit), recoverTickCmd(wait, m.tickSeq))
+}
+
+func dropOrder(os []checkout.Order, no string) []checkout.Order {
+	var out []checkout.Order
+	for _, o := range os {
+		if o.No != no {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (m Model) started(msg saleStartedMsg) (Model, tea.Cmd) {
 	o := msg.order
 	switch {
 	case o.State == checkout.StateAwaiting:
 		m.active = screenWaiting
 		var cmd tea.Cmd
 		m.waiting, cmd = m.waiting.begin(o)
-		m = m.resize()
 		return m, cmd
-	case o.No == "":
+	case o.State == "" && msg.asked.No == "":
 		// Nothing was written (a refused input or a ledger fault).
 		m.entry.err = checkout.UserMessage(msg.err)
 		m.active = screenEntry
+		return m, nil
+	case o.State == "":
+		// A retry whose order could not even be read: the sale is still
+		// there and still unsettled; say so and offer the same choices.
+		m.active = screenProblem
+		m.problem = newProblem(m.deps, problemCreateUnknown, msg.asked, msg.err)
 		return m, nil
 	case o.State == checkout.StateCreated:
 		m.active = screenProblem
@@ -272,7 +342,7 @@ func (m Model) started(msg saleStartedMsg) (tea.Model, tea.Cmd) {
 }
 
 // toWaiting shows w and runs cmd, the engine call it waits on.
-func (m Model) toWaiting(w waitingModel, cmd tea.Cmd) (tea.Model, tea.Cmd) {
+func (m Model) toWaiting(w waitingModel, cmd tea.Cmd) (Model, tea.Cmd) {
 	m.active = screenWaiting
 	m.waiting = w
 	m = m.resize()
@@ -281,13 +351,14 @@ func (m Model) toWaiting(w waitingModel, cmd tea.Cmd) (tea.Model, tea.Cmd) {
 
 // closeSale shows o closing while the engine queries once more and
 // closes it.
-func (m Model) closeSale(o checkout.Order) (tea.Model, tea.Cmd) {
+func (m Model) closeSale(o checkout.Order) (Model, tea.Cmd) {
 	w := newCreating(m.deps, o.Method, o.Amount)
-	w.order, w.phase = o, phaseClosing
-	return m.toWaiting(w, finishCmd(m.deps.ctx, m.deps.engine, o.No, "cancelled by clerk"))
+	w.order = o
+	w, cmd := w.close("cancelled by clerk")
+	return m.toWaiting(w, cmd)
 }
 
-func (m Model) toEntry(notice string, warn bool) (tea.Model, tea.Cmd) {
+func (m Model) toEntry(notice string, warn bool) (Model, tea.Cmd) {
 	m.active = screenEntry
 	m.entry = m.entry.reset()
 	m.waiting = waitingModel{}
@@ -295,42 +366,34 @@ func (m Model) toEntry(notice string, warn bool) (tea.Model, tea.Cmd) {
 	return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 }
 
-// recoverLater queues one more recovery pass unless one is queued.
-// (Called on a copy that the caller returns, so the flag sticks.)
-func (m *Model) recoverLater() tea.Cmd {
-	if m.recoverQueued {
-		return nil
-	}
-	m.recoverQueued = true
-	return recoverTickCmd()
-}
-
-func recoveryNotice(msg recoveredMsg) (string, bool) {
-	if len(msg.settled) == 0 && len(msg.errs) == 0 {
+func recoveryNotice(pass checkout.Pass) (string, bool) {
+	if len(pass.Settled) == 0 && len(pass.Errors) == 0 {
 		return "", false
 	}
 	var parts []string
-	for _, o := range msg.settled {
-		parts = append(parts, fmt.Sprintf("%s %s %s", o.No, o.Amount.Yuan(), stateWord(o.State)))
+	for _, o := range pass.Settled {
+		parts = append(parts, fmt.Sprintf("%s %s %s", o.No, o.Amount.Yuan(), stateWord(o)))
 	}
 	s := ""
 	if len(parts) > 0 {
 		s = fmt.Sprintf("Settled %d order(s) left open: %s.", len(parts), strings.Join(parts, "; "))
 	}
-	if len(msg.errs) > 0 {
+	if len(pass.Errors) > 0 {
 		s = strings.TrimSpace(s + fmt.Sprintf(" %d order(s) could not be checked yet (%s); till keeps asking.",
-			len(msg.errs), checkout.UserMessage(msg.errs[0])))
+			len(pass.Errors), checkout.UserMessage(pass.Errors[0])))
 		return s, true
 	}
 	return s, false
 }
 
-// chrome is the number of lines the header and help take.
-const chrome = 5
-
+// resize gives the screens what the header, the banner and the help line
+// leave of the window.
 func (m Model) resize() Model {
-	w, h := m.width-2, m.height-chrome
+	w := m.width - 2
+	// One spare line, so a view that ends in a newline still fits.
+	h := m.height - lipgloss.Height(m.headerView()) - lipgloss.Height(m.helpView()) - 1
 	m.entry.width, m.entry.height = w, h
+	m.problem.width, m.result.width = w, w
 	m.waiting = m.waiting.setSize(w, h)
 	return m
 }
@@ -357,19 +420,54 @@ func (m Model) shortHelp() []key.Binding {
 	return bs
 }
 
-func (m Model) View() string {
+// headerView is the title line, the late-payment banner and the notice,
+// with a blank line under them. While a QR code is on screen every line
+// counts: the banner and the notice take one line each and the blank line
+// goes, so the code still fits 80x24.
+func (m Model) headerView() string {
 	s := m.deps.styles
-	header := s.Title.Render("till") + s.Muted.Render(" · counter "+m.terminal)
+	w := m.width - 2
+	tight := m.active == screenWaiting
+	lines := []string{s.Title.Render("till") + s.Muted.Render(" · counter "+m.terminal)}
 	if m.deps.sandbox {
-		header += "  " + s.Sandbox.Render("SANDBOX") + s.Muted.Render(" no real money")
+		lines[0] += "  " + s.Sandbox.Render("SANDBOX") + s.Muted.Render(" no real money")
+	}
+	if len(m.late) > 0 {
+		lines = append(lines, m.lateBanner(w))
 	}
 	if m.notice != "" {
 		style := s.Accent
 		if m.noticeWarn {
 			style = s.Warn
 		}
-		header += "\n" + style.Width(m.width-2).Render(m.notice)
+		if tight {
+			lines = append(lines, style.Render(ansi.Truncate(m.notice, w, "…")))
+		} else {
+			lines = append(lines, style.Width(w).Render(m.notice))
+		}
 	}
+	header := strings.Join(lines, "\n")
+	if tight && len(lines) > 1 {
+		return header
+	}
+	return s.Header.Render(header)
+}
+
+func (m Model) helpView() string {
+	helpLine := m.help.ShortHelpView(m.shortHelp())
+	if m.help.ShowAll {
+		var cols [][]key.Binding
+		bs := m.shortHelp()
+		for len(bs) > 0 {
+			n := min(3, len(bs))
+			cols, bs = append(cols, bs[:n]), bs[n:]
+		}
+		helpLine = m.help.FullHelpView(cols)
+	}
+	return m.deps.styles.HelpLine.Render(helpLine)
+}
+
+func (m Model) View() string {
 	var body string
 	switch m.active {
 	case screenEntry:
@@ -381,15 +479,5 @@ func (m Model) View() string {
 	case screenProblem:
 		body = m.problem.View()
 	}
-	helpLine := m.help.ShortHelpView(m.shortHelp())
-	if m.help.ShowAll {
-		var cols [][]key.Binding
-		bs := m.shortHelp()
-		for len(bs) > 0 {
-			n := min(3, len(bs))
-			cols, bs = append(cols, bs[:n]), bs[n:]
-		}
-		helpLine = m.help.FullHelpView(cols)
-	}
-	return s.App.Render(s.Header.Render(header) + "\n" + body + "\n" + s.HelpLine.Render(helpLine))
+	return m.deps.styles.App.Render(m.headerView() + "\n" + body + "\n" + m.helpView())
 }

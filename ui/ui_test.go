@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -30,6 +31,7 @@ var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
 type rig struct {
 	model  Model
 	ledger *store.Store
+	faulty *fake.Ledger // what the engine writes through; fails what a test asks
 	wx     *fake.Provider
 	ali    *fake.Provider
 	clock  *fake.Clock
@@ -44,9 +46,10 @@ func newRig(t testing.TB) *rig {
 	}
 	t.Cleanup(func() { st.Close() })
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	r := &rig{ledger: st, wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(t0)}
-	r.ali.RefundOnClose = true
-	r.engine = checkout.NewEngine(st, []checkout.Provider{r.wx, r.ali}, checkout.Config{
+	r := &rig{ledger: st, faulty: fake.NewLedger(st), wx: fake.New(checkout.MethodWeChat), ali: fake.New(checkout.MethodAlipay), clock: fake.NewClock(t0)}
+	r.ali.ScanFirst = true // Alipay: no trade until the customer scans
+	r.wx.Clock, r.ali.Clock = r.clock, r.clock
+	r.engine = checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, checkout.Config{
 		PollInterval: 20 * time.Millisecond, Timeout: 3 * time.Minute, Terminal: "T1", Location: loc,
 	}, r.clock, nil)
 	rend := lipgloss.NewRenderer(io.Discard)
@@ -261,22 +264,47 @@ func TestScreensFit80x24(t *testing.T) {
 		"entry":           func() string { return root.View() },
 		"entry, busy day": func() string { return busy.View() },
 	}
-	for _, st := range []checkout.State{checkout.StatePaid, checkout.StateClosed, checkout.StateFailed, checkout.StateRefunded} {
+	for _, st := range []checkout.State{checkout.StatePaid, checkout.StateClosed, checkout.StateFailed, checkout.StateRefunded, checkout.StateDisputed} {
 		o := o
 		o.State = st
+		o.ProviderAmount = 1
 		views["result "+string(st)] = func() string {
 			rr := root
 			rr.active, rr.result = screenResult, newResult(rr.deps, o)
-			return rr.View()
+			return rr.resize().View()
 		}
 	}
+	recheck := o
+	recheck.State, recheck.RecheckAt = checkout.StateClosed, t0.Add(5*time.Minute)
+	views["result closed, may still be paid"] = func() string {
+		rr := root
+		rr.active, rr.result = screenResult, newResult(rr.deps, recheck)
+		return rr.resize().View()
+	}
 	for _, k := range []problemKind{problemCreateUnknown, problemCloseFailed} {
-		err := &checkout.ProviderError{Op: "create", Message: "Alipay is busy"}
-		views[fmt.Sprint("problem ", k)] = func() string {
-			rr := root
-			rr.active, rr.problem = screenProblem, newProblem(rr.deps, k, o, err)
-			return rr.View()
+		for name, err := range map[string]error{
+			"unknown": &checkout.ProviderError{Op: "create", Message: "Alipay is busy"},
+			"unsaved": &checkout.SaveError{No: o.No, Method: o.Method, To: checkout.StatePaid, Err: errors.New("write /var/lib/till/till.db: no space left on device")},
+		} {
+			views[fmt.Sprint("problem ", k, " ", name)] = func() string {
+				rr := root
+				rr.active, rr.problem = screenProblem, newProblem(rr.deps, k, o, err)
+				return rr.resize().View()
+			}
 		}
+	}
+	// The QR screen with the late-payment banner and a notice: the code
+	// keeps its room.
+	late := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodAlipay, Amount: 123456, State: checkout.StatePaid, Late: true, PaidAt: t0}
+	views["waiting, banner and notice"] = func() string {
+		rr := root
+		rr.late = []checkout.Order{late, late}
+		rr.notice, rr.noticeWarn = "A sale is under way. Press ctrl+c again to quit; till will settle it at the next start.", true
+		w := checkout.Order{No: "20261123060100000T1AAAA02", Method: checkout.MethodWeChat, Amount: 100, State: checkout.StateAwaiting,
+			CodeURL: "http://127.0.0.1:46217/pay/iyazUEdrTmaQGpQgqlPzpsgL", ExpiresAt: t0.Add(3 * time.Minute)}
+		rr.active = screenWaiting
+		rr.waiting, _ = newCreating(rr.deps, w.Method, w.Amount).begin(w)
+		return rr.resize().View()
 	}
 	for name, view := range views {
 		screen := view()
@@ -308,14 +336,20 @@ func TestCloseFailureIsSettledLater(t *testing.T) {
 	waitFor(t, tm, "Scan to pay")
 	o := r.openOrder(t)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	waitFor(t, tm, "could not be closed yet", "r retry")
+	// A few tries (their timers are sent here rather than waited for),
+	// then the clerk is asked.
+	for i := 1; i <= closeRetries; i++ {
+		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
+		tm.Send(closeRetryMsg{no: o.No, attempt: i})
+	}
+	waitFor(t, tm, "is not settled", "nothing was closed", "r retry")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	waitFor(t, tm, "is still open; till keeps checking it")
 	if st := r.state(t, o.No); st != checkout.StateAwaiting {
 		t.Fatalf("state %s, want still awaiting", st)
 	}
 	failing = false
-	tm.Send(recoverTickMsg{})
+	tm.Send(recoverNowMsg{})
 	waitFor(t, tm, "Settled 1 order(s) left open", "¥6.00 closed")
 	if st := r.state(t, o.No); st != checkout.StateClosed {
 		t.Fatalf("state %s, want closed", st)
@@ -333,14 +367,14 @@ func TestLateAnswerDoesNotReturnOverTheNextSale(t *testing.T) {
 	root := m.(Model)
 	root.active = screenWaiting
 	root.waiting, _ = newCreating(root.deps, o.Method, o.Amount).begin(o)
-	m, cmd := root.Update(polledMsg{order: o})
+	m, cmd := root.Update(polledMsg{no: o.No, order: o})
 	m, _ = m.Update(cmd()) // saleDoneMsg: the result screen
 	if got := m.(Model).Active(); got != "result" {
 		t.Fatalf("after paid: %s", got)
 	}
 	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
 	m, _ = m.Update(cmd()) // nextSaleMsg
-	m, cmd = m.Update(finishedMsg{order: o})
+	m, cmd = m.Update(finishedMsg{no: o.No, order: o})
 	if cmd != nil {
 		m, _ = m.Update(cmd())
 	}

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
@@ -45,9 +48,16 @@ type waitingModel struct {
 	amount  checkout.Money
 	spinner spinner.Model
 	polling bool
-	warning string // the last poll's trouble, shown while still trying
-	now     time.Time
-	qr      string // the drawn code, made once per order and size, not per frame
+	warning string // the last poll's or close's trouble, shown while still trying
+	// closeAttempt counts the closes tried since the clerk (or the
+	// timeout) asked for one.
+	closeAttempt int
+	reason       string // why it is being closed
+	// paidUnsaved: the provider says paid and the ledger could not yet
+	// record it.
+	paidUnsaved bool
+	now         time.Time
+	qr          string // the drawn code, made once per order and size, not per frame
 
 	width, height int
 }
@@ -55,8 +65,12 @@ type waitingModel struct {
 // infoWidth is the room kept right of the QR for the sale's details.
 const infoWidth = 38 // 36 of text and a gap of 2
 
-// setSize fits the screen to w x h and redraws the code for that size.
+// setSize fits the screen to w x h and redraws the code if the size
+// changed.
 func (m waitingModel) setSize(w, h int) waitingModel {
+	if w == m.width && h == m.height {
+		return m
+	}
 	m.width, m.height = w, h
 	return m.drawQR()
 }
@@ -119,22 +133,19 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		m.polling = true
 		return m, pollCmd(m.deps.ctx, m.deps.engine, m.order.No)
 	case polledMsg:
-		if msg.order.No != m.order.No {
+		if msg.no != m.order.No {
 			return m, nil
 		}
 		m.polling = false
-		if msg.order.No != "" {
+		if msg.order.State != "" {
 			m.order = msg.order
 		}
 		if !m.order.State.Open() {
 			o := m.order
 			return m, func() tea.Msg { return saleDoneMsg{order: o} }
 		}
-		if msg.err != nil {
-			m.warning = "Provider not answering (" + checkout.UserMessage(msg.err) + "); still trying."
-		} else {
-			m.warning = ""
-		}
+		m.warning = warningFor(msg.err)
+		m.paidUnsaved = paidUnsaved(msg.err)
 		if m.phase != phaseWaiting {
 			return m, nil
 		}
@@ -149,22 +160,71 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		}
 		return m, clockTick(m.order.No)
 	case finishedMsg:
-		if msg.order.No != m.order.No {
+		if msg.no != m.order.No || m.phase != phaseClosing {
 			return m, nil
 		}
-		o := msg.order
-		if msg.err != nil && o.State.Open() {
-			err := msg.err
-			return m, func() tea.Msg { return closeFailedMsg{order: o, err: err} }
+		if msg.order.State != "" {
+			m.order = msg.order
 		}
-		return m, func() tea.Msg { return saleDoneMsg{order: o} }
+		o := m.order
+		if msg.err == nil || !o.State.Open() {
+			return m, func() tea.Msg { return saleDoneMsg{order: o} }
+		}
+		// Not settled: nothing was closed. Ask again a few times before
+		// troubling the clerk.
+		if m.closeAttempt < closeRetries {
+			m.closeAttempt++
+			m.warning = fmt.Sprintf("%s Asking again (%d of %d).", warningFor(msg.err), m.closeAttempt, closeRetries)
+			m.paidUnsaved = paidUnsaved(msg.err)
+			return m, closeRetryTick(o.No, m.closeAttempt)
+		}
+		err := msg.err
+		return m, func() tea.Msg { return closeFailedMsg{order: o, err: err} }
+	case closeRetryMsg:
+		if msg.no != m.order.No || m.phase != phaseClosing || msg.attempt != m.closeAttempt {
+			return m, nil
+		}
+		return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
 	}
 	return m, nil
 }
 
+// warningFor says what went wrong with the last call, while till keeps
+// trying: a payment the ledger could not save is named as such.
+func warningFor(err error) string {
+	var (
+		se *checkout.SaveError
+		le *checkout.LedgerError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
+		return capitalize(checkout.UserMessage(err)) + ". Retrying until it is saved."
+	case errors.As(err, &le):
+		return capitalize(checkout.UserMessage(err)) + "; still trying."
+	}
+	return "Provider not answering (" + checkout.UserMessage(err) + "); still trying."
+}
+
+// paidUnsaved reports an error that says the customer paid and the
+// ledger could not record it.
+func paidUnsaved(err error) bool {
+	var se *checkout.SaveError
+	return errors.As(err, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed || se.To == checkout.StateRefunded)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
 // close ends the sale: the engine queries once more, then closes it.
 func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
-	m.phase = phaseClosing
+	m.phase, m.reason, m.closeAttempt = phaseClosing, reason, 0
 	return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, reason)
 }
 
@@ -186,8 +246,10 @@ func (m waitingModel) View() string {
 		left = 0
 	}
 	info.WriteString(s.Label.Render("Closes in") + formatCountdown(left) + "\n\n")
-	switch m.phase {
-	case phaseClosing:
+	switch {
+	case m.paidUnsaved:
+		info.WriteString(m.spinner.View() + " " + s.Amount.Render("The customer has paid") + "; saving it\n")
+	case m.phase == phaseClosing:
 		info.WriteString(m.spinner.View() + " Closing the order…\n")
 	default:
 		info.WriteString(m.spinner.View() + " Waiting for the customer to pay\n")

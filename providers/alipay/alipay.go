@@ -179,16 +179,29 @@ func subject(s string) string {
 	return s
 }
 
+// preCreate is alipay.trade.precreate with qr_code_timeout_express, which
+// smartwalle's TradePreCreate lacks: the QR code's own life, in whole
+// minutes from the precreate. timeout_express and time_expire limit the
+// trade, which exists only once the customer scans; without a limit of
+// its own an unscanned code stays payable (protocols.md E1).
+type preCreate struct {
+	alipay.TradePreCreate
+	QRCodeTimeoutExpress string `json:"qr_code_timeout_express,omitempty"`
+}
+
 // Create precreates a QR order. time_expire carries the engine's absolute
 // deadline in Beijing time: unlike timeout_express (whole minutes, counted
-// from whenever Alipay receives the request) it says exactly the ExpiresAt
-// the ledger holds, and a retried Create sends the very same value.
+// from the scan) it says exactly the ExpiresAt the ledger holds, and a
+// retried Create sends the very same value. qr_code_timeout_express is the
+// sale's timeout rounded up to whole minutes, so an unscanned code dies
+// with the sale (give or take a minute, which the engine's late check
+// covers).
 func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (checkout.CreateResult, error) {
 	const op = "create"
 	if req.Amount <= 0 {
 		return checkout.CreateResult{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the amount must be at least 0.01"}
 	}
-	param := alipay.TradePreCreate{
+	param := preCreate{TradePreCreate: alipay.TradePreCreate{
 		Trade: alipay.Trade{
 			NotifyURL:   req.NotifyURL,
 			Subject:     subject(req.Description),
@@ -197,12 +210,18 @@ func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (chec
 			ProductCode: ProductCode,
 		},
 		TerminalId: req.Terminal,
-	}
+	}}
 	if !req.ExpiresAt.IsZero() {
 		param.TimeExpire = req.ExpiresAt.In(Shanghai).Format(TimeLayout)
 	}
-	rsp, err := call(p, op, req.OrderNo, func() (*alipay.TradePreCreateRsp, error) { return p.client.TradePreCreate(ctx, param) },
-		func(r *alipay.TradePreCreateRsp) *alipay.Error { return &r.Error })
+	if req.Timeout > 0 {
+		param.QRCodeTimeoutExpress = fmt.Sprintf("%dm", checkout.WholeMinutes(req.Timeout)/time.Minute)
+	}
+	rsp, err := call(p, op, req.OrderNo, func() (*alipay.TradePreCreateRsp, error) {
+		var rsp *alipay.TradePreCreateRsp
+		err := p.client.Request(ctx, param, &rsp)
+		return rsp, err
+	}, func(r *alipay.TradePreCreateRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		return checkout.CreateResult{}, err
 	}
@@ -229,6 +248,9 @@ func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeSta
 			return checkout.TradeStatus{State: checkout.TradeNotFound, Raw: subTradeNotExist}, nil
 		}
 		return checkout.TradeStatus{}, err
+	}
+	if rsp.OutTradeNo != "" && rsp.OutTradeNo != orderNo {
+		return checkout.TradeStatus{}, unknown(op, "Alipay answered about another order", fmt.Errorf("asked %s, answered %s", orderNo, rsp.OutTradeNo))
 	}
 	st := checkout.TradeStatus{ProviderTradeNo: rsp.TradeNo, Raw: string(rsp.TradeStatus)}
 	if rsp.TotalAmount != "" {
@@ -258,45 +280,31 @@ func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeSta
 	return st, nil
 }
 
-// Close stops the trade with alipay.trade.cancel, which closes an unpaid
-// trade and refunds a paid one in full (the customer paid at the last
-// moment): CloseClosed or CloseRefunded. A trade Alipay does not know
-// (never scanned) is a *checkout.ProviderError of KindNotFound; an
-// answer asking to retry (retry_flag=Y) is an unknown outcome.
+// Close stops an unpaid trade with alipay.trade.close, which only closes
+// a WAIT_BUYER_PAY trade and refuses a paid one: never alipay.trade.cancel,
+// which would refund a customer who paid at the last moment. Answers:
+// closed (CloseClosed); ACQ.TRADE_STATUS_ERROR, the trade is not waiting
+// (paid, or already closed), which is CloseWasPaid for the engine to
+// settle by query; ACQ.TRADE_NOT_EXIST, no trade because nobody scanned
+// yet, a *checkout.ProviderError of KindNotFound (and the code itself is
+// not locked by it).
 func (p *Provider) Close(ctx context.Context, orderNo string) (checkout.CloseResult, error) {
 	const op = "close"
-	rsp, err := call(p, op, orderNo, func() (*alipay.TradeCancelRsp, error) {
-		return p.client.TradeCancel(ctx, alipay.TradeCancel{OutTradeNo: orderNo})
+	rsp, err := call(p, op, orderNo, func() (*alipay.TradeCloseRsp, error) {
+		return p.client.TradeClose(ctx, alipay.TradeClose{OutTradeNo: orderNo})
 	},
-		func(r *alipay.TradeCancelRsp) *alipay.Error { return &r.Error })
+		func(r *alipay.TradeCloseRsp) *alipay.Error { return &r.Error })
 	if err != nil {
 		var pe *checkout.ProviderError
-		if rsp != nil && rsp.RetryFlag == "Y" && errors.As(err, &pe) && pe.Kind != checkout.KindUnknown {
-			return checkout.CloseResult{}, &checkout.ProviderError{Op: op, Kind: checkout.KindUnknown,
-				Code: pe.Code, Message: "Alipay asks to cancel again; the outcome is not known yet", Err: err}
+		if errors.As(err, &pe) && pe.Code == subTradeStatusError {
+			return checkout.CloseResult{Outcome: checkout.CloseWasPaid}, nil
 		}
 		return checkout.CloseResult{}, err
 	}
-	switch rsp.Action {
-	case "close":
-		return checkout.CloseResult{Outcome: checkout.CloseClosed, ProviderTradeNo: rsp.TradeNo}, nil
-	case "refund":
-		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: rsp.TradeNo}, nil
+	if rsp.OutTradeNo != "" && rsp.OutTradeNo != orderNo {
+		return checkout.CloseResult{}, unknown(op, "Alipay answered about another order", fmt.Errorf("asked %s, answered %s", orderNo, rsp.OutTradeNo))
 	}
-	if rsp.RetryFlag == "Y" {
-		return checkout.CloseResult{}, unknown(op, "Alipay asks to cancel again; the outcome is not known yet", errors.New("retry_flag=Y"))
-	}
-	// No action given: ask what the cancel did.
-	st, qerr := p.Query(ctx, orderNo)
-	switch {
-	case qerr != nil:
-		return checkout.CloseResult{}, qerr
-	case st.State == checkout.TradeRefunded:
-		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: st.ProviderTradeNo}, nil
-	case st.State == checkout.TradeClosed, st.State == checkout.TradeNotFound:
-		return checkout.CloseResult{Outcome: checkout.CloseClosed, ProviderTradeNo: rsp.TradeNo}, nil
-	}
-	return checkout.CloseResult{}, unknown(op, "Alipay accepted the cancel but the trade is "+st.Raw, errors.New("cancel without action"))
+	return checkout.CloseResult{Outcome: checkout.CloseClosed, ProviderTradeNo: rsp.TradeNo}, nil
 }
 
 // Refund asks for a refund with out_request_no = req.RefundNo, so a retry

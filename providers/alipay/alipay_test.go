@@ -48,6 +48,8 @@ func TestCreateSendsWhatAlipayWants(t *testing.T) {
 		"product_code": "FACE_TO_FACE_PAYMENT",
 		"terminal_id":  "T1",
 		"time_expire":  req.ExpiresAt.In(Shanghai).Format("2006-01-02 15:04:05"),
+		// The code itself dies with the sale, in whole minutes.
+		"qr_code_timeout_express": "3m",
 	}
 	for k, v := range want {
 		if biz[k] != v {
@@ -61,8 +63,16 @@ func TestCreateSendsWhatAlipayWants(t *testing.T) {
 		t.Errorf("notify_url = %q, want %q", got, req.NotifyURL)
 	}
 	tr, _ := e.emu.Trade(req.OrderNo)
-	if tr.TotalFen != 1230 || !tr.ExpiresAt.Equal(req.ExpiresAt) {
-		t.Errorf("emulator holds total %d fen expiring %v; want 1230 at %v", tr.TotalFen, tr.ExpiresAt, req.ExpiresAt)
+	if tr.TotalFen != 1230 || !tr.QRExpiresAt.Equal(tr.CreatedAt.Add(3*time.Minute)) {
+		t.Errorf("emulator holds total %d fen, code expiring %v; want 1230, 3m after %v", tr.TotalFen, tr.QRExpiresAt, tr.CreatedAt)
+	}
+	// A timeout that is not whole minutes is rounded up.
+	odd := e.create(t, 100, func(r *checkout.CreateRequest) { r.Timeout = 90 * time.Second })
+	if got := e.emu.LastRequest().Get("biz_content"); !strings.Contains(got, `"qr_code_timeout_express":"2m"`) {
+		t.Errorf("90s sale: %s", got)
+	}
+	if tr, _ := e.emu.Trade(odd.OrderNo); !tr.QRExpiresAt.Equal(tr.CreatedAt.Add(2 * time.Minute)) {
+		t.Errorf("90s sale's code expires %v", tr.QRExpiresAt.Sub(tr.CreatedAt))
 	}
 
 	// The same request again answers the same code.
@@ -283,23 +293,56 @@ func TestCloseUnpaid(t *testing.T) {
 	}
 }
 
+// TestCloseNeverScanned: before the scan there is no trade to close, so
+// the close answers not found and locks nothing: the customer can still
+// pay the code until its own expiry (the worst case, which the engine's
+// late check covers), and not after.
 func TestCloseNeverScanned(t *testing.T) {
 	e := newEnv(t)
 	req := e.request(1230)
 	res, _ := e.p.Create(ctx, req)
 	_, err := e.p.Close(ctx, req.OrderNo)
 	assertKind(t, err, checkout.KindNotFound, "ACQ.TRADE_NOT_EXIST")
-	// The code is dead: the customer can no longer pay it.
-	if code, _ := payerDo(t, http.MethodPost, res.CodeURL, "pay"); code != http.StatusConflict {
-		t.Fatalf("pay after close: %d", code)
-	}
 	if st, err := e.p.Query(ctx, req.OrderNo); err != nil || st.State != checkout.TradeNotFound {
 		t.Fatalf("query: %+v, %v", st, err)
+	}
+	if m := e.emu.LastRequest().Get("method"); m != "alipay.trade.query" {
+		t.Fatalf("last call %s", m)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if code, _ := payerDo(t, http.MethodPost, res.CodeURL, "pay"); code != http.StatusOK {
+		t.Fatalf("pay after the close, inside the code's life: %d", code)
+	}
+	if st, err := e.p.Query(ctx, req.OrderNo); err != nil || st.State != checkout.TradePaid {
+		t.Fatalf("query after the late payment: %+v, %v", st, err)
+	}
+
+	expired := e.request(500)
+	res, _ = e.p.Create(ctx, expired)
+	e.clock.Advance(3 * time.Minute)
+	if code, _ := payerDo(t, http.MethodPost, res.CodeURL, "pay"); code != http.StatusConflict {
+		t.Fatalf("pay after the code's expiry: %d", code)
+	}
+}
+
+// TestCloseNeverCancels: Close is alipay.trade.close, never cancel.
+func TestCloseNeverCancels(t *testing.T) {
+	e := newEnv(t)
+	for _, scan := range []bool{false, true} {
+		req := e.create(t, 100)
+		if scan {
+			e.emu.Scan(req.OrderNo)
+		}
+		e.p.Close(ctx, req.OrderNo)
+		if m := e.emu.LastRequest().Get("method"); m != "alipay.trade.close" {
+			t.Fatalf("Close sent %s", m)
+		}
 	}
 }
 
 // The customer pays at the last moment, after the final query and before
-// the timeout's cancel: the cancel refunds, and says so.
+// the timeout's close: trade.close refuses a paid trade, the adapter says
+// so, and the money stays with the shop.
 func TestLastMomentRace(t *testing.T) {
 	e := newEnv(t)
 	sink := newNotifySink(t)
@@ -312,39 +355,28 @@ func TestLastMomentRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	cr, err := e.p.Close(ctx, req.OrderNo)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || cr.Outcome != checkout.CloseWasPaid {
+		t.Fatalf("Close = %+v, %v; want paid", cr, err)
 	}
 	tr, _ := e.emu.Trade(req.OrderNo)
-	if cr.Outcome != checkout.CloseRefunded || cr.ProviderTradeNo != tr.TradeNo {
-		t.Fatalf("Close = %+v, want refunded with trade_no %s", cr, tr.TradeNo)
+	if tr.Status != alipayemu.StatusSuccess || tr.RefundedFen != 0 {
+		t.Fatalf("emulator after the close: %+v", tr)
 	}
-	// Alipay now says TRADE_CLOSED, but money did arrive (and went back).
-	st, err := e.p.Query(ctx, req.OrderNo)
-	if err != nil || st.State != checkout.TradeRefunded || st.Raw != "TRADE_CLOSED" || st.Amount != 1230 {
-		t.Fatalf("query after the refunding cancel: %+v, %v", st, err)
+	if st, err := e.p.Query(ctx, req.OrderNo); err != nil || st.State != checkout.TradePaid || st.Amount != 1230 {
+		t.Fatalf("query after the close: %+v, %v", st, err)
 	}
-	// A retried cancel answers the same.
-	if cr, err = e.p.Close(ctx, req.OrderNo); err != nil || cr.Outcome != checkout.CloseRefunded {
-		t.Fatalf("retried Close = %+v, %v", cr, err)
+	// Only the payment was notified: no refund went out.
+	if ev, err := e.p.ParseNotification(sink.next(t)); err != nil || ev.TradeStatus != "TRADE_SUCCESS" || ev.Refund() {
+		t.Fatalf("notification: %+v %v", ev, err)
 	}
-	// Two notifications: paid, then closed with the refund.
-	seen := map[string]Event{}
-	for range 2 {
-		ev, err := e.p.ParseNotification(sink.next(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen[ev.TradeStatus] = ev
-	}
-	if ev := seen["TRADE_SUCCESS"]; ev.TotalAmount != 1230 || !ev.Paid() || ev.Refund() {
-		t.Errorf("paid notification: %+v", ev)
-	}
-	if ev := seen["TRADE_CLOSED"]; ev.RefundFee != 1230 || !ev.Paid() || !ev.Refund() || ev.GmtRefund.IsZero() {
-		t.Errorf("refund notification: %+v", ev)
+	if n := sink.count(); n != 1 {
+		t.Fatalf("%d notifications, want 1", n)
 	}
 }
 
+// TestExpiry: a code nobody scanned dies at qr_code_timeout_express; a
+// scanned trade is not limited by time_expire (the worst case) and stays
+// waiting until the desk closes it.
 func TestExpiry(t *testing.T) {
 	e := newEnv(t)
 	scanned := e.create(t, 1230)
@@ -353,8 +385,8 @@ func TestExpiry(t *testing.T) {
 	res, _ := e.p.Create(ctx, never)
 
 	e.clock.Advance(3*time.Minute + time.Second)
-	if st, err := e.p.Query(ctx, scanned.OrderNo); err != nil || st.State != checkout.TradeClosed {
-		t.Fatalf("scanned, expired: %+v, %v", st, err)
+	if st, err := e.p.Query(ctx, scanned.OrderNo); err != nil || st.State != checkout.TradeNotPaid {
+		t.Fatalf("scanned, past time_expire: %+v, %v", st, err)
 	}
 	if st, err := e.p.Query(ctx, never.OrderNo); err != nil || st.State != checkout.TradeNotFound {
 		t.Fatalf("never scanned, expired: %+v, %v", st, err)
@@ -362,9 +394,31 @@ func TestExpiry(t *testing.T) {
 	if code, _ := payerDo(t, http.MethodPost, res.CodeURL, "pay"); code != http.StatusConflict {
 		t.Fatalf("paying an expired code: %d", code)
 	}
-	if err := e.emu.Pay(scanned.OrderNo); !errors.Is(err, alipayemu.ErrTradeClosed) {
-		t.Fatalf("paying an expired trade: %v", err)
+	if cr, err := e.p.Close(ctx, scanned.OrderNo); err != nil || cr.Outcome != checkout.CloseClosed {
+		t.Fatalf("closing the scanned trade: %+v %v", cr, err)
 	}
+	if err := e.emu.Pay(scanned.OrderNo); !errors.Is(err, alipayemu.ErrTradeClosed) {
+		t.Fatalf("paying a closed trade: %v", err)
+	}
+}
+
+// TestQueryAboutAnotherOrder: a signed answer about another out_trade_no
+// is not believed.
+func TestQueryAboutAnotherOrder(t *testing.T) {
+	e := newEnv(t)
+	req := e.create(t, 1230)
+	other := e.create(t, 1)
+	e.emu.Pay(other.OrderNo)
+	e.emu.Scan(req.OrderNo)
+	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.query", OtherOrder: other.OrderNo, Times: 1})
+	_, err := e.p.Query(ctx, req.OrderNo)
+	assertUnknown(t, err)
+	if !strings.Contains(checkout.UserMessage(err), "another order") {
+		t.Errorf("message %q", checkout.UserMessage(err))
+	}
+	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.close", OtherOrder: other.OrderNo, Times: 1})
+	_, err = e.p.Close(ctx, req.OrderNo)
+	assertUnknown(t, err)
 }
 
 func TestRefunds(t *testing.T) {
@@ -500,14 +554,14 @@ func TestLostAnswersSettleByRetry(t *testing.T) {
 		t.Fatalf("refunded %d fen, want 300", tr.RefundedFen)
 	}
 
-	// Cancel: ACQ.SYSTEM_ERROR with retry_flag=Y; the retry closes.
+	// Close: ACQ.SYSTEM_ERROR; the retry closes.
 	c := e.create(t, 200)
 	e.emu.Scan(c.OrderNo)
-	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.cancel", SystemError: true, Unprocessed: true, Times: 1})
+	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.close", SystemError: true, Unprocessed: true, Times: 1})
 	_, err = e.p.Close(ctx, c.OrderNo)
 	assertUnknown(t, err)
 	if tr, _ := e.emu.Trade(c.OrderNo); tr.Status != alipayemu.StatusWaitBuyerPay {
-		t.Fatalf("unprocessed cancel changed the trade to %s", tr.Status)
+		t.Fatalf("unprocessed close changed the trade to %s", tr.Status)
 	}
 	if cr, err := e.p.Close(ctx, c.OrderNo); err != nil || cr.Outcome != checkout.CloseClosed {
 		t.Fatalf("retried Close: %+v, %v", cr, err)

@@ -5,9 +5,19 @@
 //
 // # Calls
 //
-//	Create      alipay.trade.precreate  total_amount = Money.String() ("12.30"), time_expire in Beijing time
-//	Query       alipay.trade.query      ACQ.TRADE_NOT_EXIST (not scanned yet) is TradeNotFound, not an error
-//	Close       alipay.trade.cancel     action=close -> CloseClosed, action=refund -> CloseRefunded
+//	Create      alipay.trade.precreate  total_amount = Money.String() ("12.30"), time_expire in Beijing time,
+//	                                    qr_code_timeout_express = the sale's timeout in whole minutes
+//	Query       alipay.trade.query      ACQ.TRADE_NOT_EXIST (not scanned yet) is TradeNotFound, not an error;
+//	                                    an answer about another out_trade_no is not believed
+//	Close       alipay.trade.close      closed -> CloseClosed; ACQ.TRADE_STATUS_ERROR (paid, or closed
+//	                                    already) -> CloseWasPaid, settled by the engine's query;
+//	                                    ACQ.TRADE_NOT_EXIST (not scanned) -> KindNotFound
+//
+// Close never sends alipay.trade.cancel: cancel refunds a paid trade, so a
+// customer who paid at the last second would get the money back. The
+// payment-code flow, where cancel is the documented way to end a trade
+// whose outcome is unknown, is another matter.
+//
 //	Refund      alipay.trade.refund     out_request_no = RefundNo, so retries and partial refunds are idempotent
 //	QueryRefund alipay.trade.fastpay.refund.query
 //

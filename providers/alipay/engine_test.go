@@ -2,6 +2,7 @@ package alipay
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func dayNet(t *testing.T, l *store.Store, day time.Time) (sales, refunds checkou
 	return sales, refunds
 }
 
-// lastMoment pays the trade at the emulator just before the cancel
+// lastMoment pays the trade at the emulator just before the close
 // reaches it: after the engine's final query found it unpaid.
 type lastMoment struct {
 	*Provider
@@ -57,6 +58,10 @@ func (p lastMoment) Close(ctx context.Context, orderNo string) (checkout.CloseRe
 	return p.Provider.Close(ctx, orderNo)
 }
 
+// TestEngineLastMomentRace: the customer pays after the final query and
+// before the close. trade.close refuses the paid trade, the engine
+// confirms by query, and the sale stands: nothing is refunded, at Alipay
+// or in the ledger.
 func TestEngineLastMomentRace(t *testing.T) {
 	e := newEnv(t)
 	ledger := newLedger(t)
@@ -80,20 +85,55 @@ func TestEngineLastMomentRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr, _ := e.emu.Trade(o.No)
-	if o.State != checkout.StateRefunded || o.Refunded != 1230 || o.ProviderTradeNo != tr.TradeNo {
-		t.Fatalf("order after the refunding cancel: %+v", o)
+	if o.State != checkout.StatePaid || o.Refunded != 0 || o.ProviderTradeNo != tr.TradeNo {
+		t.Fatalf("order after the close: %+v", o)
 	}
-	refunds, _ := ledger.Refunds(ctx, o.No)
-	if len(refunds) != 1 || refunds[0].Amount != 1230 || refunds[0].State != checkout.RefundSucceeded {
+	if refunds, _ := ledger.Refunds(ctx, o.No); len(refunds) != 0 {
 		t.Fatalf("refunds: %+v", refunds)
 	}
-	sales, refunded := dayNet(t, ledger, e.clock.Now())
-	if sales != 1230 || refunded != 1230 || sales-refunded != 0 {
-		t.Fatalf("day: sales %s, refunds %s, net %s; want 12.30, 12.30, 0.00", sales, refunded, sales-refunded)
+	if sales, refunded := dayNet(t, ledger, e.clock.Now()); sales != 1230 || refunded != 0 {
+		t.Fatalf("day: sales %s, refunds %s; want 12.30, 0.00", sales, refunded)
 	}
-	// Alipay agrees: the money came and went.
-	if tr.Status != "TRADE_CLOSED" || tr.RefundedFen != 1230 || !tr.WasPaid() {
+	if tr.Status != "TRADE_SUCCESS" || tr.RefundedFen != 0 {
 		t.Fatalf("emulator: %+v", tr)
+	}
+}
+
+// TestEngineLatePaymentAfterCloseBeforeScan: through the real SDK and the
+// emulator, the clerk cancels before the customer scans, the customer then
+// pays the code inside its life, and the engine's late check after the
+// code's expiry records the sale paid, late.
+func TestEngineLatePaymentAfterCloseBeforeScan(t *testing.T) {
+	e := newEnv(t)
+	ledger := newLedger(t)
+	eng := checkout.NewEngine(ledger, []checkout.Provider{e.p}, checkout.Config{Location: Shanghai, Timeout: 3 * time.Minute},
+		checkout.ClockFunc(e.clock.Now), nil)
+	o, err := eng.Start(ctx, checkout.MethodAlipay, 880, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(20 * time.Second)
+	if o, err = eng.Finish(ctx, o.No, "cancelled by clerk"); err != nil || o.State != checkout.StateClosed || o.RecheckAt.IsZero() {
+		t.Fatalf("cancel: %+v %v", o, err)
+	}
+	e.clock.Advance(time.Minute)
+	if code, body := payerDo(t, http.MethodPost, o.CodeURL, "pay"); code != http.StatusOK {
+		t.Fatalf("the customer pays the closed code: %d %s", code, body)
+	}
+	if pass := eng.Recover(ctx); len(pass.Late) != 0 {
+		t.Fatalf("checked before the code expired: %+v", pass)
+	}
+	e.clock.Advance(o.RecheckAt.Sub(e.clock.Now()))
+	pass := eng.Recover(ctx)
+	if len(pass.Errors) != 0 || len(pass.Late) != 1 {
+		t.Fatalf("late check: %+v", pass)
+	}
+	got, _ := ledger.Order(ctx, o.No)
+	if got.State != checkout.StatePaid || !got.Late || got.ProviderTradeNo == "" {
+		t.Fatalf("after the late check: %+v", got)
+	}
+	if sales, _ := dayNet(t, ledger, e.clock.Now()); sales != 880 {
+		t.Fatalf("day sales %s, want 8.80", sales)
 	}
 }
 
@@ -113,12 +153,12 @@ func TestEngineSaleAndTimeout(t *testing.T) {
 		t.Fatalf("paid sale: %+v, %v", paid, err)
 	}
 
-	// Never scanned: the cancel says not found and the order closes.
+	// Never scanned: the close says not found and the order closes.
 	idle, _ := eng.Start(ctx, checkout.MethodAlipay, 100, "")
 	if idle, err = eng.Finish(ctx, idle.No, "timed out"); err != nil || idle.State != checkout.StateClosed {
 		t.Fatalf("idle sale: %+v, %v", idle, err)
 	}
-	// Scanned, not paid: closed by the cancel.
+	// Scanned, not paid: closed by trade.close.
 	scanned, _ := eng.Start(ctx, checkout.MethodAlipay, 200, "")
 	e.emu.Scan(scanned.No)
 	if scanned, err = eng.Finish(ctx, scanned.No, "cancelled"); err != nil || scanned.State != checkout.StateClosed {

@@ -13,8 +13,9 @@ import (
 
 // Sub-codes the adapter branches on.
 const (
-	subTradeNotExist = "ACQ.TRADE_NOT_EXIST"
-	subSystemError   = "ACQ.SYSTEM_ERROR"
+	subTradeNotExist    = "ACQ.TRADE_NOT_EXIST"
+	subSystemError      = "ACQ.SYSTEM_ERROR"
+	subTradeStatusError = "ACQ.TRADE_STATUS_ERROR"
 )
 
 // kindBySubCode maps definite 40004 sub-codes. A 40004 sub-code not listed

@@ -122,6 +122,7 @@ func (e *env) request(amount checkout.Money) checkout.CreateRequest {
 		Amount:      amount,
 		Description: "till - coffee",
 		ExpiresAt:   e.clock.Now().Add(3 * time.Minute).Truncate(time.Second),
+		Timeout:     3 * time.Minute,
 		Terminal:    "T1",
 	}
 }

@@ -1,8 +1,9 @@
-// Package fake is a scriptable in-memory payment provider and a settable
-// clock, for engine and UI tests. A trade can be paid after N polls, at the
-// last second before close, or never; any call can be made to fail or to
-// hang until its context ends. Every unset hook falls back to behaviour
-// that follows the real providers' rules.
+// Package fake holds the fakes of engine and UI tests: a scriptable
+// in-memory payment provider, a settable clock, and a ledger wrapper that
+// fails chosen calls. A trade can be paid after N polls, at the last
+// second before close, after it was closed, or never; any call can be
+// made to fail or to hang until its context ends. Every unset hook falls
+// back to behaviour that follows the real providers' rules.
 package fake
 
 import (
@@ -47,14 +48,17 @@ func (c *Clock) Set(t time.Time) {
 
 // Trade is the fake provider's record of one order.
 type Trade struct {
-	OrderNo  string
-	Amount   checkout.Money
+	OrderNo string
+	Amount  checkout.Money
+	// State is TradeNotFound for a ScanFirst trade nobody has scanned.
 	State    checkout.TradeState
+	Expired  bool // the unscanned code expired: it can no longer be paid
 	CodeURL  string
 	Creates  int // create calls seen for this number
 	Queries  int // query calls seen
 	Closes   int
 	Refunded checkout.Money
+	PaidAt   time.Time // when Pay ran, by Provider.Clock; zero without one
 }
 
 // ErrTimeout is an error whose outcome is unknown, as a timeout is.
@@ -65,6 +69,9 @@ var ErrTimeout = errors.New("fake: request timed out")
 // it (the default behaviour is skipped).
 type Provider struct {
 	M checkout.Method
+	// Clock, when set, stamps a payment's time, which queries report as
+	// the provider's paid time (success_time, send_pay_date).
+	Clock *Clock
 
 	// PayAfterPolls pays a trade on its Nth query (0: never by itself).
 	PayAfterPolls int
@@ -73,8 +80,14 @@ type Provider struct {
 	// provider would (see RefundOnClose).
 	PayOnClose bool
 	// RefundOnClose makes a close of a paid trade refund it (Alipay's
-	// cancel) instead of answering "already paid" (WeChat's close).
+	// cancel) instead of answering "already paid" (WeChat's close,
+	// Alipay's trade.close).
 	RefundOnClose bool
+	// ScanFirst models Alipay's precreate: no trade exists until the
+	// customer scans (Scan, or Pay), so a query answers TradeNotFound and
+	// a close answers KindNotFound, and a code closed before the scan
+	// stays payable until Expire.
+	ScanFirst bool
 
 	// Hooks: return a non-nil error to fail the call.
 	OnCreate func(ctx context.Context, req checkout.CreateRequest) error
@@ -123,15 +136,52 @@ func (p *Provider) Calls() []string {
 func (p *Provider) Pay(no string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t, ok := p.trades[no]
-	if !ok {
-		return fmt.Errorf("fake: no trade %s", no)
+	t, err := p.scan(no)
+	if err != nil {
+		return err
 	}
 	if t.State != checkout.TradeNotPaid {
 		return fmt.Errorf("fake: trade %s is %s", no, t.State)
 	}
-	t.State = checkout.TradePaid
+	p.paid(t)
 	return nil
+}
+
+func (p *Provider) paid(t *Trade) {
+	t.State = checkout.TradePaid
+	if p.Clock != nil {
+		t.PaidAt = p.Clock.Now()
+	}
+}
+
+// Scan makes a ScanFirst trade exist, unpaid, as the customer's scan does.
+func (p *Provider) Scan(no string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.scan(no)
+	return err
+}
+
+func (p *Provider) scan(no string) (*Trade, error) {
+	t, ok := p.trades[no]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("fake: no trade %s", no)
+	case t.Expired:
+		return nil, fmt.Errorf("fake: the code of %s expired", no)
+	case t.State == checkout.TradeNotFound:
+		t.State = checkout.TradeNotPaid
+	}
+	return t, nil
+}
+
+// Expire ends the life of a code nobody scanned: it can no longer be paid.
+func (p *Provider) Expire(no string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.trades[no]; ok && t.State == checkout.TradeNotFound {
+		t.Expired = true
+	}
 }
 
 func (p *Provider) record(op, no string) {
@@ -165,6 +215,9 @@ func (p *Provider) create(req checkout.CreateRequest) checkout.CreateResult {
 	if !ok {
 		t = &Trade{OrderNo: req.OrderNo, Amount: req.Amount, State: checkout.TradeNotPaid,
 			CodeURL: "fake://pay/" + req.OrderNo}
+		if p.ScanFirst {
+			t.State = checkout.TradeNotFound
+		}
 		p.trades[req.OrderNo] = t
 	}
 	t.Creates++
@@ -187,7 +240,7 @@ func (p *Provider) Query(ctx context.Context, no string) (checkout.TradeStatus, 
 	}
 	t.Queries++
 	if p.PayAfterPolls > 0 && t.Queries >= p.PayAfterPolls && t.State == checkout.TradeNotPaid {
-		t.State = checkout.TradePaid
+		p.paid(t)
 	}
 	st := p.status(t)
 	if p.Rewrite != nil {
@@ -197,16 +250,17 @@ func (p *Provider) Query(ctx context.Context, no string) (checkout.TradeStatus, 
 }
 
 func (p *Provider) status(t *Trade) checkout.TradeStatus {
-	st := checkout.TradeStatus{State: t.State, Raw: string(t.State)}
+	st := checkout.TradeStatus{State: t.State, Raw: string(t.State), Amount: t.Amount}
 	if t.State == checkout.TradePaid {
-		st.Amount = t.Amount
 		st.ProviderTradeNo = "FAKE" + t.OrderNo
+		st.PaidAt = t.PaidAt
 	}
 	return st
 }
 
 // Close closes an unpaid trade. A paid one answers CloseWasPaid, or is
-// refunded with RefundOnClose.
+// refunded with RefundOnClose. A ScanFirst trade nobody scanned is not
+// found, and its code stays payable.
 func (p *Provider) Close(ctx context.Context, no string) (checkout.CloseResult, error) {
 	p.record("close", no)
 	if p.OnClose != nil {
@@ -221,8 +275,11 @@ func (p *Provider) Close(ctx context.Context, no string) (checkout.CloseResult, 
 		return checkout.CloseResult{}, &checkout.ProviderError{Op: "close", Kind: checkout.KindNotFound, Code: "ORDER_NOT_EXIST", Message: "no such order"}
 	}
 	t.Closes++
-	if p.PayOnClose && t.State == checkout.TradeNotPaid {
-		t.State = checkout.TradePaid
+	if p.PayOnClose && (t.State == checkout.TradeNotPaid || t.State == checkout.TradeNotFound) {
+		p.paid(t)
+	}
+	if t.State == checkout.TradeNotFound {
+		return checkout.CloseResult{}, &checkout.ProviderError{Op: "close", Kind: checkout.KindNotFound, Code: "TRADE_NOT_EXIST", Message: "not scanned yet"}
 	}
 	switch t.State {
 	case checkout.TradePaid:

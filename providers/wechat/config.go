@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -196,15 +197,33 @@ func checkAPIBase(s string) error {
 	return nil
 }
 
+// checkNotifyURL holds notify_url to WeChat's rule: an absolute https URL
+// without a query (WeChat refuses the rest, or calls it without the
+// query). Plain http is let through only on loopback, where the sandbox
+// and its exported configs listen.
 func checkNotifyURL(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%q is not an absolute URL (e.g. https://shop.example.com/notify/wechat)", s)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("%q must not carry a query string: WeChat Pay calls the URL without it", s)
+	case u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("%q must not carry a fragment or a user name", s)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
 	}
-	if u.RawQuery != "" {
-		return fmt.Errorf("%q must not carry a query string", s)
+	return fmt.Errorf("%q must be an https URL: WeChat Pay notifies only https (http is allowed only on loopback, for the sandbox)", s)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
 	}
-	return nil
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkAPIv3Key(k string) error {

@@ -101,6 +101,16 @@ func TestLoadGoodConfig(t *testing.T) {
 		t.Fatalf("certificate mode: %v", c)
 	}
 
+	// notify_url: https anywhere; plain http only on loopback (the
+	// sandbox and configs exported from it).
+	for _, u := range []string{"https://shop.example.com/notify/wechat", "http://127.0.0.1:8089/notify/wechat", "http://[::1]:80/n", "http://localhost/n"} {
+		cfg = goodConfig(f)
+		cfg.NotifyURL = u
+		if c, err = cfg.Load(); err != nil || c.NotifyURL != u {
+			t.Fatalf("notify_url %s: %v", u, err)
+		}
+	}
+
 	cfg = goodConfig(f)
 	cfg.APIv3KeyFile, cfg.APIv3KeyEnv = "", "TILL_TEST_WECHAT_APIV3"
 	t.Setenv("TILL_TEST_WECHAT_APIV3", apiV3Key)
@@ -165,6 +175,16 @@ func TestLoadErrorsNameTheField(t *testing.T) {
 			[]string{"wechat.request_timeout:"}},
 		{"bad serial", func(c *wechat.Config) { c.MerchantSerial = "serial-1" },
 			[]string{"wechat.merchant_serial:"}},
+		{"notify_url over plain http", func(c *wechat.Config) { c.NotifyURL = "http://shop.example.com/notify/wechat" },
+			[]string{"wechat.notify_url:", "must be an https URL"}},
+		{"notify_url with a query", func(c *wechat.Config) { c.NotifyURL = "https://shop.example.com/notify?desk=1" },
+			[]string{"wechat.notify_url:", "query"}},
+		{"notify_url relative", func(c *wechat.Config) { c.NotifyURL = "/notify/wechat" },
+			[]string{"wechat.notify_url:", "absolute"}},
+		{"notify_url without a host", func(c *wechat.Config) { c.NotifyURL = "https:///notify" },
+			[]string{"wechat.notify_url:", "absolute"}},
+		{"notify_url with a fragment", func(c *wechat.Config) { c.NotifyURL = "https://shop.example.com/notify#x" },
+			[]string{"wechat.notify_url:", "fragment"}},
 		{"everything missing at once", func(c *wechat.Config) { c.MchID, c.AppID, c.MerchantSerial = "", "", "" },
 			[]string{"wechat.mchid: is required", "wechat.appid: is required", "wechat.merchant_serial: is required"}},
 	}

@@ -1,6 +1,7 @@
 package alipayemu
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,46 +45,80 @@ func orderFields(c *call) (no string, fen int64, subject string, bad obj) {
 	return no, fen, subject, nil
 }
 
-// expiry reads time_expire (which wins) or timeout_express.
+// expiry reads time_expire (which wins) or timeout_express, for a trade
+// that exists at once (a payment code).
 func (e *Emulator) expiry(c *call) (time.Time, obj) {
 	if s := c.s("time_expire"); s != "" {
-		t, err := time.ParseInLocation(timeLayout, s, shanghai)
-		if err != nil {
-			return time.Time{}, invalidParam("time_expire: yyyy-MM-dd HH:mm:ss")
-		}
-		if !t.After(c.now) {
-			return time.Time{}, invalidParam("time_expire is in the past")
-		}
-		return t, nil
+		return timeExpire(c, s)
 	}
-	s := c.s("timeout_express")
-	if s == "" {
+	d, err := expressDeadline(c.s("timeout_express"), c.now)
+	switch {
+	case err != nil:
+		return time.Time{}, invalidParam("timeout_express: 1m to 15d, integers only")
+	case d.IsZero():
 		return c.now.Add(e.cfg.DefaultExpiry), nil
 	}
+	return d, nil
+}
+
+// timeExpire parses time_expire, which must lie ahead.
+func timeExpire(c *call, s string) (time.Time, obj) {
+	t, err := time.ParseInLocation(timeLayout, s, shanghai)
+	if err != nil {
+		return time.Time{}, invalidParam("time_expire: yyyy-MM-dd HH:mm:ss")
+	}
+	if !t.After(c.now) {
+		return time.Time{}, invalidParam("time_expire is in the past")
+	}
+	return t, nil
+}
+
+// expressDeadline reads a relative timeout ("5m", "2h", "1d", "1c" for
+// the end of the day) counted from from; "" is the zero time.
+func expressDeadline(s string, from time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
 	if s == "1c" {
-		d := c.now.In(shanghai)
+		d := from.In(shanghai)
 		return time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, shanghai), nil
 	}
 	m := timeoutExpressRE.FindStringSubmatch(s)
 	if m == nil {
-		return time.Time{}, invalidParam("timeout_express: 1m to 15d, integers only")
+		return time.Time{}, fmt.Errorf("bad timeout %q", s)
 	}
 	n, _ := strconv.Atoi(m[1])
 	d := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]] * time.Duration(n)
 	if d > 15*24*time.Hour {
-		return time.Time{}, invalidParam("timeout_express: 1m to 15d")
+		return time.Time{}, fmt.Errorf("timeout %q above 15d", s)
 	}
-	return c.now.Add(d), nil
+	return from.Add(d), nil
 }
 
+// precreate is alipay.trade.precreate. No trade exists until the scan;
+// the code itself lives until qr_code_timeout_express (else
+// DefaultExpiry). time_expire and timeout_express are checked and kept;
+// timeout_express limits the trade from the scan, time_expire nothing
+// (see scanLocked).
 func (e *Emulator) precreate(c *call) obj {
 	no, fen, subject, bad := orderFields(c)
 	if bad != nil {
 		return bad
 	}
-	exp, bad := e.expiry(c)
-	if bad != nil {
-		return bad
+	if s := c.s("time_expire"); s != "" {
+		if _, bad := timeExpire(c, s); bad != nil {
+			return bad
+		}
+	}
+	if _, err := expressDeadline(c.s("timeout_express"), c.now); err != nil {
+		return invalidParam("timeout_express: 1m to 15d, integers only")
+	}
+	qrExp, err := expressDeadline(c.s("qr_code_timeout_express"), c.now)
+	switch {
+	case err != nil || c.s("qr_code_timeout_express") == "1c":
+		return invalidParam("qr_code_timeout_express: 1m to 15d, integers only")
+	case qrExp.IsZero():
+		qrExp = c.now.Add(e.cfg.DefaultExpiry)
 	}
 	if t, ok := e.trades[no]; ok {
 		e.expireLocked(t, c.now)
@@ -99,22 +134,23 @@ func (e *Emulator) precreate(c *call) obj {
 		return success(field{"out_trade_no", no}, field{"qr_code", t.QRCode})
 	}
 	t := &trade{
-		OutTradeNo:     no,
-		Status:         StatusPrecreated,
-		Scene:          ScenePrecreate,
-		Token:          newToken(),
-		TotalFen:       fen,
-		Subject:        subject,
-		Body:           c.s("body"),
-		ProductCode:    c.s("product_code"),
-		TerminalID:     c.s("terminal_id"),
-		StoreID:        c.s("store_id"),
-		OperatorID:     c.s("operator_id"),
-		NotifyURL:      c.form.Get("notify_url"),
-		TimeExpire:     c.s("time_expire"),
-		TimeoutExpress: c.s("timeout_express"),
-		CreatedAt:      c.now,
-		ExpiresAt:      exp,
+		OutTradeNo:       no,
+		Status:           StatusPrecreated,
+		Scene:            ScenePrecreate,
+		Token:            newToken(),
+		TotalFen:         fen,
+		Subject:          subject,
+		Body:             c.s("body"),
+		ProductCode:      c.s("product_code"),
+		TerminalID:       c.s("terminal_id"),
+		StoreID:          c.s("store_id"),
+		OperatorID:       c.s("operator_id"),
+		NotifyURL:        c.form.Get("notify_url"),
+		TimeExpire:       c.s("time_expire"),
+		TimeoutExpress:   c.s("timeout_express"),
+		QRTimeoutExpress: c.s("qr_code_timeout_express"),
+		CreatedAt:        c.now,
+		QRExpiresAt:      qrExp,
 	}
 	t.QRCode = strings.TrimRight(c.base, "/") + "/qr/" + t.Token
 	e.index(t)
@@ -173,11 +209,7 @@ func (e *Emulator) cancelTrade(c *call) obj {
 	}
 	switch t.Status {
 	case StatusPrecreated:
-		// Not a trade yet; the code is locked all the same.
-		if !t.Locked {
-			t.Locked = true
-			e.saveLocked(t)
-		}
+		// Not a trade yet: nothing to cancel, and nothing locks the code.
 		return notExist(c, field{"retry_flag", "N"})
 	case StatusWaitBuyerPay:
 		e.closeLocked(t, c.now)
@@ -215,10 +247,8 @@ func (e *Emulator) closeTrade(c *call) obj {
 	}
 	switch {
 	case t.Status == StatusPrecreated:
-		if !t.Locked {
-			t.Locked = true
-			e.saveLocked(t)
-		}
+		// Not a trade yet: nothing to close, and the code stays payable
+		// until its QR expiry (the worst case; Alipay documents no lock).
 		return notExist(c)
 	case t.Status == StatusWaitBuyerPay:
 		e.closeLocked(t, c.now)

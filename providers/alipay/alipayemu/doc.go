@@ -11,7 +11,8 @@
 // sign dropped, empty values dropped, raw values), charset, sign_type,
 // format, version and timestamp, then dispatches on method:
 //
-//	alipay.trade.precreate            QR order; no trade exists until the scan
+//	alipay.trade.precreate            QR order; no trade exists until the scan;
+//	                                  the code lives qr_code_timeout_express
 //	alipay.trade.query                ACQ.TRADE_NOT_EXIST before the scan
 //	alipay.trade.cancel               action=close if unpaid, action=refund if paid
 //	alipay.trade.close                WAIT_BUYER_PAY only
@@ -48,8 +49,15 @@
 // carried out first and only the answer is lost or damaged: the case where
 // the caller must settle the outcome by query.
 //
-// Deviations from the real service are chosen and noted where the docs are
-// silent: cancel or close of a precreated, never-scanned trade answers
-// ACQ.TRADE_NOT_EXIST and locks the code so it can no longer be paid; a
-// trade.pay whose auth_code ends in 0003 answers 10003 and waits for Pay.
+// Where the docs are silent the emulator takes the answer worst for the
+// merchant, so that till's safety never rests on a guess: cancel or close
+// of a precreated, never-scanned trade answers ACQ.TRADE_NOT_EXIST and
+// locks nothing, so the code stays payable until its QR expiry
+// (qr_code_timeout_express from the precreate, else DefaultExpiry);
+// time_expire does not limit a precreate (whether Alipay honours it there
+// is unconfirmed), so a scanned trade lives by timeout_express from the
+// scan, else DefaultExpiry. A change the emulator cannot save is not
+// answered as done: the gateway answers 20000 (outcome unknown) and the
+// payer page refuses the payment. A trade.pay whose auth_code ends in 0003
+// answers 10003 and waits for Pay.
 package alipayemu

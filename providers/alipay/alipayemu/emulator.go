@@ -43,7 +43,10 @@ type Config struct {
 	NotifyClient    *http.Client // default: 5 s timeout
 
 	// DefaultExpiry is how long a trade stays payable when the request
-	// sets neither time_expire nor timeout_express. Default 2 h.
+	// sets no limit of its own (time_expire or timeout_express for a
+	// payment-code trade, timeout_express from the scan for a precreate),
+	// and how long an unscanned precreate code lives without
+	// qr_code_timeout_express. Default 2 h.
 	DefaultExpiry time.Duration
 
 	Logger *slog.Logger // default: discard
@@ -77,6 +80,9 @@ type Faults struct {
 	BadSignature  bool          // sign the answer wrongly
 	SystemError   bool          // answer 40004 ACQ.SYSTEM_ERROR (cancel adds retry_flag=Y)
 	Unavailable   bool          // answer 20000 isp.unknow-error
+	// OtherOrder answers, signed and well formed, about another
+	// out_trade_no than the one asked for: a mixed-up answer.
+	OtherOrder string
 
 	// Unprocessed leaves the request undone. By default the request is
 	// carried out and only the answer is lost or damaged, which is the
@@ -89,7 +95,7 @@ type Faults struct {
 }
 
 func (f Faults) any() bool {
-	return f.Latency > 0 || f.Status5xx || f.Reset || f.MalformedBody || f.BadSignature || f.SystemError || f.Unavailable
+	return f.Latency > 0 || f.Status5xx || f.Reset || f.MalformedBody || f.BadSignature || f.SystemError || f.Unavailable || f.OtherOrder != ""
 }
 
 // Sentinel errors of the test hooks; the payer page answers them with
@@ -114,6 +120,7 @@ type Emulator struct {
 	faults  Faults
 	lastReq url.Values
 	closed  bool
+	saveErr error // the first save that failed in the request under way
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -281,8 +288,12 @@ func (e *Emulator) Finish(outTradeNo string) error {
 	if t.Status != StatusSuccess {
 		return fmt.Errorf("trade %s is %s, not %s", outTradeNo, t.Status, StatusSuccess)
 	}
+	before := t.info()
 	t.Status = StatusFinished
-	e.saveLocked(t)
+	if err := e.saveLocked(t); err != nil {
+		e.restoreLocked(t, before)
+		return err
+	}
 	e.notifyLocked(t, nil)
 	return nil
 }

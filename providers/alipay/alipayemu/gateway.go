@@ -160,6 +160,12 @@ func (e *Emulator) serveGateway(w http.ResponseWriter, r *http.Request) {
 			rep = reply{key: rep.key, biz: bizFail("ACQ.SYSTEM_ERROR", "系统错误", extra...), signed: true}
 		case f.Unavailable:
 			rep = reply{key: rep.key, biz: failure("20000", "isp.unknow-error", "系统繁忙"), signed: true}
+		case f.OtherOrder != "":
+			for i := range rep.biz {
+				if rep.biz[i].k == "out_trade_no" {
+					rep.biz[i].v = f.OtherOrder
+				}
+			}
 		}
 	}
 	e.write(w, rep, hit && f.BadSignature)
@@ -257,5 +263,13 @@ func (e *Emulator) handle(form url.Values, host string) reply {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c.now = e.cfg.Clock()
-	return reply{key: key, biz: h(e, c), signed: true}
+	e.saveErr = nil
+	biz := h(e, c)
+	if e.saveErr != nil {
+		// The change may not survive a restart: the outcome is unknown,
+		// which is what 20000 says.
+		e.saveErr = nil
+		return signed("20000", "isp.unknow-error", "系统繁忙")
+	}
+	return reply{key: key, biz: biz, signed: true}
 }

@@ -71,10 +71,13 @@ func (e *Emulator) servePayerPage(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, r, http.StatusNotFound, page{Message: "Unknown payment code."})
 		return
 	}
-	_ = e.scanLocked(t, e.cfg.Clock()) // closed or paid: the page says so
-	p := e.pageOf(t, "")
+	status, msg := http.StatusOK, ""
+	if err := e.scanLocked(t, e.cfg.Clock()); errors.Is(err, ErrNotSaved) { // closed or paid: the page says so
+		status, msg = http.StatusInternalServerError, "The Alipay sandbox could not save the scan; reload the page."
+	}
+	p := e.pageOf(t, msg)
 	e.mu.Unlock()
-	renderPage(w, r, http.StatusOK, p)
+	renderPage(w, r, status, p)
 }
 
 // servePayerAction is POST /qr/{token} with action=pay or action=decline.
@@ -113,6 +116,8 @@ func (e *Emulator) servePayerAction(w http.ResponseWriter, r *http.Request) {
 		status, msg = http.StatusConflict, "Refused: this payment is closed and can no longer be paid. Ask the cashier for a new code."
 	case errors.Is(err, ErrTradePaid):
 		status, msg = http.StatusConflict, "Refused: this order is already paid."
+	case errors.Is(err, ErrNotSaved):
+		status, msg = http.StatusInternalServerError, "Not paid: the Alipay sandbox could not save the payment. Nothing was charged; try again."
 	}
 	p := e.pageOf(t, msg)
 	e.mu.Unlock()

@@ -2,6 +2,8 @@ package alipayemu
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -35,29 +37,35 @@ type TradeInfo struct {
 	OutTradeNo string `json:"out_trade_no"`
 	TradeNo    string `json:"trade_no,omitempty"`
 	Status     string `json:"status"`
-	// Locked: closed, cancelled or expired before anyone scanned it; the
-	// code can never be paid.
+	// Locked: the code expired before anyone scanned it and can never be
+	// paid. A close or cancel before the scan does not lock it: there is
+	// no trade yet for them to act on.
 	Locked bool   `json:"locked,omitempty"`
 	Scene  string `json:"scene"`
 	Token  string `json:"token,omitempty"`
 	QRCode string `json:"qr_code,omitempty"`
 
-	TotalFen       int64  `json:"total_fen"`
-	Subject        string `json:"subject"`
-	Body           string `json:"body,omitempty"`
-	ProductCode    string `json:"product_code,omitempty"`
-	TerminalID     string `json:"terminal_id,omitempty"`
-	StoreID        string `json:"store_id,omitempty"`
-	OperatorID     string `json:"operator_id,omitempty"`
-	NotifyURL      string `json:"notify_url,omitempty"`
-	TimeExpire     string `json:"time_expire,omitempty"`     // as sent
-	TimeoutExpress string `json:"timeout_express,omitempty"` // as sent
+	TotalFen         int64  `json:"total_fen"`
+	Subject          string `json:"subject"`
+	Body             string `json:"body,omitempty"`
+	ProductCode      string `json:"product_code,omitempty"`
+	TerminalID       string `json:"terminal_id,omitempty"`
+	StoreID          string `json:"store_id,omitempty"`
+	OperatorID       string `json:"operator_id,omitempty"`
+	NotifyURL        string `json:"notify_url,omitempty"`
+	TimeExpire       string `json:"time_expire,omitempty"`             // as sent
+	TimeoutExpress   string `json:"timeout_express,omitempty"`         // as sent
+	QRTimeoutExpress string `json:"qr_code_timeout_express,omitempty"` // as sent
 
 	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	ScannedAt time.Time `json:"scanned_at,omitzero"`
-	PaidAt    time.Time `json:"paid_at,omitzero"`
-	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	// QRExpiresAt ends an unscanned precreate code (qr_code_timeout_express
+	// from the precreate, else DefaultExpiry). ExpiresAt ends the trade
+	// once it exists: for a precreate it is set at the scan.
+	QRExpiresAt time.Time `json:"qr_expires_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	ScannedAt   time.Time `json:"scanned_at,omitzero"`
+	PaidAt      time.Time `json:"paid_at,omitzero"`
+	ClosedAt    time.Time `json:"closed_at,omitzero"`
 
 	BuyerLogonID string `json:"buyer_logon_id,omitempty"`
 	BuyerUserID  string `json:"buyer_user_id,omitempty"`
@@ -96,9 +104,15 @@ func (t *trade) refund(reqNo string) *RefundInfo {
 	return nil
 }
 
-func (e *Emulator) saveLocked(t *trade) {
+// ErrNotSaved means the emulator could not persist a change: the gateway
+// answers 20000 (outcome unknown) and the payer page refuses the payment.
+var ErrNotSaved = errors.New("the trade could not be saved")
+
+// saveLocked persists t. A failure is logged, remembered for the request
+// under way (saveErr) and returned.
+func (e *Emulator) saveLocked(t *trade) error {
 	if e.cfg.Store == nil {
-		return
+		return nil
 	}
 	b, err := json.Marshal(t)
 	if err == nil {
@@ -106,27 +120,50 @@ func (e *Emulator) saveLocked(t *trade) {
 	}
 	if err != nil {
 		e.log.Error("alipayemu: saving trade", "out_trade_no", t.OutTradeNo, "err", err)
+		err = fmt.Errorf("%w: %v", ErrNotSaved, err)
+		if e.saveErr == nil {
+			e.saveErr = err
+		}
 	}
+	return err
 }
 
-// expireLocked applies time_expire / timeout_express: a waiting trade
-// closes, a never-scanned one is locked (and keeps answering
-// ACQ.TRADE_NOT_EXIST).
-func (e *Emulator) expireLocked(t *trade, now time.Time) {
-	if t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt) {
-		return
+// restoreLocked puts t back as it was before a change that could not be
+// saved.
+func (e *Emulator) restoreLocked(t *trade, before TradeInfo) {
+	if t.TradeNo != before.TradeNo {
+		delete(e.byNo, t.TradeNo)
 	}
+	*t = before
+}
+
+// qrExpiry is when an unscanned code dies; files from before
+// qr_code_timeout_express kept it in ExpiresAt.
+func (t *trade) qrExpiry() time.Time {
+	if !t.QRExpiresAt.IsZero() {
+		return t.QRExpiresAt
+	}
+	return t.ExpiresAt
+}
+
+// expireLocked applies the expiries: a code nobody scanned by its QR
+// expiry is locked (and keeps answering ACQ.TRADE_NOT_EXIST); a waiting
+// trade past its own expiry closes.
+func (e *Emulator) expireLocked(t *trade, now time.Time) {
 	switch t.Status {
 	case StatusPrecreated:
-		if !t.Locked {
+		if exp := t.qrExpiry(); !t.Locked && !exp.IsZero() && !now.Before(exp) {
 			t.Locked = true
 			e.saveLocked(t)
 		}
 	case StatusWaitBuyerPay:
-		t.Status = StatusClosed
-		t.ClosedAt = t.ExpiresAt
-		e.saveLocked(t)
-		e.notifyLocked(t, nil)
+		if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+			t.Status = StatusClosed
+			t.ClosedAt = t.ExpiresAt
+			if e.saveLocked(t) == nil {
+				e.notifyLocked(t, nil)
+			}
+		}
 	}
 }
 
@@ -139,19 +176,30 @@ func (e *Emulator) newTradeNo(now time.Time) string {
 	}
 }
 
-// scanLocked makes a precreated trade exist: WAIT_BUYER_PAY.
+// scanLocked makes a precreated trade exist: WAIT_BUYER_PAY, expiring by
+// its timeout_express from now, else DefaultExpiry. time_expire is not
+// applied: whether precreate honours it is not documented, and the
+// emulator takes the worst case, a trade that stays payable longer.
 func (e *Emulator) scanLocked(t *trade, now time.Time) error {
 	e.expireLocked(t, now)
 	switch {
 	case t.Locked:
 		return ErrTradeClosed
 	case t.Status == StatusPrecreated:
+		before := t.info()
 		t.Status = StatusWaitBuyerPay
 		t.TradeNo = e.newTradeNo(now)
 		t.ScannedAt = now
+		t.ExpiresAt = now.Add(e.cfg.DefaultExpiry)
+		if d, err := expressDeadline(t.TimeoutExpress, now); err == nil && !d.IsZero() {
+			t.ExpiresAt = d
+		}
 		t.BuyerLogonID, t.BuyerUserID = buyerLogonID, buyerUserID
 		e.byNo[t.TradeNo] = t
-		e.saveLocked(t)
+		if err := e.saveLocked(t); err != nil {
+			e.restoreLocked(t, before)
+			return err
+		}
 		return nil
 	case t.Status == StatusWaitBuyerPay:
 		return nil
@@ -161,14 +209,19 @@ func (e *Emulator) scanLocked(t *trade, now time.Time) error {
 	return ErrTradePaid
 }
 
-// payLocked scans if needed, then pays.
+// payLocked scans if needed, then pays. A payment that cannot be saved is
+// undone and reported, never answered as paid.
 func (e *Emulator) payLocked(t *trade, now time.Time) error {
 	if err := e.scanLocked(t, now); err != nil {
 		return err
 	}
+	before := t.info()
 	t.Status = StatusSuccess
 	t.PaidAt = now
-	e.saveLocked(t)
+	if err := e.saveLocked(t); err != nil {
+		e.restoreLocked(t, before)
+		return err
+	}
 	e.notifyLocked(t, nil)
 	return nil
 }

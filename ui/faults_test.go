@@ -1,0 +1,283 @@
+package ui
+
+// The desk under faults (issue 7): it keeps watching a sale whatever the
+// ledger or the provider does, never sticks on a close, retries a failed
+// close a few times before asking the clerk, and shows a late payment
+// until the clerk has seen it.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"till/checkout"
+	"till/providers/fake"
+)
+
+// failReads makes the ledger fail reads of order no (or of every order
+// when no is "").
+func failReads(no string) func(fake.Op) error {
+	return func(op fake.Op) error {
+		if op.Name == "read" && (no == "" || op.No == no) {
+			return fake.ErrDisk
+		}
+		return nil
+	}
+}
+
+// failPaidWrites makes every write of a payment fail.
+func failPaidWrites(op fake.Op) error {
+	if op.Name == "advance" && op.To == checkout.StatePaid {
+		return fake.ErrDisk
+	}
+	return nil
+}
+
+// TestPollingSurvivesALedgerReadError: a poll whose read of the order
+// fails still answers with the order's number; the waiting screen says
+// what is wrong and keeps polling, so a payment made meanwhile shows as
+// PAID once the ledger reads again.
+func TestPollingSurvivesALedgerReadError(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("2.50w")
+	waitFor(t, tm, "Scan to pay with WeChat Pay")
+	o := r.openOrder(t)
+	r.faulty.Fail(failReads(o.No))
+	waitFor(t, tm, "The ledger failed", "still trying")
+	r.wx.Pay(o.No)
+	r.faulty.Fail(nil)
+	waitFor(t, tm, "PAID  ¥2.50")
+	if st := r.state(t, o.No); st != checkout.StatePaid {
+		t.Fatalf("ledger %s, want paid", st)
+	}
+}
+
+// TestPaidButNotSavedIsShownAndRetried: the customer pays and the ledger
+// cannot record it. The screen says so in plain words and keeps trying;
+// when the disk works again the sale is recorded and shown PAID.
+func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("9w")
+	waitFor(t, tm, "Scan to pay")
+	o := r.openOrder(t)
+	r.faulty.Fail(failPaidWrites)
+	r.wx.Pay(o.No)
+	waitFor(t, tm, "The customer has paid; saving it", "Paid at WeChat Pay, could not be", "disk is full", "Retrying until it is")
+	if st := r.state(t, o.No); st != checkout.StateAwaiting {
+		t.Fatalf("ledger %s while the write fails", st)
+	}
+	r.faulty.Fail(nil)
+	waitFor(t, tm, "PAID  ¥9.00")
+	if st := r.state(t, o.No); st != checkout.StatePaid {
+		t.Fatalf("ledger %s, want paid", st)
+	}
+}
+
+// TestEscWhileThePaidWriteFailsNeverSticks: the clerk presses Esc while
+// the payment cannot be saved. The desk tries a few times, then says the
+// customer has paid and the ledger could not record it, and offers a
+// retry that records it once the disk works. Nothing is closed.
+func TestEscWhileThePaidWriteFailsNeverSticks(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("4w")
+	waitFor(t, tm, "Scan to pay")
+	o := r.openOrder(t)
+	r.faulty.Fail(failPaidWrites)
+	r.wx.Pay(o.No)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	for i := 1; i <= closeRetries; i++ {
+		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
+		tm.Send(closeRetryMsg{no: o.No, attempt: i})
+	}
+	waitFor(t, tm, "The customer has paid order", "could not record it yet", "r retry")
+	r.faulty.Fail(nil)
+	tm.Type("r")
+	waitFor(t, tm, "PAID  ¥4.00")
+	for _, c := range r.wx.Calls() {
+		if strings.HasPrefix(c, "close ") {
+			t.Fatalf("a paid sale was closed: %v", r.wx.Calls())
+		}
+	}
+}
+
+// TestFinalQueryFailureAtEscClosesNothing: on Esc the final query times
+// out. The desk asks again a few times, then shows the problem screen;
+// no close is ever sent, and the sale stays open for recovery.
+func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("3a")
+	waitFor(t, tm, "Scan to pay with Alipay")
+	o := r.openOrder(t)
+	r.ali.Pay(o.No) // paid; the desk has not seen it yet
+	r.ali.OnQuery = func(context.Context, string) error { return fake.ErrTimeout }
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	for i := 1; i <= closeRetries; i++ {
+		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
+		tm.Send(closeRetryMsg{no: o.No, attempt: i})
+	}
+	waitFor(t, tm, "nothing was closed", "Do not hand over goods", "r retry")
+	for _, c := range r.ali.Calls() {
+		if strings.HasPrefix(c, "close ") {
+			t.Fatalf("closed on an unknown state: %v", r.ali.Calls())
+		}
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc}) // leave it to recovery
+	waitFor(t, tm, "is still open; till keeps checking it")
+	r.ali.OnQuery = nil
+	tm.Send(recoverNowMsg{})
+	waitFor(t, tm, "Settled 1 order(s) left open", "¥3.00 paid")
+	if st := r.state(t, o.No); st != checkout.StatePaid {
+		t.Fatalf("ledger %s, want paid", st)
+	}
+}
+
+// TestRetryThatCannotReadStaysOnTheProblem: the clerk retries a create
+// whose order cannot be read; the desk stays on the problem screen (the
+// sale is still unsettled) instead of dropping back to a new sale.
+func TestRetryThatCannotReadStaysOnTheProblem(t *testing.T) {
+	r := newRig(t)
+	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error { return fake.ErrTimeout }
+	tm := r.run(t)
+	tm.Type("5w")
+	waitFor(t, tm, "could not tell whether", "r retry")
+	r.wx.OnCreate = nil
+	r.faulty.Fail(failReads(""))
+	tm.Type("r")
+	waitFor(t, tm, "The ledger failed", "could not tell whether", "r retry")
+	r.faulty.Fail(nil)
+	tm.Type("r")
+	waitFor(t, tm, "Scan to pay with WeChat Pay", "¥5.00")
+}
+
+// TestLatePaymentBanner: an Alipay sale is cancelled before the scan; the
+// result says the code may still be paid. The customer pays; at the late
+// check the desk shows a banner naming the order and the amount, on every
+// screen, until the clerk presses k.
+func TestLatePaymentBanner(t *testing.T) {
+	r := newRig(t)
+	tm := r.run(t)
+	tm.Type("6.60a")
+	waitFor(t, tm, "Scan to pay with Alipay")
+	o := r.openOrder(t)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(t, tm, "CLOSED  ¥6.60", "may still accept this code")
+	closed, _ := r.ledger.Order(context.Background(), o.No)
+	if closed.State != checkout.StateClosed || closed.RecheckAt.IsZero() {
+		t.Fatalf("after Esc: %+v", closed)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	if err := r.ali.Pay(o.No); err != nil { // the customer scans the closed code and pays, at 14:00
+		t.Fatal(err)
+	}
+	r.clock.Set(closed.RecheckAt)
+	tm.Send(recoverNowMsg{})
+	waitFor(t, tm, "PAID AFTER IT WAS CLOSED ¥6.60 Alipay 14:00", o.No[len(o.No)-10:], "k seen it")
+	if got, _ := r.ledger.Order(context.Background(), o.No); got.State != checkout.StatePaid || !got.Late {
+		t.Fatalf("ledger after the late check: %+v", got)
+	}
+	// The next sale starts under it; k acknowledges it there.
+	tm.Type("1w")
+	waitFor(t, tm, "Scan to pay with WeChat Pay")
+	tm.Type("k")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := r.ledger.Order(context.Background(), o.No)
+		if !got.LateSeenAt.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the acknowledgement was not recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(3*time.Second)).(Model)
+	if v := final.View(); strings.Contains(v, "PAID AFTER") || final.Active() != "waiting" {
+		t.Fatalf("after k, on %s:\n%s", final.Active(), v)
+	}
+}
+
+// TestLateBannerOnEveryScreen: the banner is drawn over the entry, the
+// waiting (QR) and the result screens, and the QR screen still fits.
+func TestLateBannerOnEveryScreen(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	late := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodAlipay, Amount: 660, State: checkout.StatePaid,
+		Late: true, PaidAt: t0}
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Late: []checkout.Order{late}}})
+	root := m.(Model)
+	o := checkout.Order{No: "20261123060100000T1AAAA02", Method: checkout.MethodWeChat, Amount: 100, State: checkout.StateAwaiting,
+		CodeURL: "http://127.0.0.1:1/pay/abcdefghijklmnopqrst", ExpiresAt: t0.Add(3 * time.Minute)}
+	waiting := root
+	waiting.active = screenWaiting
+	waiting.waiting, _ = newCreating(root.deps, o.Method, o.Amount).begin(o)
+	waiting = waiting.resize()
+	result := root
+	result.active, result.result = screenResult, newResult(root.deps, o)
+	for name, v := range map[string]Model{"entry": root, "waiting": waiting, "result": result} {
+		screen := v.View()
+		if !strings.Contains(screen, "PAID AFTER IT WAS CLOSED") || !strings.Contains(screen, late.No[len(late.No)-10:]) || !strings.Contains(screen, "¥6.60") {
+			t.Errorf("%s: no banner:\n%s", name, screen)
+		}
+		if n := strings.Count(screen, "\n") + 1; n > 24 {
+			t.Errorf("%s: %d lines with the banner", name, n)
+		}
+	}
+	if !strings.Contains(waiting.View(), "█") {
+		t.Error("the banner pushed the QR code off the screen")
+	}
+}
+
+// TestPassesDoNotOverlap: the desk's first settling pass runs from Init;
+// a timer or a request arriving meanwhile starts no second one, and the
+// request is honoured right after the first ends.
+func TestPassesDoNotOverlap(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	if m.Init() == nil {
+		t.Fatal("Init starts no pass")
+	}
+	for _, msg := range []tea.Msg{recoverTickMsg{}, recoverNowMsg{}} {
+		var cmd tea.Cmd
+		if m, cmd = m.Update(msg); cmd != nil {
+			t.Fatalf("%T started a second pass while the first was running", msg)
+		}
+	}
+	m, cmd := m.Update(recoveredMsg{})
+	if mm := m.(Model); cmd == nil || mm.recovering || mm.again {
+		t.Fatalf("after the first pass: recovering %v, again %v, cmd %v", mm.recovering, mm.again, cmd != nil)
+	}
+	// The timer it set fires at once (a pass was asked for meanwhile).
+	if next, cmd := m.Update(recoverTickMsg{seq: m.(Model).tickSeq}); cmd == nil || !next.(Model).recovering {
+		t.Fatal("the pass asked for meanwhile did not run")
+	}
+	// A stale timer does nothing.
+	if _, cmd := m.Update(recoverTickMsg{seq: m.(Model).tickSeq - 1}); cmd != nil {
+		t.Fatal("a stale timer started a pass")
+	}
+}
+
+// TestStartNoticeIsShown: the setup warning main passes in is on screen.
+func TestStartNoticeIsShown(t *testing.T) {
+	r := newRig(t)
+	rend := lipgloss.NewRenderer(io.Discard)
+	rend.SetColorProfile(termenv.Ascii)
+	m := New(Options{Engine: r.engine, Renderer: rend, Terminal: "T1", Notice: "default terminal id T1", SkipRecovery: true})
+	if v := m.View(); !strings.Contains(v, "default terminal id T1") {
+		t.Fatalf("notice missing:\n%s", v)
+	}
+}
