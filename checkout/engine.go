@@ -62,18 +62,39 @@ type Engine struct {
 	started sync.Map
 	// locks serialise the calls on one order (a poll, the close at the
 	// timeout, recovery), so that what one learns is never overtaken by
-	// another's older answer.
-	locks sync.Map
+	// another's older answer. An entry lives while someone holds or waits
+	// for it, so the map stays as small as the work in flight.
+	locksMu sync.Mutex
+	locks   map[string]*orderLock
 	// pass serialises Recover: a start-up pass and a periodic one never
 	// overlap.
 	pass sync.Mutex
 }
 
+type orderLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters
+}
+
 // lock takes the order's lock and returns its release.
 func (e *Engine) lock(no string) func() {
-	mu, _ := e.locks.LoadOrStore(no, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	return mu.(*sync.Mutex).Unlock
+	e.locksMu.Lock()
+	l := e.locks[no]
+	if l == nil {
+		l = &orderLock{}
+		e.locks[no] = l
+	}
+	l.refs++
+	e.locksMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		e.locksMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(e.locks, no)
+		}
+		e.locksMu.Unlock()
+	}
 }
 
 // NewEngine builds an engine. A nil clock means the system clock and a nil
@@ -125,6 +146,7 @@ func NewEngine(l Ledger, providers []Provider, cfg Config, clock Clock, log *slo
 		numbers:   &Numbers{Terminal: cfg.Terminal, Clock: clock},
 		cfg:       cfg,
 		log:       log,
+		locks:     map[string]*orderLock{},
 	}
 }
 
@@ -235,10 +257,11 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 		// Providers take whole seconds; the payable window is the timeout.
 		ExpiresAt: now.Add(e.cfg.Timeout).Truncate(time.Second),
 	}
-	// A number is taken only after a restart within the same millisecond
-	// (or a clock set back): try the next ones.
-	// The number is claimed for this run before the order is written, so
-	// a recovery pass running now never takes it for a leftover.
+	// A number is taken only if this desk's sequence wrapped within one
+	// millisecond or its clock was set back (the instance tag sets desks
+	// apart): try the next ones. The number is claimed for this run before
+	// the order is written, so a recovery pass running now never takes it
+	// for a leftover.
 	for range 50 {
 		o.No = e.numbers.Order()
 		e.started.Store(o.No, true)
@@ -572,7 +595,13 @@ func (e *Engine) Release(no string) { e.started.Delete(no) }
 type Pass struct {
 	Settled []Order // open orders of an earlier run (or released), now settled
 	Late    []Order // paid after they were closed, not yet acknowledged by a clerk
-	Errors  []error // what could not be settled or checked yet; the next pass asks again
+	// LateKnown says the follow-ups were read, so Late is the whole list;
+	// after a read error it is not, and says nothing.
+	LateKnown bool
+	Errors    []error // orders that could not be settled or checked yet; the next pass asks again
+	// LedgerErr is a failure to read the ledger's open orders or
+	// follow-ups: the pass could not even see what to do.
+	LedgerErr error
 	// NextCheck is when the earliest late check not yet due falls due;
 	// zero when none is waiting.
 	NextCheck time.Time
@@ -591,7 +620,7 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 	var pass Pass
 	open, err := e.ledger.OpenOrders(ctx)
 	if err != nil {
-		pass.Errors = append(pass.Errors, &LedgerError{Op: "reading the open orders", Err: err})
+		pass.LedgerErr = &LedgerError{Op: "reading the open orders", Err: err}
 	}
 	for _, o := range open {
 		if _, mine := e.started.Load(o.No); mine {
@@ -607,7 +636,9 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 	}
 	follow, err := e.ledger.FollowUps(ctx)
 	if err != nil {
-		pass.Errors = append(pass.Errors, &LedgerError{Op: "reading the orders to check again", Err: err})
+		pass.LedgerErr = errors.Join(pass.LedgerErr, &LedgerError{Op: "reading the orders to check again", Err: err})
+	} else {
+		pass.LateKnown = true
 	}
 	now := e.clock.Now()
 	for _, o := range follow {
@@ -669,15 +700,17 @@ func (e *Engine) recheck(ctx context.Context, no string) (Order, error) {
 			}
 			switch cr.Outcome {
 			case CloseWasPaid:
+				// Not waiting any more: paid, or closed meanwhile.
 				st, err := p.Query(ctx, no)
-				if err != nil {
+				switch {
+				case err != nil:
 					return o, err
-				}
-				if st.State == TradePaid || st.State == TradeRefunded {
+				case st.State == TradePaid || st.State == TradeRefunded:
 					return e.apply(ctx, o, st)
+				case st.State == TradeNotPaid:
+					return o, &ProviderError{Op: "close", Kind: KindUnknown,
+						Message: fmt.Sprintf("%s would not close order %s but reports it %s", o.Method.Label(), no, st.Raw)}
 				}
-				return o, &ProviderError{Op: "close", Kind: KindUnknown,
-					Message: fmt.Sprintf("%s would not close order %s but reports it %s", o.Method.Label(), no, st.Raw)}
 			case CloseRefunded:
 				return e.paidAndRefunded(ctx, o, cr.ProviderTradeNo, time.Time{})
 			}

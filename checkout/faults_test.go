@@ -252,6 +252,29 @@ func TestLateCheckOutcomes(t *testing.T) {
 			t.Fatalf("next pass: %+v", pass)
 		}
 	})
+	t.Run("closed meanwhile", func(t *testing.T) {
+		// Waiting at the query; the close then finds it no longer
+		// waiting, and the confirming query says closed: the check ends.
+		r := newRig(t)
+		o := closedBeforeScan(t, r)
+		r.ali.Scan(o.No)
+		r.ali.OnClose = func(context.Context, string) error {
+			return &checkout.ProviderError{Op: "close", Kind: checkout.KindAlreadyPaid, Code: "ACQ.TRADE_STATUS_ERROR"}
+		}
+		queries := 0
+		r.ali.Rewrite = func(st *checkout.TradeStatus) {
+			if queries++; queries > 1 {
+				st.State, st.Raw = checkout.TradeClosed, "TRADE_CLOSED"
+			}
+		}
+		r.clock.Set(o.RecheckAt)
+		if pass := r.eng.Recover(context.Background()); len(pass.Errors) != 0 {
+			t.Fatalf("pass: %+v", pass)
+		}
+		if got := r.stored(t, o.No); got.State != checkout.StateClosed || !got.RecheckAt.IsZero() {
+			t.Fatalf("after the check: %+v", got)
+		}
+	})
 	t.Run("another amount", func(t *testing.T) {
 		r := newRig(t)
 		o := closedBeforeScan(t, r)
@@ -345,11 +368,22 @@ func TestLedgerReadFailureKeepsTheNumber(t *testing.T) {
 		t.Errorf("retry of the created sale: %q %v", got.No, err)
 	}
 	next := r.restart()
-	if pass := next.Recover(context.Background()); len(pass.Errors) == 0 || len(pass.Settled) != 0 {
+	if pass := next.Recover(context.Background()); pass.LedgerErr == nil || !errors.Is(pass.LedgerErr, fake.ErrDisk) || len(pass.Settled) != 0 {
 		t.Fatalf("pass with the ledger unreadable: %+v", pass)
 	}
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name == "follow-ups" {
+			return fake.ErrDisk
+		}
+		return nil
+	})
+	// The open orders read again (and are settled); the follow-ups do not,
+	// and the pass does not pretend to know them.
+	if pass := next.Recover(context.Background()); pass.LateKnown || pass.LedgerErr == nil || len(pass.Settled) != 2 {
+		t.Fatalf("pass with the follow-ups unreadable: %+v", pass)
+	}
 	r.faulty.Fail(nil)
-	if pass := next.Recover(context.Background()); len(pass.Errors) != 0 || len(pass.Settled) != 2 {
+	if pass := next.Recover(context.Background()); len(pass.Errors) != 0 || pass.LedgerErr != nil || !pass.LateKnown {
 		t.Fatalf("pass after it healed: %+v", pass)
 	}
 }
@@ -470,5 +504,36 @@ func TestAmountMessageQuotesAShortPrefix(t *testing.T) {
 	_, err := checkout.ParseMoney(in, 0)
 	if err == nil || len(err.Error()) > 100 || !strings.Contains(err.Error(), `"999999999999"…`) {
 		t.Fatalf("message %q", err)
+	}
+}
+
+// TestOrderFromAnOlderTillGetsItsLateCheck: an Alipay order left open by
+// the previous till (no AcceptedAt; its code was precreated without
+// qr_code_timeout_express, so it lives Alipay's default two hours) is
+// closed by recovery after the upgrade with a late check at the end of
+// that life, and a payment on its code is found then.
+func TestOrderFromAnOlderTillGetsItsLateCheck(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	o := checkout.Order{No: "20261123060000000T1LEGACY", Terminal: "T1", Method: checkout.MethodAlipay, Amount: 500,
+		State: checkout.StateCreated, CreatedAt: start, UpdatedAt: start, ExpiresAt: start.Add(3 * time.Minute)}
+	if err := r.ledger.CreateOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := r.ali.Create(ctx, checkout.CreateRequest{OrderNo: o.No, Amount: 500})
+	r.ledger.Advance(ctx, o.No, checkout.StateAwaiting, func(s *checkout.Order) { s.CodeURL = res.CodeURL })
+	r.clock.Advance(10 * time.Minute)
+	r.restart().Recover(ctx)
+	got := r.stored(t, o.No)
+	if want := start.Add(checkout.UnlimitedQRLife + checkout.DefaultLateCheckMargin); got.State != checkout.StateClosed || !got.RecheckAt.Equal(want) {
+		t.Fatalf("recovered: %s, check at %v, want closed, checked at %v", got.State, got.RecheckAt, want)
+	}
+	r.ali.Pay(o.No)
+	r.clock.Set(got.RecheckAt)
+	if pass := r.restart().Recover(ctx); len(pass.Late) != 1 {
+		t.Fatalf("late check: %+v", pass)
+	}
+	if got := r.stored(t, o.No); got.State != checkout.StatePaid || !got.Late {
+		t.Fatalf("paid at Alipay, ledger says %s", got.State)
 	}
 }

@@ -68,17 +68,28 @@ func (o Order) NeedsFollowUp() bool {
 // till sent, or, if later, the sale's timeout rounded up to whole minutes
 // from when the provider accepted the order (Alipay's
 // qr_code_timeout_express counts whole minutes from the precreate). An
-// order the provider never accepted never showed a code: its ExpiresAt.
+// order that never showed a code: its ExpiresAt. A code shown by a till
+// that kept no AcceptedAt (ledger schema 1) was precreated without
+// qr_code_timeout_express: UnlimitedQRLife from the order's creation.
 func PayableUntil(o Order) time.Time {
 	until := o.ExpiresAt
-	if o.AcceptedAt.IsZero() {
-		return until
+	var qr time.Time
+	switch {
+	case !o.AcceptedAt.IsZero():
+		qr = o.AcceptedAt.Add(WholeMinutes(o.ExpiresAt.Sub(o.CreatedAt)))
+	case o.CodeURL != "":
+		qr = o.CreatedAt.Add(UnlimitedQRLife)
 	}
-	if qr := o.AcceptedAt.Add(WholeMinutes(o.ExpiresAt.Sub(o.CreatedAt))); qr.After(until) {
+	if qr.After(until) {
 		until = qr
 	}
 	return until
 }
+
+// UnlimitedQRLife is how long an Alipay precreate code sent without
+// qr_code_timeout_express is taken to stay payable: two hours, the default
+// reported for it and the emulator's (not confirmed by Alipay's docs).
+const UnlimitedQRLife = 2 * time.Hour
 
 // WholeMinutes rounds d up to whole minutes, at least one: the unit
 // Alipay's timeouts take.

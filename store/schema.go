@@ -2,11 +2,14 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"till/checkout"
 )
 
 // Bucket and key names; doc.go draws the tree.
@@ -59,11 +62,46 @@ func createBucketsV1(tx *bolt.Tx) error {
 }
 
 // createFollowUpsV2 adds the index of settled orders that still need a
-// look (a late check, a late payment to acknowledge). No order of a v1
-// file needs one: v1 never set the fields it indexes.
+// look (a late check, a late payment to acknowledge), and gives every
+// closed order of a v1 file that showed a code its late check: v1 closed
+// Alipay codes before the scan with trade.cancel, which locks nothing, and
+// precreated them without qr_code_timeout_express, so any of them may have
+// been paid since. The check falls due after checkout.PayableUntil plus
+// the default margin (at once for old ones) and costs one query each.
 func createFollowUpsV2(tx *bolt.Tx) error {
-	_, err := tx.CreateBucketIfNotExists(bucketFollowUps)
-	return err
+	follow, err := tx.CreateBucketIfNotExists(bucketFollowUps)
+	if err != nil {
+		return err
+	}
+	orders := tx.Bucket(bucketOrders)
+	var due []checkout.Order
+	err = orders.ForEach(func(k, v []byte) error {
+		var o checkout.Order
+		if err := json.Unmarshal(v, &o); err != nil {
+			return fmt.Errorf("order %s: decoding: %w", k, err)
+		}
+		if o.State == checkout.StateClosed && o.CodeURL != "" && o.RecheckAt.IsZero() {
+			o.RecheckAt = checkout.PayableUntil(o).Add(checkout.DefaultLateCheckMargin)
+			due = append(due, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range due {
+		v, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		if err := orders.Put([]byte(o.No), v); err != nil {
+			return err
+		}
+		if err := follow.Put([]byte(o.No), []byte{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readVersion returns the file's schema version; 0 for a new file.

@@ -250,8 +250,18 @@ func TestMigrationV2(t *testing.T) {
 			return err
 		}
 		o := newOrder("V1ORDER", t0, 500)
-		o.State = checkout.StateClosed
-		return putOrderV1(tx, o)
+		o.State, o.CodeURL = checkout.StateClosed, "https://qr.alipay.com/bax1"
+		if err := putOrderV1(tx, o); err != nil {
+			return err
+		}
+		never := newOrder("V1NOCODE", t0, 500)
+		never.State = checkout.StateClosed
+		if err := putOrderV1(tx, never); err != nil {
+			return err
+		}
+		paid := newOrder("V1PAID", t0, 500)
+		paid.State, paid.CodeURL, paid.PaidAt = checkout.StatePaid, "https://qr.alipay.com/bax2", t0
+		return putOrderV1(tx, paid)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -262,17 +272,22 @@ func TestMigrationV2(t *testing.T) {
 	if v := fileVersion(t, s); v != 2 {
 		t.Fatalf("version = %d, want 2", v)
 	}
-	if got := mustOrder(t, s, "V1ORDER"); got.State != checkout.StateClosed || got.Amount != 500 {
+	// The closed order that showed a code gets its late check, due two
+	// hours (the code's default life) and the margin after its creation;
+	// the one that never showed a code, and the paid one, do not.
+	got := mustOrder(t, s, "V1ORDER")
+	if got.State != checkout.StateClosed || got.Amount != 500 || !got.RecheckAt.Equal(t0.Add(2*time.Hour+checkout.DefaultLateCheckMargin)) {
 		t.Fatalf("v1 order after migration: %+v", got)
 	}
-	if f, err := s.FollowUps(t.Context()); err != nil || len(f) != 0 {
-		t.Fatalf("follow-ups after migration: %v %v", f, err)
+	f, err := s.FollowUps(t.Context())
+	if err != nil || len(f) != 1 || f[0].No != "V1ORDER" {
+		t.Fatalf("follow-ups after migration: %v %v", nos(f), err)
 	}
-	if _, err := s.Update(t.Context(), "V1ORDER", func(o *checkout.Order) error { o.RecheckAt = t0.Add(time.Hour); return nil }); err != nil {
+	if _, err := s.Update(t.Context(), "V1ORDER", func(o *checkout.Order) error { o.RecheckAt = time.Time{}; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ := s.FollowUps(t.Context()); len(f) != 1 || f[0].No != "V1ORDER" {
-		t.Fatalf("follow-ups: %v", nos(f))
+	if f, _ := s.FollowUps(t.Context()); len(f) != 0 {
+		t.Fatalf("follow-ups after the check: %v", nos(f))
 	}
 }
 

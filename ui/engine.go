@@ -147,8 +147,20 @@ func pollCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
 }
 
 func finishCmd(ctx context.Context, e *checkout.Engine, no, reason string) tea.Cmd {
+	return finishWithin(ctx, e, no, reason, callTimeout)
+}
+
+// closeCmd is the close the clerk waits for on the waiting screen: each try
+// is cut short at closeCallTimeout, so that a provider that hangs brings
+// the problem screen within seconds rather than minutes. A try cut short
+// changes nothing: the order stays open and the next try asks again.
+func closeCmd(ctx context.Context, e *checkout.Engine, no, reason string) tea.Cmd {
+	return finishWithin(ctx, e, no, reason, closeCallTimeout)
+}
+
+func finishWithin(ctx context.Context, e *checkout.Engine, no, reason string, d time.Duration) tea.Cmd {
 	return func() tea.Msg {
-		c, cancel := withDeadline(ctx)
+		c, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
 		o, err := e.Finish(c, no, reason)
 		return finishedMsg{no: no, order: o, err: err}
@@ -164,12 +176,16 @@ func lateSeenCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
 	}
 }
 
-// closeRetries and closeRetryDelay: a close that cannot be confirmed is
-// tried again this many times, so far apart (about 10 s in all), before
-// the problem screen asks the clerk.
+// closeRetries, closeRetryDelay and closeCallTimeout: a close that cannot
+// be confirmed is tried again this many times, so far apart, each try at
+// most so long (6 s in all when the provider refuses at once, under 20 s
+// when it hangs), before the problem screen asks the clerk. The problem
+// screen then keeps trying every problemRetryEvery with the full deadline.
 const (
-	closeRetries    = 3
-	closeRetryDelay = 3 * time.Second
+	closeRetries      = 3
+	closeRetryDelay   = 2 * time.Second
+	closeCallTimeout  = 3 * time.Second
+	problemRetryEvery = 5 * time.Second
 )
 
 func closeRetryTick(no string, attempt int) tea.Cmd {

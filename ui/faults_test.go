@@ -7,9 +7,11 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +23,27 @@ import (
 	"till/checkout"
 	"till/providers/fake"
 )
+
+// sale runs the desk, types keys (an amount and a method) and waits for
+// the QR screen showing want; it returns the order on screen.
+func (r *rig) sale(t *testing.T, keys, want string) (*teatest.TestModel, checkout.Order) {
+	t.Helper()
+	tm := r.run(t)
+	tm.Type(keys)
+	waitFor(t, tm, want)
+	return tm, r.openOrder(t)
+}
+
+// sendCloseRetries walks the waiting screen through its close retries
+// (their timers are sent here rather than waited for), up to the problem
+// screen.
+func sendCloseRetries(t *testing.T, tm *teatest.TestModel, no string) {
+	t.Helper()
+	for i := 1; i <= closeRetries; i++ {
+		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
+		tm.Send(closeRetryMsg{no: no, attempt: i})
+	}
+}
 
 // failReads makes the ledger fail reads of order no (or of every order
 // when no is "").
@@ -47,10 +70,7 @@ func failPaidWrites(op fake.Op) error {
 // PAID once the ledger reads again.
 func TestPollingSurvivesALedgerReadError(t *testing.T) {
 	r := newRig(t)
-	tm := r.run(t)
-	tm.Type("2.50w")
-	waitFor(t, tm, "Scan to pay with WeChat Pay")
-	o := r.openOrder(t)
+	tm, o := r.sale(t, "2.50w", "Scan to pay with WeChat Pay")
 	r.faulty.Fail(failReads(o.No))
 	waitFor(t, tm, "The ledger failed", "still trying")
 	r.wx.Pay(o.No)
@@ -66,10 +86,7 @@ func TestPollingSurvivesALedgerReadError(t *testing.T) {
 // when the disk works again the sale is recorded and shown PAID.
 func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
 	r := newRig(t)
-	tm := r.run(t)
-	tm.Type("9w")
-	waitFor(t, tm, "Scan to pay")
-	o := r.openOrder(t)
+	tm, o := r.sale(t, "9w", "Scan to pay")
 	r.faulty.Fail(failPaidWrites)
 	r.wx.Pay(o.No)
 	waitFor(t, tm, "The customer has paid; saving it", "Paid at WeChat Pay, could not be", "disk is full", "Retrying until it is")
@@ -89,17 +106,11 @@ func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
 // retry that records it once the disk works. Nothing is closed.
 func TestEscWhileThePaidWriteFailsNeverSticks(t *testing.T) {
 	r := newRig(t)
-	tm := r.run(t)
-	tm.Type("4w")
-	waitFor(t, tm, "Scan to pay")
-	o := r.openOrder(t)
+	tm, o := r.sale(t, "4w", "Scan to pay")
 	r.faulty.Fail(failPaidWrites)
 	r.wx.Pay(o.No)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	for i := 1; i <= closeRetries; i++ {
-		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
-		tm.Send(closeRetryMsg{no: o.No, attempt: i})
-	}
+	sendCloseRetries(t, tm, o.No)
 	waitFor(t, tm, "The customer has paid order", "could not record it yet", "r retry")
 	r.faulty.Fail(nil)
 	tm.Type("r")
@@ -116,17 +127,18 @@ func TestEscWhileThePaidWriteFailsNeverSticks(t *testing.T) {
 // no close is ever sent, and the sale stays open for recovery.
 func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 	r := newRig(t)
-	tm := r.run(t)
-	tm.Type("3a")
-	waitFor(t, tm, "Scan to pay with Alipay")
-	o := r.openOrder(t)
-	r.ali.Pay(o.No) // paid; the desk has not seen it yet
-	r.ali.OnQuery = func(context.Context, string) error { return fake.ErrTimeout }
-	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	for i := 1; i <= closeRetries; i++ {
-		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
-		tm.Send(closeRetryMsg{no: o.No, attempt: i})
+	var down atomic.Bool // the hook is read by the desk's goroutines
+	r.ali.OnQuery = func(context.Context, string) error {
+		if down.Load() {
+			return fake.ErrTimeout
+		}
+		return nil
 	}
+	tm, o := r.sale(t, "3a", "Scan to pay with Alipay")
+	r.ali.Pay(o.No) // paid; the desk has not seen it yet
+	down.Store(true)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	sendCloseRetries(t, tm, o.No)
 	waitFor(t, tm, "nothing was closed", "Do not hand over goods", "r retry")
 	for _, c := range r.ali.Calls() {
 		if strings.HasPrefix(c, "close ") {
@@ -135,7 +147,7 @@ func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 	}
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc}) // leave it to recovery
 	waitFor(t, tm, "is still open; till keeps checking it")
-	r.ali.OnQuery = nil
+	down.Store(false)
 	tm.Send(recoverNowMsg{})
 	waitFor(t, tm, "Settled 1 order(s) left open", "¥3.00 paid")
 	if st := r.state(t, o.No); st != checkout.StatePaid {
@@ -148,11 +160,18 @@ func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 // sale is still unsettled) instead of dropping back to a new sale.
 func TestRetryThatCannotReadStaysOnTheProblem(t *testing.T) {
 	r := newRig(t)
-	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error { return fake.ErrTimeout }
+	var down atomic.Bool
+	down.Store(true)
+	r.wx.OnCreate = func(context.Context, checkout.CreateRequest) error {
+		if down.Load() {
+			return fake.ErrTimeout
+		}
+		return nil
+	}
 	tm := r.run(t)
 	tm.Type("5w")
 	waitFor(t, tm, "could not tell whether", "r retry")
-	r.wx.OnCreate = nil
+	down.Store(false)
 	r.faulty.Fail(failReads(""))
 	tm.Type("r")
 	waitFor(t, tm, "The ledger failed", "could not tell whether", "r retry")
@@ -167,10 +186,7 @@ func TestRetryThatCannotReadStaysOnTheProblem(t *testing.T) {
 // screen, until the clerk presses k.
 func TestLatePaymentBanner(t *testing.T) {
 	r := newRig(t)
-	tm := r.run(t)
-	tm.Type("6.60a")
-	waitFor(t, tm, "Scan to pay with Alipay")
-	o := r.openOrder(t)
+	tm, o := r.sale(t, "6.60a", "Scan to pay with Alipay")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	waitFor(t, tm, "CLOSED  ¥6.60", "may still accept this code")
 	closed, _ := r.ledger.Order(context.Background(), o.No)
@@ -218,7 +234,7 @@ func TestLateBannerOnEveryScreen(t *testing.T) {
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	late := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodAlipay, Amount: 660, State: checkout.StatePaid,
 		Late: true, PaidAt: t0}
-	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Late: []checkout.Order{late}}})
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Late: []checkout.Order{late}, LateKnown: true}})
 	root := m.(Model)
 	o := checkout.Order{No: "20261123060100000T1AAAA02", Method: checkout.MethodWeChat, Amount: 100, State: checkout.StateAwaiting,
 		CodeURL: "http://127.0.0.1:1/pay/abcdefghijklmnopqrst", ExpiresAt: t0.Add(3 * time.Minute)}
@@ -237,14 +253,21 @@ func TestLateBannerOnEveryScreen(t *testing.T) {
 			t.Errorf("%s: %d lines with the banner", name, n)
 		}
 	}
-	if !strings.Contains(waiting.View(), "█") {
-		t.Error("the banner pushed the QR code off the screen")
+	// With a notice too, and a real provider's code (version 3, 19 rows):
+	// the code still fits.
+	waiting.notice, waiting.noticeWarn = "1 order(s) could not be checked yet (Alipay did not answer in time); till keeps asking.", true
+	waiting.waiting, _ = newCreating(root.deps, o.Method, o.Amount).begin(checkout.Order{No: o.No, Method: checkout.MethodAlipay,
+		Amount: 100, State: checkout.StateAwaiting, CodeURL: "https://qr.alipay.com/bax08431ivcf3ftzbtnr0029", ExpiresAt: o.ExpiresAt})
+	waiting = waiting.resize()
+	if v := waiting.View(); strings.Contains(v, "too small") || !strings.Contains(v, "▀▀▀▀▀▀▀") || strings.Count(v, "\n")+1 > 24 {
+		t.Errorf("banner and notice pushed the QR code off the 80x24 screen:\n%s", v)
 	}
 }
 
 // TestPassesDoNotOverlap: the desk's first settling pass runs from Init;
 // a timer or a request arriving meanwhile starts no second one, and the
-// request is honoured right after the first ends.
+// request is honoured right after the first ends. Otherwise the next pass
+// comes at the next late check, or after recoverEvery.
 func TestPassesDoNotOverlap(t *testing.T) {
 	r := newRig(t)
 	var m tea.Model = r.model
@@ -258,26 +281,112 @@ func TestPassesDoNotOverlap(t *testing.T) {
 		}
 	}
 	m, cmd := m.Update(recoveredMsg{})
-	if mm := m.(Model); cmd == nil || mm.recovering || mm.again {
-		t.Fatalf("after the first pass: recovering %v, again %v, cmd %v", mm.recovering, mm.again, cmd != nil)
+	if mm := m.(Model); cmd == nil || mm.recovering || mm.again || mm.nextPassIn != 0 {
+		t.Fatalf("after the first pass: recovering %v, again %v, next in %v", mm.recovering, mm.again, mm.nextPassIn)
 	}
-	// The timer it set fires at once (a pass was asked for meanwhile).
-	if next, cmd := m.Update(recoverTickMsg{seq: m.(Model).tickSeq}); cmd == nil || !next.(Model).recovering {
+	// That timer starts the pass asked for meanwhile.
+	next, cmd := m.Update(recoverTickMsg{seq: m.(Model).tickSeq})
+	if cmd == nil || !next.(Model).recovering {
 		t.Fatal("the pass asked for meanwhile did not run")
 	}
 	// A stale timer does nothing.
 	if _, cmd := m.Update(recoverTickMsg{seq: m.(Model).tickSeq - 1}); cmd != nil {
 		t.Fatal("a stale timer started a pass")
 	}
+	next, _ = next.Update(recoveredMsg{pass: checkout.Pass{NextCheck: t0.Add(7 * time.Second)}})
+	if got := next.(Model).nextPassIn; got != 7*time.Second {
+		t.Fatalf("next pass in %v, want at the late check, 7s", got)
+	}
+	next, _ = next.Update(recoverTickMsg{seq: next.(Model).tickSeq})
+	next, _ = next.Update(recoveredMsg{})
+	if got := next.(Model).nextPassIn; got != recoverEvery {
+		t.Fatalf("next pass in %v, want %v", got, recoverEvery)
+	}
 }
 
-// TestStartNoticeIsShown: the setup warning main passes in is on screen.
+// TestBannerSurvivesAFollowUpsReadError: a pass that cannot read the
+// follow-ups says so and leaves the banner up; the late payment is still
+// unacknowledged.
+func TestBannerSurvivesAFollowUpsReadError(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	late := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodAlipay, Amount: 660, State: checkout.StatePaid, Late: true, PaidAt: t0}
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Late: []checkout.Order{late}, LateKnown: true}})
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name == "follow-ups" {
+			return fake.ErrDisk
+		}
+		return nil
+	})
+	m, _ = m.Update(recoveredMsg{pass: r.engine.Recover(context.Background())})
+	v := m.View()
+	if !strings.Contains(v, "PAID AFTER IT WAS CLOSED") {
+		t.Fatalf("banner gone on a read error, unacknowledged:\n%s", v)
+	}
+	if !strings.Contains(v, "Could not look for unsettled orders") || strings.Contains(v, "order(s) could not be checked") {
+		t.Fatalf("the notice miscounts a ledger fault:\n%s", v)
+	}
+}
+
+// TestProblemScreenKeepsSettling: the customer paid, the ledger could not
+// save it, and the clerk is on the problem screen. Its background tries
+// record the sale once the disk works and show PAID without a key.
+func TestProblemScreenKeepsSettling(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	o, err := r.engine.Start(ctx, checkout.MethodWeChat, 420, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wx.Pay(o.No)
+	r.faulty.Fail(failPaidWrites)
+	_, ferr := r.engine.Finish(ctx, o.No, "cancelled by clerk")
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m, retry := m.Update(closeFailedMsg{order: o, reason: "cancelled by clerk", err: ferr})
+	if m.(Model).Active() != "problem" || retry == nil {
+		t.Fatalf("on %s, background retry %v", m.(Model).Active(), retry != nil)
+	}
+	gen := m.(Model).problem.gen
+	// A try while the disk is still full: still the problem screen, and
+	// another try is set.
+	m, cmd := m.Update(problemRetryMsg{no: o.No, gen: gen})
+	m, again := m.Update(cmd())
+	if m.(Model).Active() != "problem" || again == nil {
+		t.Fatalf("after a failed try: on %s", m.(Model).Active())
+	}
+	r.faulty.Fail(nil)
+	m, cmd = m.Update(problemRetryMsg{no: o.No, gen: gen})
+	m, done := m.Update(cmd())
+	m, _ = m.Update(done())
+	if v := m.View(); m.(Model).Active() != "result" || !strings.Contains(v, "PAID  ¥4.20") {
+		t.Fatalf("after the disk healed: on %s\n%s", m.(Model).Active(), v)
+	}
+	// A timer of an earlier problem screen does nothing.
+	if _, cmd := m.Update(problemRetryMsg{no: o.No, gen: gen - 1}); cmd != nil {
+		t.Fatal("a stale timer ran")
+	}
+}
+
+// TestStartNoticeIsShown: the setup warning main passes in is on screen,
+// and stays there when the first settling pass has nothing to say.
 func TestStartNoticeIsShown(t *testing.T) {
 	r := newRig(t)
 	rend := lipgloss.NewRenderer(io.Discard)
 	rend.SetColorProfile(termenv.Ascii)
-	m := New(Options{Engine: r.engine, Renderer: rend, Terminal: "T1", Notice: "default terminal id T1", SkipRecovery: true})
+	var m tea.Model = New(Options{Engine: r.engine, Renderer: rend, Terminal: "T1", Notice: "default terminal id T1"})
 	if v := m.View(); !strings.Contains(v, "default terminal id T1") {
 		t.Fatalf("notice missing:\n%s", v)
+	}
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{LateKnown: true}})
+	if v := m.View(); !strings.Contains(v, "default terminal id T1") {
+		t.Fatalf("the first pass wiped the start notice:\n%s", v)
+	}
+	// A pass's own notice is cleared by the next quiet pass.
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Errors: []error{errors.New("Alipay did not answer")}}})
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{LateKnown: true}})
+	if v := m.View(); strings.Contains(v, "could not be checked") {
+		t.Fatalf("a settled problem's notice stayed:\n%s", v)
 	}
 }

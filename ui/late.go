@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -17,8 +18,11 @@ func (m Model) lateBanner(width int) string {
 	s := m.deps.styles
 	o := m.late[0]
 	what := fmt.Sprintf("%s %s %s", o.Amount.Yuan(), o.Method.Label(), o.PaidAt.In(m.deps.loc).Format("15:04"))
-	if o.State == checkout.StateDisputed {
+	switch o.State {
+	case checkout.StateDisputed:
 		what = fmt.Sprintf("%s NOT %s, %s", o.ProviderAmount.Yuan(), o.Amount.Yuan(), o.Method.Label())
+	case checkout.StateRefunded:
+		what += ", REFUNDED BY " + strings.ToUpper(o.Method.Label()) // no money kept: no goods
 	}
 	more := ""
 	if n := len(m.late) - 1; n > 0 {

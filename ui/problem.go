@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -24,19 +26,46 @@ type (
 	abandonMsg     struct{ order checkout.Order }
 )
 
+// problemRetryMsg is the timer of the problem screen's next try at
+// settling a sale it could not close; gen tells this screen's timers from
+// an earlier one's. Sent by problemModel.retryLater; handled by the
+// problem screen.
+type problemRetryMsg struct {
+	no  string
+	gen int64
+}
+
+// problemGen numbers problem screens, for their timers.
+var problemGen atomic.Int64
+
 // problemModel explains a provider fault in plain words and offers a
-// retry. The sale is never lost: the order is in the ledger.
+// retry. The sale is never lost: the order is in the ledger. A sale it
+// could not close it keeps trying to settle in the background (every
+// problemRetryEvery), so that a payment the ledger could not save, or a
+// provider that comes back, ends on the result screen without the clerk.
 type problemModel struct {
-	deps  deps
-	keys  problemKeys
-	kind  problemKind
-	order checkout.Order
-	err   error
-	width int
+	deps   deps
+	keys   problemKeys
+	kind   problemKind
+	order  checkout.Order
+	reason string // why the sale was being closed
+	err    error
+	width  int
+	gen    int64
 }
 
 func newProblem(d deps, kind problemKind, o checkout.Order, err error) problemModel {
-	return problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err}
+	return problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err, gen: problemGen.Add(1)}
+}
+
+// retryLater starts the background tries of a sale that could not be
+// closed; other problems wait for the clerk.
+func (m problemModel) retryLater() tea.Cmd {
+	if m.kind != problemCloseFailed {
+		return nil
+	}
+	no, gen := m.order.No, m.gen
+	return tea.Tick(problemRetryEvery, func(time.Time) tea.Msg { return problemRetryMsg{no: no, gen: gen} })
 }
 
 func (m problemModel) shortHelp() []key.Binding {
@@ -44,6 +73,26 @@ func (m problemModel) shortHelp() []key.Binding {
 }
 
 func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case problemRetryMsg:
+		if msg.no != m.order.No || msg.gen != m.gen {
+			return m, nil
+		}
+		return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
+	case finishedMsg:
+		if msg.no != m.order.No || m.kind != problemCloseFailed {
+			return m, nil
+		}
+		if msg.order.State != "" {
+			m.order = msg.order
+		}
+		if msg.err == nil || !m.order.State.Open() {
+			o := m.order
+			return m, func() tea.Msg { return saleDoneMsg{order: o} }
+		}
+		m.err = msg.err
+		return m, m.retryLater()
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return m, nil
@@ -73,10 +122,14 @@ func (m problemModel) View() string {
 			"order " + o.No + ", " + o.Amount.Yuan() + ". The sale is kept.\n" +
 			"Retry asks again with the same order number, so the customer can\n" +
 			"never be charged twice. Giving up checks with " + o.Method.Label() + ", then closes it."
+	case errors.As(m.err, &se) && se.To == checkout.StateRefunded:
+		body = "Order " + o.No + " (" + o.Amount.Yuan() + ") was paid and then refunded in full by " + o.Method.Label() + ",\n" +
+			"but the ledger could not record it yet. No money was kept. Retry tries again;\n" +
+			"till keeps retrying on its own and records it as soon as the ledger works."
 	case errors.As(m.err, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed):
 		body = "The customer has paid order " + o.No + " (" + o.Amount.Yuan() + ") at " + o.Method.Label() + ",\n" +
-			"but the ledger could not record it yet. Retry tries again; if you leave\n" +
-			"it, till keeps retrying and records the sale as soon as the ledger works."
+			"but the ledger could not record it yet. Retry tries again; till keeps\n" +
+			"retrying on its own and records the sale as soon as the ledger works."
 	default:
 		body = "Order " + o.No + " for " + o.Amount.Yuan() + " is not settled: till could not\n" +
 			"confirm with " + o.Method.Label() + " whether it was paid, so nothing was closed.\n" +

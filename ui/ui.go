@@ -87,6 +87,7 @@ type Model struct {
 	recovering bool
 	again      bool
 	tickSeq    int
+	nextPassIn time.Duration // the wait set on the current timer
 
 	// late are the payments found after their sale was closed that no
 	// clerk has acknowledged yet: the banner shows the first.
@@ -94,7 +95,10 @@ type Model struct {
 
 	notice     string
 	noticeWarn bool
-	quitArmed  bool
+	// noticeFromPass: the notice reports a settling pass, so the next pass
+	// with nothing to say clears it (and leaves other notices alone).
+	noticeFromPass bool
+	quitArmed      bool
 
 	width, height int
 }
@@ -163,7 +167,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if key.Matches(msg, m.keys.ForceQuit) {
 			if m.InFlight() && !m.quitArmed {
 				m.quitArmed = true
-				m.notice, m.noticeWarn = "A sale is under way. Press ctrl+c again to quit; till will settle it at the next start.", true
+				m.notice, m.noticeWarn, m.noticeFromPass = "A sale is under way. Press ctrl+c again to quit; till will settle it at the next start.", true, false
 				return m, nil
 			}
 			return m, tea.Quit
@@ -197,13 +201,13 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m.recoverNow()
 	case lateSeenMsg:
 		if msg.err != nil {
-			m.notice, m.noticeWarn = "Could not record that the late payment was seen: "+checkout.UserMessage(msg.err), true
+			m.notice, m.noticeWarn, m.noticeFromPass = "Could not record that the late payment was seen: "+checkout.UserMessage(msg.err), true, false
 			return m, nil
 		}
 		m.late = dropOrder(m.late, msg.no)
 		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 	case chargeMsg:
-		m.notice = ""
+		m.notice, m.noticeFromPass = "", false
 		return m.toWaiting(newCreating(m.deps, msg.method, msg.amount),
 			startCmd(m.deps.ctx, m.deps.engine, msg.method, msg.amount, msg.note))
 	case saleStartedMsg:
@@ -215,7 +219,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case closeFailedMsg:
 		m.active = screenProblem
 		m.problem = newProblem(m.deps, problemCloseFailed, msg.order, msg.err)
-		return m, nil
+		m.problem.reason = msg.reason
+		return m, m.problem.retryLater()
 	case retryCreateMsg:
 		return m.toWaiting(newCreating(m.deps, msg.order.Method, msg.order.Amount),
 			retryCmd(m.deps.ctx, m.deps.engine, msg.order))
@@ -240,15 +245,18 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
 		return m, cmd
-	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg:
+	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg, problemRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
 		// moved on, an old result must not come back over the next sale.
-		// (The ledger has them all the same.)
-		if m.active != screenWaiting {
-			return m, nil
-		}
+		// (The ledger has them all the same.) Each screen checks the
+		// order number and its own timers.
 		var cmd tea.Cmd
-		m.waiting, cmd = m.waiting.Update(msg)
+		switch m.active {
+		case screenWaiting:
+			m.waiting, cmd = m.waiting.Update(msg)
+		case screenProblem:
+			m.problem, cmd = m.problem.Update(msg)
+		}
 		return m, cmd
 	}
 
@@ -286,10 +294,16 @@ func (m Model) recoverNow() (Model, tea.Cmd) {
 // the next late check if that comes sooner than recoverEvery).
 func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
 	m.recovering = false
-	if notice, warn := recoveryNotice(pass); notice != "" || m.noticeWarn {
-		m.notice, m.noticeWarn = notice, warn
+	if notice, warn := recoveryNotice(pass); notice != "" {
+		m.notice, m.noticeWarn, m.noticeFromPass = notice, warn, true
+	} else if m.noticeFromPass {
+		m.notice, m.noticeWarn, m.noticeFromPass = "", false, false
 	}
-	m.late = pass.Late
+	if pass.LateKnown {
+		// Only a pass that read the follow-ups knows what is left to
+		// show; after a read error the banner stays as it was.
+		m.late = pass.Late
+	}
 	wait := recoverEvery
 	if m.again {
 		m.again, wait = false, 0
@@ -297,6 +311,7 @@ func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
 		wait = min(wait, max(time.Second, pass.NextCheck.Sub(m.deps.now())))
 	}
 	m.tickSeq++
+	m.nextPassIn = wait
 	return m, tea.Batch(recentCmd(m.deps.ctx, m.deps.engine, recentLimit), recoverTickCmd(wait, m.tickSeq))
 }
 
@@ -362,14 +377,11 @@ func (m Model) toEntry(notice string, warn bool) (Model, tea.Cmd) {
 	m.active = screenEntry
 	m.entry = m.entry.reset()
 	m.waiting = waitingModel{}
-	m.notice, m.noticeWarn = notice, warn
+	m.notice, m.noticeWarn, m.noticeFromPass = notice, warn, false
 	return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 }
 
 func recoveryNotice(pass checkout.Pass) (string, bool) {
-	if len(pass.Settled) == 0 && len(pass.Errors) == 0 {
-		return "", false
-	}
 	var parts []string
 	for _, o := range pass.Settled {
 		parts = append(parts, fmt.Sprintf("%s %s %s", o.No, o.Amount.Yuan(), stateWord(o)))
@@ -378,12 +390,17 @@ func recoveryNotice(pass checkout.Pass) (string, bool) {
 	if len(parts) > 0 {
 		s = fmt.Sprintf("Settled %d order(s) left open: %s.", len(parts), strings.Join(parts, "; "))
 	}
+	warn := false
 	if len(pass.Errors) > 0 {
-		s = strings.TrimSpace(s + fmt.Sprintf(" %d order(s) could not be checked yet (%s); till keeps asking.",
-			len(pass.Errors), checkout.UserMessage(pass.Errors[0])))
-		return s, true
+		s += fmt.Sprintf(" %d order(s) could not be checked yet (%s); till keeps asking.",
+			len(pass.Errors), checkout.UserMessage(pass.Errors[0]))
+		warn = true
 	}
-	return s, false
+	if pass.LedgerErr != nil {
+		s += " Could not look for unsettled orders: " + checkout.UserMessage(pass.LedgerErr) + "; till tries again."
+		warn = true
+	}
+	return strings.TrimSpace(s), warn
 }
 
 // resize gives the screens what the header, the banner and the help line
@@ -422,35 +439,37 @@ func (m Model) shortHelp() []key.Binding {
 
 // headerView is the title line, the late-payment banner and the notice,
 // with a blank line under them. While a QR code is on screen every line
-// counts: the banner and the notice take one line each and the blank line
-// goes, so the code still fits 80x24.
+// counts: one line at most follows the title (the quit warning, else the
+// banner, else the notice, cut to the width) and the blank line goes, so
+// the code still fits 80x24.
 func (m Model) headerView() string {
 	s := m.deps.styles
 	w := m.width - 2
-	tight := m.active == screenWaiting
-	lines := []string{s.Title.Render("till") + s.Muted.Render(" · counter "+m.terminal)}
+	title := s.Title.Render("till") + s.Muted.Render(" · counter "+m.terminal)
 	if m.deps.sandbox {
-		lines[0] += "  " + s.Sandbox.Render("SANDBOX") + s.Muted.Render(" no real money")
+		title += "  " + s.Sandbox.Render("SANDBOX") + s.Muted.Render(" no real money")
 	}
+	noticeStyle := s.Accent
+	if m.noticeWarn {
+		noticeStyle = s.Warn
+	}
+	if m.active == screenWaiting {
+		switch {
+		case m.notice != "" && (m.quitArmed || len(m.late) == 0):
+			return title + "\n" + noticeStyle.Render(ansi.Truncate(m.notice, w, "…"))
+		case len(m.late) > 0:
+			return title + "\n" + m.lateBanner(w)
+		}
+		return s.Header.Render(title)
+	}
+	lines := []string{title}
 	if len(m.late) > 0 {
 		lines = append(lines, m.lateBanner(w))
 	}
 	if m.notice != "" {
-		style := s.Accent
-		if m.noticeWarn {
-			style = s.Warn
-		}
-		if tight {
-			lines = append(lines, style.Render(ansi.Truncate(m.notice, w, "…")))
-		} else {
-			lines = append(lines, style.Width(w).Render(m.notice))
-		}
+		lines = append(lines, noticeStyle.Width(w).Render(m.notice))
 	}
-	header := strings.Join(lines, "\n")
-	if tight && len(lines) > 1 {
-		return header
-	}
-	return s.Header.Render(header)
+	return s.Header.Render(strings.Join(lines, "\n"))
 }
 
 func (m Model) helpView() string {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -308,6 +309,9 @@ func TestScreensFit80x24(t *testing.T) {
 	}
 	for name, view := range views {
 		screen := view()
+		if strings.HasPrefix(name, "waiting") && strings.Contains(screen, "too small") {
+			t.Errorf("%s: no room for the QR code:\n%s", name, screen)
+		}
 		if n := strings.Count(screen, "\n") + 1; n > 24 {
 			t.Errorf("%s: %d lines", name, n)
 		}
@@ -324,9 +328,10 @@ func TestScreensFit80x24(t *testing.T) {
 // provider answers, then records it closed.
 func TestCloseFailureIsSettledLater(t *testing.T) {
 	r := newRig(t)
-	failing := true
+	var failing atomic.Bool // read by the desk's goroutines
+	failing.Store(true)
 	r.wx.OnClose = func(context.Context, string) error {
-		if failing {
+		if failing.Load() {
 			return fake.ErrTimeout
 		}
 		return nil
@@ -338,17 +343,14 @@ func TestCloseFailureIsSettledLater(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	// A few tries (their timers are sent here rather than waited for),
 	// then the clerk is asked.
-	for i := 1; i <= closeRetries; i++ {
-		waitFor(t, tm, fmt.Sprintf("(%d of %d)", i, closeRetries))
-		tm.Send(closeRetryMsg{no: o.No, attempt: i})
-	}
+	sendCloseRetries(t, tm, o.No)
 	waitFor(t, tm, "is not settled", "nothing was closed", "r retry")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	waitFor(t, tm, "is still open; till keeps checking it")
 	if st := r.state(t, o.No); st != checkout.StateAwaiting {
 		t.Fatalf("state %s, want still awaiting", st)
 	}
-	failing = false
+	failing.Store(false)
 	tm.Send(recoverNowMsg{})
 	waitFor(t, tm, "Settled 1 order(s) left open", "¥6.00 closed")
 	if st := r.state(t, o.No); st != checkout.StateClosed {

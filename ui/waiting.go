@@ -25,8 +25,9 @@ type saleDoneMsg struct{ order checkout.Order }
 // confirmed. Sent by the waiting screen; the root shows the problem
 // screen with a retry.
 type closeFailedMsg struct {
-	order checkout.Order
-	err   error
+	order  checkout.Order
+	reason string // why it was being closed
+	err    error
 }
 
 type waitPhase int
@@ -179,12 +180,13 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 			return m, closeRetryTick(o.No, m.closeAttempt)
 		}
 		err := msg.err
-		return m, func() tea.Msg { return closeFailedMsg{order: o, err: err} }
+		reason := m.reason
+		return m, func() tea.Msg { return closeFailedMsg{order: o, reason: reason, err: err} }
 	case closeRetryMsg:
 		if msg.no != m.order.No || m.phase != phaseClosing || msg.attempt != m.closeAttempt {
 			return m, nil
 		}
-		return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
+		return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
 	}
 	return m, nil
 }
@@ -225,7 +227,7 @@ func capitalize(s string) string {
 // close ends the sale: the engine queries once more, then closes it.
 func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
 	m.phase, m.reason, m.closeAttempt = phaseClosing, reason, 0
-	return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, reason)
+	return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, reason)
 }
 
 func (m waitingModel) View() string {

@@ -173,7 +173,7 @@ func (c Config) Load() (Credentials, error) {
 		}
 	}
 	if cr.NotifyURL != "" {
-		if err := checkNotifyURL(cr.NotifyURL); err != nil {
+		if err := checkNotifyURL(cr.NotifyURL, cr.APIBase); err != nil {
 			bad("notify_url", "%v", err)
 		}
 	}
@@ -199,10 +199,16 @@ func checkAPIBase(s string) error {
 
 // checkNotifyURL holds notify_url to WeChat's rule: an absolute https URL
 // without a query (WeChat refuses the rest, or calls it without the
-// query). Plain http is let through only on loopback, where the sandbox
-// and its exported configs listen.
-func checkNotifyURL(s string) error {
+// query). A URL on this machine is let through (over http too) only when
+// api_base is on this machine as well, as for the sandbox and configs
+// exported from it: the real WeChat Pay could never reach it.
+func checkNotifyURL(s, apiBase string) error {
 	u, err := url.Parse(s)
+	if err == nil && isLoopback(u.Hostname()) {
+		if b, berr := url.Parse(apiBase); berr != nil || !isLoopback(b.Hostname()) {
+			return fmt.Errorf("%q is on this machine, where WeChat Pay cannot reach it: use the shop's public https URL (a reverse proxy in front of till)", s)
+		}
+	}
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
 		return fmt.Errorf("%q is not an absolute URL (e.g. https://shop.example.com/notify/wechat)", s)

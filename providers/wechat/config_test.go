@@ -106,6 +106,9 @@ func TestLoadGoodConfig(t *testing.T) {
 	for _, u := range []string{"https://shop.example.com/notify/wechat", "http://127.0.0.1:8089/notify/wechat", "http://[::1]:80/n", "http://localhost/n"} {
 		cfg = goodConfig(f)
 		cfg.NotifyURL = u
+		if strings.HasPrefix(u, "http://") {
+			cfg.APIBase = "http://127.0.0.1:8089" // an emulator on this machine, as the sandbox exports
+		}
 		if c, err = cfg.Load(); err != nil || c.NotifyURL != u {
 			t.Fatalf("notify_url %s: %v", u, err)
 		}
@@ -185,6 +188,8 @@ func TestLoadErrorsNameTheField(t *testing.T) {
 			[]string{"wechat.notify_url:", "absolute"}},
 		{"notify_url with a fragment", func(c *wechat.Config) { c.NotifyURL = "https://shop.example.com/notify#x" },
 			[]string{"wechat.notify_url:", "fragment"}},
+		{"notify_url on this machine with the real WeChat Pay", func(c *wechat.Config) { c.NotifyURL = "http://127.0.0.1:8080/notify/wechat" },
+			[]string{"wechat.notify_url:", "cannot reach it"}},
 		{"everything missing at once", func(c *wechat.Config) { c.MchID, c.AppID, c.MerchantSerial = "", "", "" },
 			[]string{"wechat.mchid: is required", "wechat.appid: is required", "wechat.merchant_serial: is required"}},
 	}

@@ -214,8 +214,9 @@ func (e *Emulator) cancelTrade(c *call) obj {
 	case StatusWaitBuyerPay:
 		e.closeLocked(t, c.now)
 		t.CancelAction = "close"
-		e.saveLocked(t)
-		e.notifyLocked(t, nil)
+		if e.saveLocked(t) == nil {
+			e.notifyLocked(t, nil)
+		}
 		return answer("close")
 	case StatusSuccess:
 		if c.now.Sub(t.PaidAt) > 24*time.Hour {
@@ -223,8 +224,9 @@ func (e *Emulator) cancelTrade(c *call) obj {
 		}
 		r := *e.refundLocked(t, c.now, t.OutTradeNo, t.TotalFen-t.RefundedFen, "cancel", true)
 		t.CancelAction = "refund"
-		e.saveLocked(t)
-		e.notifyLocked(t, &r)
+		if e.saveLocked(t) == nil {
+			e.notifyLocked(t, &r)
+		}
 		return answer("refund")
 	case StatusClosed:
 		action := t.CancelAction
@@ -252,8 +254,9 @@ func (e *Emulator) closeTrade(c *call) obj {
 		return notExist(c)
 	case t.Status == StatusWaitBuyerPay:
 		e.closeLocked(t, c.now)
-		e.saveLocked(t)
-		e.notifyLocked(t, nil)
+		if e.saveLocked(t) == nil {
+			e.notifyLocked(t, nil)
+		}
 		fallthrough
 	case t.Status == StatusClosed && !t.WasPaid():
 		return success(field{"trade_no", t.TradeNo}, field{"out_trade_no", t.OutTradeNo})
@@ -315,8 +318,9 @@ func (e *Emulator) refundTrade(c *call) obj {
 		return fail("ACQ.REASON_TRADE_REFUND_FEE_ERR", "退款金额超限")
 	}
 	r := *e.refundLocked(t, c.now, reqNo, fen, c.s("refund_reason"), false)
-	e.saveLocked(t)
-	e.notifyLocked(t, &r)
+	if e.saveLocked(t) == nil {
+		e.notifyLocked(t, &r)
+	}
 	return answer("Y", r)
 }
 

@@ -512,8 +512,22 @@ func TestFailedSaveIsReported(t *testing.T) {
 	if r, err := c.TradeClose(ctx, alipay.TradeClose{OutTradeNo: "S1"}); err != nil || r.Code != "20000" {
 		t.Fatalf("close with a broken store: %+v %v", r, err)
 	}
-	if strings.Contains(string(store.kept["S1"]), StatusSuccess) {
-		t.Fatalf("the store holds a payment nobody confirmed: %s", store.kept["S1"])
+	// The close that could not be saved was undone, as was a precreate.
+	if tr, _ := s.Emulator.Trade("S1"); tr.Status != StatusWaitBuyerPay {
+		t.Fatalf("after the unsaved close: %s", tr.Status)
+	}
+	if r, _ := c.TradePreCreate(ctx, alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: "S2", TotalAmount: "1.00", Subject: "s"}}); r.Code != "20000" {
+		t.Fatalf("precreate with a broken store: %+v", r)
+	}
+	if _, ok := s.Emulator.Trade("S2"); ok {
+		t.Fatal("an unsaved precreate left a trade")
+	}
+	store.setBroken(false)
+	if err := s.Emulator.Pay("S1"); err != nil {
+		t.Fatalf("pay once the store works: %v", err)
+	}
+	if !strings.Contains(string(store.kept["S1"]), StatusSuccess) {
+		t.Fatalf("the store does not hold the payment: %s", store.kept["S1"])
 	}
 }
 

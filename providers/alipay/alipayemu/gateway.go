@@ -264,11 +264,22 @@ func (e *Emulator) handle(form url.Values, host string) reply {
 	defer e.mu.Unlock()
 	c.now = e.cfg.Clock()
 	e.saveErr = nil
+	t := e.find(c)
+	var before TradeInfo
+	if t != nil {
+		before = t.info()
+	}
 	biz := h(e, c)
 	if e.saveErr != nil {
-		// The change may not survive a restart: the outcome is unknown,
-		// which is what 20000 says.
+		// What could not be saved is undone (and was not notified), and
+		// the caller is told the outcome is unknown, which is what 20000
+		// says: it asks again.
 		e.saveErr = nil
+		if t != nil {
+			e.restoreLocked(t, before)
+		} else if made := e.find(c); made != nil {
+			e.forgetLocked(made)
+		}
 		return signed("20000", "isp.unknow-error", "系统繁忙")
 	}
 	return reply{key: key, biz: biz, signed: true}

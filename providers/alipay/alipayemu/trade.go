@@ -137,6 +137,13 @@ func (e *Emulator) restoreLocked(t *trade, before TradeInfo) {
 	*t = before
 }
 
+// forgetLocked drops a trade made by a request whose save failed.
+func (e *Emulator) forgetLocked(t *trade) {
+	delete(e.trades, t.OutTradeNo)
+	delete(e.byToken, t.Token)
+	delete(e.byNo, t.TradeNo)
+}
+
 // qrExpiry is when an unscanned code dies; files from before
 // qr_code_timeout_express kept it in ExpiresAt.
 func (t *trade) qrExpiry() time.Time {
