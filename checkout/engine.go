@@ -71,29 +71,38 @@ type Engine struct {
 	pass sync.Mutex
 }
 
+// orderLock is one order's lock: a channel of one, so that waiting for it
+// can give up with the caller's context.
 type orderLock struct {
-	mu   sync.Mutex
-	refs int // holders and waiters
+	held chan struct{}
+	refs int // holders and waiters, under Engine.locksMu
 }
 
-// lock takes the order's lock and returns its release.
-func (e *Engine) lock(no string) func() {
+// lock takes the order's lock and returns its release. A caller whose
+// context ends while another call on the order is still under way gets an
+// error wrapping ErrBusy, and nothing is done.
+func (e *Engine) lock(ctx context.Context, no string) (func(), error) {
 	e.locksMu.Lock()
 	l := e.locks[no]
 	if l == nil {
-		l = &orderLock{}
+		l = &orderLock{held: make(chan struct{}, 1)}
 		e.locks[no] = l
 	}
 	l.refs++
 	e.locksMu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
+	drop := func() {
 		e.locksMu.Lock()
 		if l.refs--; l.refs == 0 {
 			delete(e.locks, no)
 		}
 		e.locksMu.Unlock()
+	}
+	select {
+	case l.held <- struct{}{}:
+		return func() { <-l.held; drop() }, nil
+	case <-ctx.Done():
+		drop()
+		return nil, fmt.Errorf("order %s: %w (%v)", no, ErrBusy, ctx.Err())
 	}
 }
 
@@ -274,7 +283,11 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 		e.started.Delete(o.No)
 		return Order{}, &LedgerError{Op: "recording the sale (nothing was sent to " + m.Label() + ")", Err: err}
 	}
-	defer e.lock(o.No)()
+	release, err := e.lock(ctx, o.No)
+	if err != nil {
+		return o, err // written and not sent: recovery settles it
+	}
+	defer release()
 	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
 	return e.create(ctx, p, o)
 }
@@ -283,7 +296,11 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 // the same number and the same parameters, so the provider answers the
 // same trade rather than making a second one.
 func (e *Engine) Retry(ctx context.Context, no string) (Order, error) {
-	defer e.lock(no)()
+	release, err := e.lock(ctx, no)
+	if err != nil {
+		return Order{No: no}, err
+	}
+	defer release()
 	o, err := e.read(ctx, no)
 	if err != nil || o.State != StateCreated {
 		return o, err
@@ -353,7 +370,11 @@ func (e *Engine) description(o Order) string {
 // Poll asks the provider once about an open order and records what it
 // learns. Errors leave the order as it was: the next poll asks again.
 func (e *Engine) Poll(ctx context.Context, no string) (Order, error) {
-	defer e.lock(no)()
+	release, err := e.lock(ctx, no)
+	if err != nil {
+		return Order{No: no}, err
+	}
+	defer release()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
 		return o, err
@@ -463,7 +484,11 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 // provider cannot be reached the order stays open, nothing is closed, and
 // the error says so; Recover settles it later.
 func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
-	defer e.lock(no)()
+	release, err := e.lock(ctx, no)
+	if err != nil {
+		return Order{No: no}, err
+	}
+	defer release()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
 		return o, err
@@ -591,6 +616,10 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 // settles it like one an earlier run left open.
 func (e *Engine) Release(no string) { e.started.Delete(no) }
 
+// MaxChecksPerPass bounds the late checks one Recover pass runs; what is
+// left is due at once in the next (Pass.NextCheck).
+const MaxChecksPerPass = 20
+
 // Pass is what one Recover pass did.
 type Pass struct {
 	Settled []Order // open orders of an earlier run (or released), now settled
@@ -641,14 +670,25 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 		pass.LateKnown = true
 	}
 	now := e.clock.Now()
+	checks := 0
+	next := func(at time.Time) {
+		if pass.NextCheck.IsZero() || at.Before(pass.NextCheck) {
+			pass.NextCheck = at
+		}
+	}
 	for _, o := range follow {
 		if !o.RecheckAt.IsZero() {
 			if o.RecheckAt.After(now) {
-				if pass.NextCheck.IsZero() || o.RecheckAt.Before(pass.NextCheck) {
-					pass.NextCheck = o.RecheckAt
-				}
+				next(o.RecheckAt)
 				continue
 			}
+			if checks == MaxChecksPerPass {
+				// The rest in the next pass, soon: one pass does not
+				// hold the queue (or the provider's rate limit) for long.
+				next(now)
+				continue
+			}
+			checks++
 			got, err := e.recheck(ctx, o.No)
 			if err != nil {
 				pass.Errors = append(pass.Errors, fmt.Errorf("late check of order %s: %w", o.No, err))
@@ -670,7 +710,11 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 // paid trade); anything else ends the check. A failed call keeps the check
 // for the next pass.
 func (e *Engine) recheck(ctx context.Context, no string) (Order, error) {
-	defer e.lock(no)()
+	release, err := e.lock(ctx, no)
+	if err != nil {
+		return Order{No: no}, err
+	}
+	defer release()
 	o, err := e.read(ctx, no)
 	if err != nil || o.RecheckAt.IsZero() {
 		return o, err
@@ -770,6 +814,8 @@ func UserMessage(err error) string {
 		return ""
 	case errors.As(err, &ae):
 		return ae.Reason
+	case errors.Is(err, ErrBusy):
+		return "another check of this order is still under way; asking again"
 	case errors.As(err, &se):
 		what := map[State]string{StatePaid: "paid", StateDisputed: "paid another amount", StateRefunded: "paid and refunded",
 			StateClosed: "closed", StateFailed: "refused", StateAwaiting: "created"}[se.To]

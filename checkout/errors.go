@@ -12,6 +12,9 @@ var (
 	ErrTransition         = errors.New("state transition not allowed")
 	ErrRefundAboveBalance = errors.New("refund above what is left to refund")
 	ErrNoProvider         = errors.New("payment method not configured")
+	// ErrBusy: another call on the same order was still under way when
+	// the caller's deadline came; nothing was done (an unknown outcome).
+	ErrBusy = errors.New("another call on this order is still under way")
 )
 
 // ErrorKind classifies a provider's definite answers. KindUnknown is the

@@ -537,3 +537,58 @@ func TestOrderFromAnOlderTillGetsItsLateCheck(t *testing.T) {
 		t.Fatalf("paid at Alipay, ledger says %s", got.State)
 	}
 }
+
+// TestLockWaitEndsWithTheCaller: while one call on an order hangs at the
+// provider, another with a short deadline gives up waiting for the order
+// at that deadline, says the order is busy, and changes nothing.
+func TestLockWaitEndsWithTheCaller(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 100)
+	inQuery, release := make(chan struct{}), make(chan struct{})
+	r.wx.OnQuery = func(context.Context, string) error {
+		r.wx.OnQuery = nil
+		close(inQuery)
+		<-release
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { r.eng.Poll(context.Background(), o.No); close(done) }()
+	<-inQuery
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	begun := time.Now()
+	got, err := r.eng.Finish(ctx, o.No, "cancelled by clerk")
+	if !errors.Is(err, checkout.ErrBusy) || !checkout.IsUnknown(err) || got.No != o.No || time.Since(begun) > time.Second {
+		t.Fatalf("Finish behind a hung poll: %+v %v after %v", got, err, time.Since(begun))
+	}
+	if msg := checkout.UserMessage(err); strings.Contains(msg, "ledger") {
+		t.Errorf("the clerk is told %q", msg)
+	}
+	close(release)
+	<-done
+	if closes(r.wx) != 0 || r.stored(t, o.No).State != checkout.StateAwaiting {
+		t.Fatalf("the busy Finish did something: %v", r.wx.Calls())
+	}
+}
+
+// TestLateChecksAreSpreadOverPasses: one pass runs at most
+// MaxChecksPerPass late checks and asks for the next pass at once.
+func TestLateChecksAreSpreadOverPasses(t *testing.T) {
+	r := newRig(t)
+	n := checkout.MaxChecksPerPass + 5
+	var last checkout.Order
+	for range n {
+		o := r.start(t, checkout.MethodAlipay, 100)
+		last, _ = r.eng.Finish(context.Background(), o.No, "cancelled by clerk")
+	}
+	r.clock.Set(last.RecheckAt)
+	first := r.eng.Recover(context.Background())
+	left, _ := r.ledger.FollowUps(context.Background())
+	if len(left) != 5 || !first.NextCheck.Equal(r.clock.Now()) {
+		t.Fatalf("after one pass: %d left, next check %v", len(left), first.NextCheck)
+	}
+	r.eng.Recover(context.Background())
+	if left, _ = r.ledger.FollowUps(context.Background()); len(left) != 0 {
+		t.Fatalf("after two passes: %d left", len(left))
+	}
+}

@@ -1,21 +1,25 @@
 package checkout
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestOrderLocksArePruned: an order's lock lives while someone holds or
 // waits for it, so a desk that runs for months does not keep one per sale.
 func TestOrderLocksArePruned(t *testing.T) {
 	e := &Engine{locks: map[string]*orderLock{}}
-	release := e.lock("A")
+	ctx := context.Background()
+	release, _ := e.lock(ctx, "A")
 	var wg sync.WaitGroup
 	got := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r := e.lock("A") // waits for the first holder
+		r, _ := e.lock(ctx, "A") // waits for the first holder
 		close(got)
 		r()
 	}()
@@ -34,7 +38,16 @@ func TestOrderLocksArePruned(t *testing.T) {
 	}
 	release()
 	wg.Wait()
-	e.lock("B")()
+	r, _ := e.lock(ctx, "B")
+	r()
+	// A waiter that gives up leaves nothing behind either.
+	hold, _ := e.lock(ctx, "C")
+	cut, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := e.lock(cut, "C"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a waiter past its deadline: %v", err)
+	}
+	hold()
 	if n := len(e.locks); n != 0 {
 		t.Fatalf("%d locks left after every holder let go", n)
 	}

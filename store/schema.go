@@ -63,11 +63,12 @@ func createBucketsV1(tx *bolt.Tx) error {
 
 // createFollowUpsV2 adds the index of settled orders that still need a
 // look (a late check, a late payment to acknowledge), and gives every
-// closed order of a v1 file that showed a code its late check: v1 closed
-// Alipay codes before the scan with trade.cancel, which locks nothing, and
-// precreated them without qr_code_timeout_express, so any of them may have
-// been paid since. The check falls due after checkout.PayableUntil plus
-// the default margin (at once for old ones) and costs one query each.
+// closed Alipay order of a v1 file that showed a code its late check: v1
+// closed Alipay codes before the scan with trade.cancel, which locks
+// nothing, and precreated them without qr_code_timeout_express, so any of
+// them may have been paid since. (A v1 WeChat close locked the code.) The
+// check falls due after checkout.PayableUntil plus the default margin (at
+// once for old ones) and costs one query each, spread over the passes.
 func createFollowUpsV2(tx *bolt.Tx) error {
 	follow, err := tx.CreateBucketIfNotExists(bucketFollowUps)
 	if err != nil {
@@ -80,7 +81,7 @@ func createFollowUpsV2(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &o); err != nil {
 			return fmt.Errorf("order %s: decoding: %w", k, err)
 		}
-		if o.State == checkout.StateClosed && o.CodeURL != "" && o.RecheckAt.IsZero() {
+		if o.Method == checkout.MethodAlipay && o.State == checkout.StateClosed && o.CodeURL != "" && o.RecheckAt.IsZero() {
 			o.RecheckAt = checkout.PayableUntil(o).Add(checkout.DefaultLateCheckMargin)
 			due = append(due, o)
 		}

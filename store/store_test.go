@@ -250,8 +250,13 @@ func TestMigrationV2(t *testing.T) {
 			return err
 		}
 		o := newOrder("V1ORDER", t0, 500)
-		o.State, o.CodeURL = checkout.StateClosed, "https://qr.alipay.com/bax1"
+		o.Method, o.State, o.CodeURL = checkout.MethodAlipay, checkout.StateClosed, "https://qr.alipay.com/bax1"
 		if err := putOrderV1(tx, o); err != nil {
+			return err
+		}
+		wx := newOrder("V1WECHAT", t0, 500) // WeChat's close locked the code
+		wx.State, wx.CodeURL = checkout.StateClosed, "weixin://wxpay/bizpayurl?pr=1"
+		if err := putOrderV1(tx, wx); err != nil {
 			return err
 		}
 		never := newOrder("V1NOCODE", t0, 500)
@@ -272,9 +277,10 @@ func TestMigrationV2(t *testing.T) {
 	if v := fileVersion(t, s); v != 2 {
 		t.Fatalf("version = %d, want 2", v)
 	}
-	// The closed order that showed a code gets its late check, due two
-	// hours (the code's default life) and the margin after its creation;
-	// the one that never showed a code, and the paid one, do not.
+	// The closed Alipay order that showed a code gets its late check, due
+	// two hours (the code's default life) and the margin after its
+	// creation; the WeChat one, the one that never showed a code and the
+	// paid one do not.
 	got := mustOrder(t, s, "V1ORDER")
 	if got.State != checkout.StateClosed || got.Amount != 500 || !got.RecheckAt.Equal(t0.Add(2*time.Hour+checkout.DefaultLateCheckMargin)) {
 		t.Fatalf("v1 order after migration: %+v", got)

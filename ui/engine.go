@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -68,12 +69,20 @@ type polledMsg struct {
 }
 
 // finishedMsg is the answer to a close of order no at the timeout or on
-// cancel. Sent by finishCmd; handled by the waiting screen.
+// cancel; tag names the call, so a screen takes only the answer it is
+// waiting for. Sent by finishCmd and closeCmd; handled by the waiting and
+// the problem screen.
 type finishedMsg struct {
 	no    string
+	tag   int64
 	order checkout.Order
 	err   error
 }
+
+// callTags numbers the close calls, for finishedMsg.tag.
+var callTags atomic.Int64
+
+func nextTag() int64 { return callTags.Add(1) }
 
 // closeRetryMsg asks the waiting screen to try closing order no again
 // after a close it could not confirm; attempt counts the tries.
@@ -146,24 +155,24 @@ func pollCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
 	}
 }
 
-func finishCmd(ctx context.Context, e *checkout.Engine, no, reason string) tea.Cmd {
-	return finishWithin(ctx, e, no, reason, callTimeout)
+func finishCmd(ctx context.Context, e *checkout.Engine, no, reason string, tag int64) tea.Cmd {
+	return finishWithin(ctx, e, no, reason, tag, callTimeout)
 }
 
 // closeCmd is the close the clerk waits for on the waiting screen: each try
 // is cut short at closeCallTimeout, so that a provider that hangs brings
 // the problem screen within seconds rather than minutes. A try cut short
 // changes nothing: the order stays open and the next try asks again.
-func closeCmd(ctx context.Context, e *checkout.Engine, no, reason string) tea.Cmd {
-	return finishWithin(ctx, e, no, reason, closeCallTimeout)
+func closeCmd(ctx context.Context, e *checkout.Engine, no, reason string, tag int64) tea.Cmd {
+	return finishWithin(ctx, e, no, reason, tag, closeCallTimeout)
 }
 
-func finishWithin(ctx context.Context, e *checkout.Engine, no, reason string, d time.Duration) tea.Cmd {
+func finishWithin(ctx context.Context, e *checkout.Engine, no, reason string, tag int64, d time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		c, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
 		o, err := e.Finish(c, no, reason)
-		return finishedMsg{no: no, order: o, err: err}
+		return finishedMsg{no: no, tag: tag, order: o, err: err}
 	}
 }
 

@@ -383,10 +383,130 @@ func TestStartNoticeIsShown(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "default terminal id T1") {
 		t.Fatalf("the first pass wiped the start notice:\n%s", v)
 	}
+	// A busy pass (an order settled, a provider down) does not hide it.
+	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Settled: []checkout.Order{{No: "X1", Amount: 100, State: checkout.StateClosed}},
+		Errors: []error{errors.New("Alipay did not answer")}, LateKnown: true}})
+	if v := m.View(); !strings.Contains(v, "default terminal id T1") || !strings.Contains(v, "Settled 1 order(s)") {
+		t.Fatalf("a busy pass hid the start notice:\n%s", v)
+	}
 	// A pass's own notice is cleared by the next quiet pass.
 	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Errors: []error{errors.New("Alipay did not answer")}}})
 	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{LateKnown: true}})
 	if v := m.View(); strings.Contains(v, "could not be checked") {
 		t.Fatalf("a settled problem's notice stayed:\n%s", v)
+	}
+}
+
+// TestPaymentStaysSaidOnEveryScreen: once the provider has said "paid" and
+// the ledger could not record it, neither the waiting nor the problem
+// screen goes back to "waiting for the customer" or "could not confirm",
+// whatever a later try answers (a read error, a provider timeout).
+func TestPaymentStaysSaidOnEveryScreen(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	o := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodWeChat, Amount: 420, State: checkout.StateAwaiting,
+		CodeURL: "http://127.0.0.1:1/pay/abcdefghijklmnopqrst", ExpiresAt: t0.Add(3 * time.Minute)}
+	unsaved := &checkout.SaveError{No: o.No, Method: o.Method, To: checkout.StatePaid, Err: fake.ErrDisk}
+	timeout := &checkout.ProviderError{Op: "query", Kind: checkout.KindUnknown, Message: "WeChat Pay did not answer in time"}
+	root := m.(Model)
+	root.active = screenWaiting
+	root.waiting, _ = newCreating(root.deps, o.Method, o.Amount).begin(o)
+	m = root
+	m, _ = m.Update(polledMsg{no: o.No, order: o, err: unsaved})
+	m, _ = m.Update(polledMsg{no: o.No, order: o, err: timeout})
+	if v := m.View(); !strings.Contains(v, "The customer has paid") || strings.Contains(v, "Waiting for the customer") {
+		t.Fatalf("waiting screen forgot the payment:\n%s", v)
+	}
+	// Esc: every close try fails some other way; the problem screen
+	// still says the customer paid, and shows the last try below.
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	var cmd tea.Cmd
+	for i := 0; ; i++ {
+		tag := m.(Model).waiting.closeTag
+		m, cmd = m.Update(finishedMsg{no: o.No, tag: tag, order: checkout.Order{No: o.No}, err: timeout})
+		if i == closeRetries {
+			break
+		}
+		m, _ = m.Update(closeRetryMsg{no: o.No, attempt: i + 1})
+	}
+	m, _ = m.Update(cmd()) // closeFailedMsg
+	v := flat(m.View())
+	if m.(Model).Active() != "problem" || !strings.Contains(v, "The customer has paid order") || strings.Contains(v, "could not confirm") ||
+		!strings.Contains(v, "Last try: no clear answer") {
+		t.Fatalf("problem screen on %s:\n%s", m.(Model).Active(), v)
+	}
+	// A background try that fails to read keeps the payment said too.
+	gen := m.(Model).problem.gen
+	m, _ = m.Update(problemRetryMsg{no: o.No, gen: gen})
+	readErr := &checkout.LedgerError{Op: "reading order " + o.No, Err: fake.ErrDisk}
+	m, _ = m.Update(finishedMsg{no: o.No, tag: m.(Model).problem.pending, order: checkout.Order{No: o.No}, err: readErr})
+	if v := flat(m.View()); !strings.Contains(v, "The customer has paid order") || !strings.Contains(v, "Last try: the ledger failed") {
+		t.Fatalf("after a failed read:\n%s", v)
+	}
+	// Leaving it says the sale was paid, not merely "still open".
+	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	m, _ = m.Update(cmd())
+	if v := flat(m.View()); !strings.Contains(v, "was paid at WeChat Pay but is not saved yet") {
+		t.Fatalf("after leaving it:\n%s", v)
+	}
+}
+
+// flat folds a screen's lines and spaces, so that a test can look for a
+// sentence the screen wrapped.
+func flat(screen string) string { return strings.Join(strings.Fields(screen), " ") }
+
+// TestStrayCloseAnswersAreIgnored: the answer to an earlier close call
+// (a background try still out when the clerk pressed r) neither counts as
+// one of the waiting screen's tries nor starts a second chain of problem
+// timers.
+func TestStrayCloseAnswersAreIgnored(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	o := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodWeChat, Amount: 420, State: checkout.StateAwaiting,
+		CodeURL: "http://127.0.0.1:1/pay/x", ExpiresAt: t0.Add(3 * time.Minute)}
+	timeout := &checkout.ProviderError{Op: "query", Kind: checkout.KindUnknown, Message: "slow"}
+	m, _ = m.Update(closeFailedMsg{order: o, reason: "cancelled by clerk", err: timeout})
+	gen := m.(Model).problem.gen
+	m, _ = m.Update(problemRetryMsg{no: o.No, gen: gen})
+	stray := m.(Model).problem.pending
+	if stray == 0 {
+		t.Fatal("no background try")
+	}
+	// A second timer while that try is out starts nothing.
+	if _, cmd := m.Update(problemRetryMsg{no: o.No, gen: gen}); cmd != nil {
+		t.Fatal("two background tries at once")
+	}
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	m, _ = m.Update(retryCloseMsg{order: o})
+	if m.(Model).Active() != "waiting" {
+		t.Fatalf("r went to %s", m.(Model).Active())
+	}
+	// The background try's answer arrives now: not the waiting screen's.
+	m, cmd := m.Update(finishedMsg{no: o.No, tag: stray, order: o, err: timeout})
+	if cmd != nil || m.(Model).waiting.closeAttempt != 0 {
+		t.Fatalf("a stray answer counted as a try (attempt %d)", m.(Model).waiting.closeAttempt)
+	}
+	// Nor on a later problem screen.
+	m, _ = m.Update(closeFailedMsg{order: o, reason: "cancelled by clerk", err: timeout})
+	if _, cmd := m.Update(finishedMsg{no: o.No, tag: stray, order: o, err: timeout}); cmd != nil {
+		t.Fatal("a stray answer started a timer on the next problem screen")
+	}
+}
+
+// TestAcknowledgedBannerDoesNotComeBack: a pass that read the ledger just
+// before the clerk pressed k does not bring the banner back.
+func TestAcknowledgedBannerDoesNotComeBack(t *testing.T) {
+	r := newRig(t)
+	var m tea.Model = r.model
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	late := checkout.Order{No: "20261123060000000T1AAAA01", Method: checkout.MethodAlipay, Amount: 660, State: checkout.StatePaid, Late: true, PaidAt: t0}
+	old := checkout.Pass{Late: []checkout.Order{late}, LateKnown: true}
+	m, _ = m.Update(recoveredMsg{pass: old})
+	m, _ = m.Update(lateSeenMsg{no: late.No})
+	m, _ = m.Update(recoveredMsg{pass: old}) // read before the acknowledgement landed
+	if strings.Contains(m.View(), "PAID AFTER") {
+		t.Fatal("an acknowledged late payment came back")
 	}
 }

@@ -30,13 +30,15 @@ func (m Model) lateBanner(width int) string {
 	}
 	seen := " · " + m.keys.SeenLate.Help().Key + " " + m.keys.SeenLate.Help().Desc
 	line := func(no string) string {
-		return "⚠ PAID AFTER IT WAS CLOSED " + what + " · order " + no + more + seen
+		return "⚠ PAID AFTER IT WAS CLOSED " + what + " · " + no + more
 	}
 	// One line whatever the width: the order number keeps its end (the
-	// part that tells orders of one day apart), then the line is cut.
-	text := line(o.No)
-	if ansi.StringWidth(text) > width && len(o.No) > 10 {
+	// part that tells orders of one day apart), then the line is cut, but
+	// never the key that dismisses it.
+	room := width - ansi.StringWidth(seen)
+	text := line("order " + o.No)
+	if ansi.StringWidth(text) > room && len(o.No) > 10 {
 		text = line("…" + o.No[len(o.No)-10:])
 	}
-	return s.Late.Width(width).Render(ansi.Truncate(text, width, "…"))
+	return s.Late.Width(width).Render(ansi.Truncate(text, room, "…") + seen)
 }

@@ -49,13 +49,21 @@ type problemModel struct {
 	kind   problemKind
 	order  checkout.Order
 	reason string // why the sale was being closed
-	err    error
-	width  int
-	gen    int64
+	err    error  // the last try's
+	// unsaved is a payment the provider confirmed and the ledger could
+	// not record: it stays said whatever later tries answer.
+	unsaved error
+	width   int
+	gen     int64
+	pending int64 // the tag of the background try in flight, 0 for none
 }
 
 func newProblem(d deps, kind problemKind, o checkout.Order, err error) problemModel {
-	return problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err, gen: problemGen.Add(1)}
+	m := problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err, gen: problemGen.Add(1)}
+	if paidUnsaved(err) {
+		m.unsaved = err
+	}
+	return m
 }
 
 // retryLater starts the background tries of a sale that could not be
@@ -75,14 +83,18 @@ func (m problemModel) shortHelp() []key.Binding {
 func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case problemRetryMsg:
-		if msg.no != m.order.No || msg.gen != m.gen {
+		if msg.no != m.order.No || msg.gen != m.gen || m.pending != 0 {
 			return m, nil
 		}
-		return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
+		m.pending = nextTag()
+		return m, finishCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason, m.pending)
 	case finishedMsg:
-		if msg.no != m.order.No || m.kind != problemCloseFailed {
+		// Only the answer to this screen's own try: a stray answer to an
+		// earlier screen's call must neither settle nor start a timer.
+		if msg.no != m.order.No || m.pending == 0 || msg.tag != m.pending {
 			return m, nil
 		}
+		m.pending = 0
 		if msg.order.State != "" {
 			m.order = msg.order
 		}
@@ -91,6 +103,9 @@ func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 			return m, func() tea.Msg { return saleDoneMsg{order: o} }
 		}
 		m.err = msg.err
+		if paidUnsaved(msg.err) {
+			m.unsaved = msg.err
+		}
 		return m, m.retryLater()
 	}
 	k, ok := msg.(tea.KeyMsg)
@@ -113,7 +128,11 @@ func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 func (m problemModel) View() string {
 	s := m.deps.styles
 	o := m.order
-	head := s.Error.Width(m.width).Render("⚠ " + capitalize(checkout.UserMessage(m.err)))
+	lead := m.err
+	if m.unsaved != nil {
+		lead = m.unsaved
+	}
+	head := s.Error.Width(m.width).Render("⚠ " + capitalize(checkout.UserMessage(lead)))
 	var se *checkout.SaveError
 	var body string
 	switch {
@@ -122,11 +141,11 @@ func (m problemModel) View() string {
 			"order " + o.No + ", " + o.Amount.Yuan() + ". The sale is kept.\n" +
 			"Retry asks again with the same order number, so the customer can\n" +
 			"never be charged twice. Giving up checks with " + o.Method.Label() + ", then closes it."
-	case errors.As(m.err, &se) && se.To == checkout.StateRefunded:
+	case errors.As(lead, &se) && se.To == checkout.StateRefunded:
 		body = "Order " + o.No + " (" + o.Amount.Yuan() + ") was paid and then refunded in full by " + o.Method.Label() + ",\n" +
 			"but the ledger could not record it yet. No money was kept. Retry tries again;\n" +
 			"till keeps retrying on its own and records it as soon as the ledger works."
-	case errors.As(m.err, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed):
+	case errors.As(lead, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed):
 		body = "The customer has paid order " + o.No + " (" + o.Amount.Yuan() + ") at " + o.Method.Label() + ",\n" +
 			"but the ledger could not record it yet. Retry tries again; till keeps\n" +
 			"retrying on its own and records the sale as soon as the ledger works."
@@ -135,6 +154,9 @@ func (m problemModel) View() string {
 			"confirm with " + o.Method.Label() + " whether it was paid, so nothing was closed.\n" +
 			"Do not hand over goods unless it shows PAID. Retry asks again; if you\n" +
 			"leave it, till keeps asking " + o.Method.Label() + " and records what happened."
+	}
+	if lead != m.err && m.err != nil && !paidUnsaved(m.err) {
+		body += "\n\n" + s.Muted.Width(m.width).Render("Last try: "+checkout.UserMessage(m.err))
 	}
 	return head + "\n\n" + body
 }

@@ -46,7 +46,8 @@ type Options struct {
 	Renderer *lipgloss.Renderer // nil: the default renderer
 	Sandbox  bool               // say SANDBOX on screen
 	Terminal string
-	// Notice is shown once at start (a warning about the setup).
+	// Notice is a warning about the setup, shown from the start until the
+	// first sale.
 	Notice string
 	// SkipRecovery leaves orders open at start untouched and runs no
 	// settling passes (tests only).
@@ -90,11 +91,17 @@ type Model struct {
 	nextPassIn time.Duration // the wait set on the current timer
 
 	// late are the payments found after their sale was closed that no
-	// clerk has acknowledged yet: the banner shows the first.
-	late []checkout.Order
+	// clerk has acknowledged yet: the banner shows the first. acked holds
+	// those acknowledged here, so a pass that read the ledger before the
+	// acknowledgement landed cannot bring one back.
+	late  []checkout.Order
+	acked map[string]bool
 
 	notice     string
 	noticeWarn bool
+	// setup is the start-up warning (Options.Notice), kept apart from the
+	// passes' notices so that none of them replaces it.
+	setup string
 	// noticeFromPass: the notice reports a settling pass, so the next pass
 	// with nothing to say clears it (and leaves other notices alone).
 	noticeFromPass bool
@@ -125,8 +132,8 @@ func New(o Options) Model {
 		// Init starts the first pass; until it reports, no other starts.
 		recovering: !o.SkipRecovery,
 		entry:      newEntry(d),
-		notice:     o.Notice,
-		noticeWarn: o.Notice != "",
+		setup:      o.Notice,
+		acked:      map[string]bool{},
 		width:      80,
 		height:     24,
 	}
@@ -204,10 +211,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m.notice, m.noticeWarn, m.noticeFromPass = "Could not record that the late payment was seen: "+checkout.UserMessage(msg.err), true, false
 			return m, nil
 		}
+		m.acked[msg.no] = true
 		m.late = dropOrder(m.late, msg.no)
 		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 	case chargeMsg:
-		m.notice, m.noticeFromPass = "", false
+		m.notice, m.noticeFromPass, m.setup = "", false, ""
 		return m.toWaiting(newCreating(m.deps, msg.method, msg.amount),
 			startCmd(m.deps.ctx, m.deps.engine, msg.method, msg.amount, msg.note))
 	case saleStartedMsg:
@@ -220,6 +228,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.active = screenProblem
 		m.problem = newProblem(m.deps, problemCloseFailed, msg.order, msg.err)
 		m.problem.reason = msg.reason
+		if msg.unsaved != nil {
+			m.problem.unsaved = msg.unsaved
+		}
 		return m, m.problem.retryLater()
 	case retryCreateMsg:
 		return m.toWaiting(newCreating(m.deps, msg.order.Method, msg.order.Amount),
@@ -234,6 +245,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		// The close could not be confirmed: hand the order to recovery,
 		// whose next pass (at most recoverEvery away) asks again.
 		m.deps.engine.Release(o.No)
+		if m.problem.unsaved != nil {
+			return m.toEntry("Order "+o.No+" ("+o.Amount.Yuan()+") was paid at "+o.Method.Label()+
+				" but is not saved yet; till keeps trying and records the sale.", true)
+		}
 		return m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
 	case nextSaleMsg:
 		return m.toEntry(msg.notice, false)
@@ -302,7 +317,12 @@ func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
 	if pass.LateKnown {
 		// Only a pass that read the follow-ups knows what is left to
 		// show; after a read error the banner stays as it was.
-		m.late = pass.Late
+		m.late = nil
+		for _, o := range pass.Late {
+			if !m.acked[o.No] {
+				m.late = append(m.late, o)
+			}
+		}
 	}
 	wait := recoverEvery
 	if m.again {
@@ -465,6 +485,9 @@ func (m Model) headerView() string {
 	lines := []string{title}
 	if len(m.late) > 0 {
 		lines = append(lines, m.lateBanner(w))
+	}
+	if m.setup != "" {
+		lines = append(lines, s.Warn.Width(w).Render(m.setup))
 	}
 	if m.notice != "" {
 		lines = append(lines, noticeStyle.Width(w).Render(m.notice))

@@ -28,6 +28,9 @@ type closeFailedMsg struct {
 	order  checkout.Order
 	reason string // why it was being closed
 	err    error
+	// unsaved is set when the provider said paid and the ledger could not
+	// record it: that stays true whatever the last try said.
+	unsaved error
 }
 
 type waitPhase int
@@ -53,12 +56,14 @@ type waitingModel struct {
 	// closeAttempt counts the closes tried since the clerk (or the
 	// timeout) asked for one.
 	closeAttempt int
+	closeTag     int64  // the close call whose answer the screen waits for
 	reason       string // why it is being closed
-	// paidUnsaved: the provider says paid and the ledger could not yet
-	// record it.
-	paidUnsaved bool
-	now         time.Time
-	qr          string // the drawn code, made once per order and size, not per frame
+	// unsaved is the error of a payment the provider confirmed and the
+	// ledger could not yet record. Once the provider has said "paid" it
+	// stays said, whatever the later calls answer, until the sale ends.
+	unsaved error
+	now     time.Time
+	qr      string // the drawn code, made once per order and size, not per frame
 
 	width, height int
 }
@@ -145,8 +150,7 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 			o := m.order
 			return m, func() tea.Msg { return saleDoneMsg{order: o} }
 		}
-		m.warning = warningFor(msg.err)
-		m.paidUnsaved = paidUnsaved(msg.err)
+		m = m.noteErr(msg.err)
 		if m.phase != phaseWaiting {
 			return m, nil
 		}
@@ -161,7 +165,7 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		}
 		return m, clockTick(m.order.No)
 	case finishedMsg:
-		if msg.no != m.order.No || m.phase != phaseClosing {
+		if msg.no != m.order.No || m.phase != phaseClosing || msg.tag != m.closeTag {
 			return m, nil
 		}
 		if msg.order.State != "" {
@@ -173,22 +177,44 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		}
 		// Not settled: nothing was closed. Ask again a few times before
 		// troubling the clerk.
+		m = m.noteErr(msg.err)
 		if m.closeAttempt < closeRetries {
 			m.closeAttempt++
-			m.warning = fmt.Sprintf("%s Asking again (%d of %d).", warningFor(msg.err), m.closeAttempt, closeRetries)
-			m.paidUnsaved = paidUnsaved(msg.err)
+			m.warning = fmt.Sprintf("%s Asking again (%d of %d).", m.warning, m.closeAttempt, closeRetries)
 			return m, closeRetryTick(o.No, m.closeAttempt)
 		}
-		err := msg.err
-		reason := m.reason
-		return m, func() tea.Msg { return closeFailedMsg{order: o, reason: reason, err: err} }
+		failed := closeFailedMsg{order: o, reason: m.reason, err: msg.err, unsaved: m.unsaved}
+		return m, func() tea.Msg { return failed }
 	case closeRetryMsg:
 		if msg.no != m.order.No || m.phase != phaseClosing || msg.attempt != m.closeAttempt {
 			return m, nil
 		}
-		return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason)
+		m.closeTag = nextTag()
+		return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.reason, m.closeTag)
 	}
 	return m, nil
+}
+
+// noteErr takes the last call's error: the warning says what went wrong
+// and, once a payment could not be saved, keeps saying that first.
+func (m waitingModel) noteErr(err error) waitingModel {
+	if paidUnsaved(err) {
+		m.unsaved = err
+	}
+	m.warning = warningWithUnsaved(m.unsaved, err)
+	return m
+}
+
+// warningWithUnsaved is the warning for the last error err, led by the
+// unsaved payment when there is one.
+func warningWithUnsaved(unsaved, err error) string {
+	switch {
+	case unsaved == nil:
+		return warningFor(err)
+	case err == nil || paidUnsaved(err):
+		return warningFor(unsaved)
+	}
+	return warningFor(unsaved) + " (Last try: " + checkout.UserMessage(err) + ".)"
 }
 
 // warningFor says what went wrong with the last call, while till keeps
@@ -227,7 +253,8 @@ func capitalize(s string) string {
 // close ends the sale: the engine queries once more, then closes it.
 func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
 	m.phase, m.reason, m.closeAttempt = phaseClosing, reason, 0
-	return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, reason)
+	m.closeTag = nextTag()
+	return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, reason, m.closeTag)
 }
 
 func (m waitingModel) View() string {
@@ -249,7 +276,7 @@ func (m waitingModel) View() string {
 	}
 	info.WriteString(s.Label.Render("Closes in") + formatCountdown(left) + "\n\n")
 	switch {
-	case m.paidUnsaved:
+	case m.unsaved != nil:
 		info.WriteString(m.spinner.View() + " " + s.Amount.Render("The customer has paid") + "; saving it\n")
 	case m.phase == phaseClosing:
 		info.WriteString(m.spinner.View() + " Closing the order…\n")
