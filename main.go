@@ -29,6 +29,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"till/assets"
+	"till/catalog"
 	"till/checkout"
 	"till/providers/alipay"
 	"till/providers/sandbox"
@@ -57,6 +58,7 @@ type CLI struct {
 	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
 	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
 	Version       versionCmd       `cmd:"" help:"Print till's version."`
+	Help          helpCmd          `cmd:"" help:"Show this help (the same as --help)."`
 }
 
 func main() {
@@ -89,6 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := kctx.Run(&cli); err != nil {
+		if errors.Is(err, errHelp) {
+			_ = kctx.PrintUsage(false)
+			return exitOK
+		}
 		fmt.Fprintln(stderr, "till:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -108,16 +114,53 @@ func (e usageError) Unwrap() error { return e.error }
 type versionCmd struct{}
 
 func (versionCmd) Run(cli *CLI, out io.Writer) error {
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-	}
-	fmt.Fprintln(out, "till", v)
+	fmt.Fprintln(out, versionLine(version, debug.ReadBuildInfo))
 	return nil
 }
+
+// versionLine is till's version as the build knows it: the -X version or
+// the module's, then the VCS revision and its time, and "modified" when
+// the tree had uncommitted changes.
+func versionLine(set string, info func() (*debug.BuildInfo, bool)) string {
+	v := set
+	var rev, at, dirty string
+	if bi, ok := info(); ok {
+		if v == "" && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.time":
+				at = kv.Value
+			case "vcs.modified":
+				if kv.Value == "true" {
+					dirty = ", modified"
+				}
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	line := "till " + v
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		line += " (" + rev + " " + at + dirty + ")"
+	}
+	return line
+}
+
+// helpCmd is `till help`: the usage, as --help prints it.
+type helpCmd struct{}
+
+func (helpCmd) Run(cli *CLI, out io.Writer) error { return errHelp }
+
+// errHelp asks run to print the usage.
+var errHelp = errors.New("help")
 
 type exampleConfigCmd struct{}
 
@@ -139,6 +182,10 @@ type Config struct {
 		MaxAmount       string        `toml:"max_amount"`
 		LateCheckMargin time.Duration `toml:"late_check_margin"`
 	} `toml:"checkout"`
+	UI struct {
+		Language string `toml:"language"` // "zh" or "en"; "" follows LANG
+		Bell     *bool  `toml:"bell"`     // ring on PAID; default on
+	} `toml:"ui"`
 	Log struct {
 		File  string `toml:"file"`
 		Level string `toml:"level"`
@@ -150,6 +197,7 @@ type Config struct {
 	location *time.Location
 	ceiling  checkout.Money
 	level    slog.Level
+	lang     catalog.Lang
 }
 
 // Sandbox reports whether no merchant account is configured.
@@ -225,6 +273,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkout.max_amount: %v", err)
 	}
 	c.ceiling = ceiling
+	if c.UI.Language == "" {
+		c.lang = catalog.FromEnv(os.Getenv)
+	} else if c.lang, err = catalog.ParseLang(c.UI.Language); err != nil {
+		return fmt.Errorf("ui.language: %v", err)
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -295,7 +348,19 @@ func openLog(c *Config) (*slog.Logger, io.Closer, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("log.file: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: c.level})), f, nil
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: c.level, ReplaceAttr: shopTime(c.location)})), f, nil
+}
+
+// shopTime writes each log line's time in the shop's zone with its offset
+// (2026-12-01T14:03:07.123+08:00), so a line reads as the shop's clock
+// does and still says which instant it was.
+func shopTime(loc *time.Location) func(groups []string, a slog.Attr) slog.Attr {
+	return func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+			return slog.String(slog.TimeKey, a.Value.Time().In(loc).Format("2006-01-02T15:04:05.000Z07:00"))
+		}
+		return a
+	}
 }
 
 // desk is everything the cashier desk runs on, wired.
@@ -337,7 +402,7 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 
 	// The ledger first: a second desk is told the ledger is in use.
 	dbPath := p.ledgerPath(cfg.Sandbox())
-	ledger, err := store.Open(dbPath)
+	ledger, err := openLedger(dbPath, os.Stderr, catalog.New(cfg.lang))
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +414,7 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 
 	var providers []checkout.Provider
 	if cfg.Sandbox() {
-		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"))
+		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"), sandbox.WithLang(cfg.lang))
 		if err != nil {
 			return nil, err
 		}
@@ -372,15 +437,47 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 	return d, nil
 }
 
-// startNotice is what the desk says once at start about its setup: with a
-// real merchant account, a terminal id left at the default means two
-// counters could not be told apart in order numbers and reports.
+// startNotice is what the desk says at start about its setup, in the
+// clerk's language: with a real merchant account, a terminal id left at
+// the default (two counters could not be told apart in order numbers and
+// reports), and secret key files that others on the machine can read.
 func startNotice(cfg *Config) string {
+	p := catalog.New(cfg.lang)
+	var parts []string
 	if !cfg.Sandbox() && cfg.Shop.Terminal == checkout.DefaultTerminal {
-		return fmt.Sprintf("This counter still has the default terminal id %s: give each counter its own [shop] terminal, "+
-			"so its orders and reports can be told apart.", checkout.DefaultTerminal)
+		parts = append(parts, p.T("cli.notice.default_terminal", catalog.V{"Terminal": checkout.DefaultTerminal}))
 	}
-	return ""
+	for _, f := range exposedKeyFiles(cfg) {
+		parts = append(parts, p.T("cli.notice.key_readable", catalog.V{"Field": f.field, "File": f.path, "Mode": fmt.Sprintf("%04o", f.mode)}))
+	}
+	return strings.Join(parts, " ")
+}
+
+type keyFile struct {
+	field, path string
+	mode        os.FileMode
+}
+
+// exposedKeyFiles lists the configured secret key files that the group or
+// others may read (a private key or the APIv3 key is the shop's money).
+func exposedKeyFiles(cfg *Config) []keyFile {
+	var files []keyFile
+	check := func(field, path string) {
+		if path == "" {
+			return
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			files = append(files, keyFile{field: field, path: path, mode: fi.Mode().Perm()})
+		}
+	}
+	if w := cfg.WeChat; w != nil {
+		check("wechat.private_key_file", w.PrivateKeyFile)
+		check("wechat.apiv3_key_file", w.APIv3KeyFile)
+	}
+	if a := cfg.Alipay; a != nil {
+		check("alipay.private_key_file", a.PrivateKeyFile)
+	}
+	return files
 }
 
 // liveProviders builds the adapters of the configured merchant accounts,
@@ -429,7 +526,12 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	if notice != "" {
 		d.log.Warn(notice)
 	}
-	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal, Notice: notice})
+	var bell io.Writer
+	if d.cfg.UI.Bell == nil || *d.cfg.UI.Bell {
+		bell = os.Stdout // a BEL between frames moves nothing on screen
+	}
+	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
+		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bell, Notice: notice})
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		d.log.Error("desk stopped", "err", err)
@@ -444,7 +546,7 @@ type sandboxCmd struct{}
 func (sandboxCmd) Run(cli *CLI, out io.Writer) error {
 	p := resolvePaths(cli)
 	log := slog.New(slog.NewTextHandler(out, nil))
-	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.ledgerPath(true)), "sandbox.db"), log)
+	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.ledgerPath(true)), "sandbox.db"), log, sandbox.WithLang(catalog.FromEnv(os.Getenv)))
 	if err != nil {
 		return err
 	}

@@ -207,18 +207,36 @@ func (e *Engine) provider(m Method) (Provider, error) {
 func CheckNote(note string) (string, error) {
 	note = strings.TrimSpace(note)
 	if !utf8.ValidString(note) {
-		return "", errors.New("the note is not valid text")
+		return "", &NoteError{Code: NoteInvalid, Reason: "the note is not valid text"}
 	}
 	if utf8.RuneCountInString(note) > MaxNoteRunes {
-		return "", fmt.Errorf("the note is longer than %d characters", MaxNoteRunes)
+		return "", &NoteError{Code: NoteTooLong, Reason: fmt.Sprintf("the note is longer than %d characters", MaxNoteRunes)}
 	}
 	for _, r := range note {
 		if unicode.IsControl(r) || invisible(r) {
-			return "", errors.New("the note holds a control character or an escape sequence: use letters, digits and punctuation")
+			return "", &NoteError{Code: NoteControl, Reason: "the note holds a control character or an escape sequence: use letters, digits and punctuation"}
 		}
 	}
 	return note, nil
 }
+
+// NoteError says why a note was refused: Reason in English for logs,
+// Code for a screen's own words.
+type NoteError struct {
+	Code   NoteCode
+	Reason string
+}
+
+func (e *NoteError) Error() string { return e.Reason }
+
+// NoteCode names why a note was refused.
+type NoteCode string
+
+const (
+	NoteInvalid NoteCode = "invalid"  // not UTF-8
+	NoteTooLong NoteCode = "too_long" // more than MaxNoteRunes
+	NoteControl NoteCode = "control"  // control characters, escapes, direction overrides
+)
 
 // invisible reports the direction overrides and separators that change
 // how the text around them is shown.
@@ -241,10 +259,11 @@ func invisible(r rune) bool {
 // An Order with an empty State means nothing was recorded.
 func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string) (Order, error) {
 	if amount <= 0 {
-		return Order{}, &AmountError{Reason: "the amount must be at least 0.01"}
+		return Order{}, &AmountError{Code: AmountZero, Reason: "the amount must be at least 0.01"}
 	}
 	if amount > e.cfg.Ceiling {
-		return Order{}, &AmountError{Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
+		return Order{}, &AmountError{Code: AmountAboveLimit, Limit: e.cfg.Ceiling, Amount: amount,
+			Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
 	}
 	note, err := CheckNote(note)
 	if err != nil {
@@ -370,21 +389,30 @@ func (e *Engine) description(o Order) string {
 // Poll asks the provider once about an open order and records what it
 // learns. Errors leave the order as it was: the next poll asks again.
 func (e *Engine) Poll(ctx context.Context, no string) (Order, error) {
+	o, _, err := e.Watch(ctx, no)
+	return o, err
+}
+
+// Watch is Poll that also returns what the provider said, for a screen
+// that shows it (the customer has scanned); a zero TradeStatus when it
+// did not ask.
+func (e *Engine) Watch(ctx context.Context, no string) (Order, TradeStatus, error) {
 	release, err := e.lock(ctx, no)
 	if err != nil {
-		return Order{No: no}, err
+		return Order{No: no}, TradeStatus{}, err
 	}
 	defer release()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
-		return o, err
+		return o, TradeStatus{}, err
 	}
 	st, err := p.Query(ctx, no)
 	if err != nil {
 		e.log.Warn("poll failed", "order", no, "err", err)
-		return o, err
+		return o, TradeStatus{}, err
 	}
-	return e.apply(ctx, o, st)
+	got, err := e.apply(ctx, o, st)
+	return got, st, err
 }
 
 // apply records a query's answer. Not paid and not found change nothing.

@@ -17,22 +17,43 @@ const DefaultCeiling Money = 1_000_000
 // ErrAmount is the sentinel wrapped by every refused amount.
 var ErrAmount = errors.New("invalid amount")
 
-// AmountError says why an amount was refused, in words a clerk understands.
+// AmountError says why an amount was refused, in words a clerk
+// understands (Reason, English, for logs and the command line) and as a
+// Code a screen can put into its own language.
 type AmountError struct {
 	Input  string
+	Code   AmountCode
 	Reason string
+	Limit  Money // the ceiling, for AmountAboveLimit
+	Amount Money // what was asked, for AmountAboveLimit
 }
 
 func (e *AmountError) Error() string { return e.Reason }
 func (e *AmountError) Unwrap() error { return ErrAmount }
 
-func refuse(input, format string, args ...any) error {
-	return &AmountError{Input: input, Reason: fmt.Sprintf(format, args...)}
+// AmountCode names why an amount was refused.
+type AmountCode string
+
+const (
+	AmountEmpty      AmountCode = "empty"        // nothing typed
+	AmountNotANumber AmountCode = "not_a_number" // letters, signs, exponents
+	AmountTwoPoints  AmountCode = "two_points"   // more than one decimal point
+	AmountMixed      AmountCode = "mixed"        // both a point and a comma
+	AmountThousands  AmountCode = "thousands"    // "1,234": a thousands comma, or three decimals?
+	AmountNegative   AmountCode = "negative"     // a minus sign
+	AmountDecimals   AmountCode = "decimals"     // more than two decimals
+	AmountTooLarge   AmountCode = "too_large"    // more digits than any sale
+	AmountZero       AmountCode = "zero"         // below one fen
+	AmountAboveLimit AmountCode = "above_limit"  // above the configured ceiling
+)
+
+func refuse(input string, code AmountCode, format string, args ...any) *AmountError {
+	return &AmountError{Input: input, Code: code, Reason: fmt.Sprintf(format, args...)}
 }
 
-// quoted is what a refusal echoes of the input: at most a short prefix,
+// Quoted is what a refusal echoes of the input: at most a short prefix,
 // so a paste of a page of text does not come back as a page of error.
-func quoted(s string) string {
+func Quoted(s string) string {
 	const max = 12
 	if r := []rune(s); len(r) > max {
 		return fmt.Sprintf("%q…", string(r[:max]))
@@ -41,22 +62,38 @@ func quoted(s string) string {
 }
 
 // ParseMoney reads an amount in yuan as a clerk types it: "12", "12.3",
-// "12.30", "¥12.30", "0.01". It refuses more than two decimals, signs,
-// exponents, zero, and amounts above ceiling (when ceiling > 0).
+// "12.30", "¥12.30", "0.01", and "12,30": a comma is the decimal point
+// when it is the only separator (as many keyboards and shops write it).
+// It refuses a point and a comma together, a comma before exactly three
+// digits ("1,234" could be a thousands separator), more than two
+// decimals, signs, exponents, zero, and amounts above ceiling (when
+// ceiling > 0). Nothing is ever silently dropped.
 func ParseMoney(s string, ceiling Money) (Money, error) {
 	in := strings.TrimSpace(s)
 	in = strings.TrimPrefix(in, "¥")
 	in = strings.TrimPrefix(in, "￥")
 	in = strings.TrimSpace(in)
 	if in == "" {
-		return 0, refuse(s, "enter an amount, e.g. 12.30")
+		return 0, refuse(s, AmountEmpty, "enter an amount, e.g. 12.30")
+	}
+	if strings.Contains(in, ",") {
+		whole, frac, _ := strings.Cut(in, ",")
+		switch {
+		case strings.Contains(in, "."):
+			return 0, refuse(s, AmountMixed, "%s has both a point and a comma: use one decimal point, e.g. 12.30", Quoted(s))
+		case strings.Contains(frac, ","):
+			return 0, refuse(s, AmountTwoPoints, "%s is not an amount: more than one decimal comma", Quoted(s))
+		case len(frac) == 3 && whole != "":
+			return 0, refuse(s, AmountThousands, "%s is unclear: for %s%s type %s%s, for %s.%s type it with a point", Quoted(s), whole, frac, whole, frac, whole, frac)
+		}
+		in = whole + "." + frac
 	}
 	whole, frac, hasDot := strings.Cut(in, ".")
 	if hasDot && strings.Contains(frac, ".") {
-		return 0, refuse(s, "%s is not an amount: more than one decimal point", quoted(s))
+		return 0, refuse(s, AmountTwoPoints, "%s is not an amount: more than one decimal point", Quoted(s))
 	}
 	if whole == "" && !hasDot {
-		return 0, refuse(s, "%s is not an amount", quoted(s))
+		return 0, refuse(s, AmountNotANumber, "%s is not an amount", Quoted(s))
 	}
 	if whole == "" {
 		whole = "0"
@@ -64,17 +101,17 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 	for _, r := range whole + frac {
 		if r < '0' || r > '9' {
 			if r == '-' {
-				return 0, refuse(s, "amounts cannot be negative")
+				return 0, refuse(s, AmountNegative, "amounts cannot be negative")
 			}
-			return 0, refuse(s, "%s is not an amount: use digits and one decimal point, e.g. 12.30", quoted(s))
+			return 0, refuse(s, AmountNotANumber, "%s is not an amount: use digits and one decimal point, e.g. 12.30", Quoted(s))
 		}
 	}
 	if len(frac) > 2 {
-		return 0, refuse(s, "%s has more than two decimals: the smallest unit is 0.01 (one fen)", quoted(s))
+		return 0, refuse(s, AmountDecimals, "%s has more than two decimals: the smallest unit is 0.01 (one fen)", Quoted(s))
 	}
 	whole = strings.TrimLeft(whole, "0")
 	if len(whole) > 12 {
-		return 0, refuse(s, "%s is too large", quoted(s))
+		return 0, refuse(s, AmountTooLarge, "%s is too large", Quoted(s))
 	}
 	var fen int64
 	for _, r := range whole {
@@ -84,10 +121,12 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 	fen = fen*100 + int64(frac[0]-'0')*10 + int64(frac[1]-'0')
 	m := Money(fen)
 	if m <= 0 {
-		return 0, refuse(s, "the amount must be at least 0.01")
+		return 0, refuse(s, AmountZero, "the amount must be at least 0.01")
 	}
 	if ceiling > 0 && m > ceiling {
-		return 0, refuse(s, "%s is above the limit of %s for one sale", m, ceiling)
+		e := refuse(s, AmountAboveLimit, "%s is above the limit of %s for one sale", m, ceiling)
+		e.Limit, e.Amount = ceiling, m
+		return 0, e
 	}
 	return m, nil
 }

@@ -22,6 +22,10 @@ func TestParseMoneyAccepts(t *testing.T) {
 		{" 100.00 ", 10000},
 		{"007.10", 710},
 		{"10000.00", 1_000_000},
+		{"12,30", 1230},
+		{"12,3", 1230},
+		{",5", 50},
+		{"¥9,90", 990},
 	}
 	for _, c := range cases {
 		got, err := ParseMoney(c.in, DefaultCeiling)
@@ -48,7 +52,11 @@ func TestParseMoneyRefuses(t *testing.T) {
 		{"", "enter an amount"},
 		{".", "at least 0.01"},
 		{"1.2.3", "more than one decimal point"},
-		{"12,30", "not an amount"},
+		{"1,234.50", "both a point and a comma"},
+		{"12.30,5", "both a point and a comma"},
+		{"1,2,3", "more than one decimal comma"},
+		{"1,234", "unclear"},
+		{"1,234,", "more than one decimal comma"},
 		{"10000.01", "above the limit"},
 		{"99999999999999", "too large"},
 		{"+5", "not an amount"},

@@ -75,7 +75,11 @@ type TradeStatus struct {
 	Amount          Money
 	ProviderTradeNo string
 	PaidAt          time.Time
-	Raw             string // the provider's own word, e.g. "NOTPAY", for logs
+	// Scanned says the customer has opened the code and the provider
+	// waits for the payment (Alipay's WAIT_BUYER_PAY); providers that
+	// cannot tell leave it false.
+	Scanned bool
+	Raw     string // the provider's own word, e.g. "NOTPAY", for logs
 }
 
 // CloseOutcome is what a close did.

@@ -24,7 +24,7 @@ func (s *Store) CreateOrder(ctx context.Context, o checkout.Order) error {
 		return errors.New("an order needs a number")
 	}
 	if o.Amount <= 0 {
-		return &checkout.AmountError{Input: o.Amount.String(), Reason: "the amount must be at least 0.01"}
+		return &checkout.AmountError{Input: o.Amount.String(), Code: checkout.AmountZero, Reason: "the amount must be at least 0.01"}
 	}
 	if !o.State.Known() {
 		return fmt.Errorf("order %s: unknown state %q", o.No, o.State)

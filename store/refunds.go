@@ -28,7 +28,7 @@ func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.O
 		return checkout.Order{}, errors.New("a refund needs a number")
 	}
 	if r.Amount <= 0 {
-		return checkout.Order{}, &checkout.AmountError{Input: r.Amount.String(), Reason: "a refund must be at least ¥0.01"}
+		return checkout.Order{}, &checkout.AmountError{Input: r.Amount.String(), Code: checkout.AmountZero, Reason: "a refund must be at least ¥0.01"}
 	}
 	if r.State != checkout.RefundRequested && r.State != checkout.RefundSucceeded {
 		return checkout.Order{}, fmt.Errorf("refund %s: a new refund is requested or succeeded, not %q", r.No, r.State)

@@ -22,23 +22,35 @@ const DefaultLockTimeout = 3 * time.Second
 // ErrLocked means another process (usually another till) holds the file.
 var ErrLocked = errors.New("ledger is in use by another till")
 
-// lockedError names the file; errors.Is matches ErrLocked and bbolt's
-// ErrTimeout.
-type lockedError struct{ path string }
-
-func (e *lockedError) Error() string {
-	return fmt.Sprintf("%s is in use by another till (%s): close the other desk first",
-		filepath.Base(e.path), e.path)
+// LockedError is the refusal of a file another process holds: Path is the
+// file, Owner the holder its owner file names, nil when that is not known
+// (no owner file, or its process is gone). errors.Is matches ErrLocked and
+// bbolt's ErrTimeout. Its text is English, for the log; a caller that
+// shows it to a clerk words it from Path and Owner.
+type LockedError struct {
+	Path  string
+	Owner *Owner
 }
 
-func (e *lockedError) Unwrap() []error { return []error{ErrLocked, berrors.ErrTimeout} }
+func (e *LockedError) Error() string {
+	if e.Owner == nil {
+		return fmt.Sprintf("%s is in use by another till (%s): close the other desk first",
+			filepath.Base(e.Path), e.Path)
+	}
+	return fmt.Sprintf("%s is in use by another till (%s; %s): close the other desk first",
+		filepath.Base(e.Path), e.Owner, e.Path)
+}
+
+func (e *LockedError) Unwrap() []error { return []error{ErrLocked, berrors.ErrTimeout} }
 
 // Store is the bbolt ledger. It is safe for concurrent use.
 type Store struct {
 	db          *bolt.DB
+	file        *File
 	path        string
 	now         func() time.Time
 	lockTimeout time.Duration
+	waiting     func(holder *Owner)
 }
 
 var _ checkout.Ledger = (*Store)(nil)
@@ -54,6 +66,15 @@ func WithLockTimeout(d time.Duration) Option {
 			s.lockTimeout = d
 		}
 	}
+}
+
+// WithWaiting has Open call fn, once, when the file is not free at once
+// (a first try of about 100ms fails) and it goes on waiting for the rest
+// of the lock timeout. holder is who holds the file, as its owner file
+// says, or nil when that is not known. fn runs on Open's goroutine, and
+// its time counts against the lock timeout: it should only tell someone.
+func WithWaiting(fn func(holder *Owner)) Option {
+	return func(s *Store) { s.waiting = fn }
 }
 
 // WithClock sets the clock that stamps UpdatedAt (and CreatedAt or
@@ -76,41 +97,72 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	db, err := OpenFile(path, s.lockTimeout)
+	f, err := openFile(path, s.lockTimeout, s.waiting)
 	if err != nil {
 		return nil, err
 	}
-	s.db = db
-	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, path) }); err != nil {
-		_ = db.Close()
+	s.file, s.db = f, f.DB
+	if err := f.Update(func(tx *bolt.Tx) error { return migrate(tx, path) }); err != nil {
+		_ = f.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// firstLockTry is how long a caller that asked to be told of waiting
+// (WithWaiting) waits before it is told: a desk that is just closing lets
+// go sooner, and then there is nothing to tell.
+const firstLockTry = 100 * time.Millisecond
+
 // OpenFile opens or creates a bbolt file the way till keeps all its
 // files: missing parent directories made 0700, the file 0600, fsync on,
-// and a file held by another process refused with ErrLocked (naming the
-// file) after lockTimeout instead of waiting for ever. The sandbox opens
-// sandbox.db with it too.
-func OpenFile(path string, lockTimeout time.Duration) (*bolt.DB, error) {
+// and a file held by another process refused with a *LockedError (naming
+// the file and, when its owner file tells, the holder) after lockTimeout
+// instead of waiting for ever; lockTimeout <= 0 is DefaultLockTimeout.
+// Once it holds the lock it writes the owner file (see Owner); the File's
+// Close removes it. The sandbox opens sandbox.db with it too.
+func OpenFile(path string, lockTimeout time.Duration) (*File, error) {
+	return openFile(path, lockTimeout, nil)
+}
+
+func openFile(path string, lockTimeout time.Duration, waiting func(*Owner)) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the directory of %s: %w", path, err)
 	}
-	bo := *bolt.DefaultOptions // keeps fsync on (NoSync false)
-	bo.Timeout = lockTimeout
-	db, err := bolt.Open(path, 0o600, &bo)
+	if lockTimeout <= 0 {
+		lockTimeout = DefaultLockTimeout // bbolt would wait for ever
+	}
+	open := func(timeout time.Duration) (*bolt.DB, error) {
+		bo := *bolt.DefaultOptions // keeps fsync on (NoSync false)
+		bo.Timeout = timeout
+		return bolt.Open(path, 0o600, &bo)
+	}
+	start := time.Now()
+	first := lockTimeout
+	if waiting != nil && lockTimeout > firstLockTry {
+		first = firstLockTry
+	}
+	db, err := open(first)
+	if errors.Is(err, berrors.ErrTimeout) && first < lockTimeout {
+		waiting(readOwner(path))
+		if left := lockTimeout - time.Since(start); left > 0 {
+			db, err = open(left)
+		}
+	}
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, &lockedError{path: path}
+		return nil, &LockedError{Path: path, Owner: readOwner(path)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return db, nil
+	f := &File{DB: db, path: path}
+	f.claim()
+	return f, nil
 }
 
-// Close releases the file so another till may open it.
-func (s *Store) Close() error { return s.db.Close() }
+// Close removes the owner file and releases the file so another till may
+// open it.
+func (s *Store) Close() error { return s.file.Close() }
 
 // Path is the file the ledger lives in.
 func (s *Store) Path() string { return s.path }

@@ -25,9 +25,11 @@ const callTimeout = 30 * time.Second
 // and schedules the next pass.
 type recoveredMsg struct{ pass checkout.Pass }
 
-// recentMsg carries today's sales for the entry screen. Sent by
-// recentCmd; handled by the entry screen.
+// recentMsg carries today's sales for the entry screen (and the whole day
+// for the today list). Sent by recentCmd; handled by the entry and today
+// screens.
 type recentMsg struct {
+	limit  int // what was asked for: recentLimit, or 0 for the whole day
 	orders []checkout.Order
 	err    error
 }
@@ -65,6 +67,7 @@ type saleStartedMsg struct {
 type polledMsg struct {
 	no    string
 	order checkout.Order
+	trade checkout.TradeStatus // what the provider said (Scanned)
 	err   error
 }
 
@@ -124,7 +127,7 @@ func recentCmd(ctx context.Context, e *checkout.Engine, limit int) tea.Cmd {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		orders, err := e.Today(c, limit)
-		return recentMsg{orders: orders, err: err}
+		return recentMsg{limit: limit, orders: orders, err: err}
 	}
 }
 
@@ -150,8 +153,8 @@ func pollCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
 	return func() tea.Msg {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
-		o, err := e.Poll(c, no)
-		return polledMsg{no: no, order: o, err: err}
+		o, st, err := e.Watch(c, no)
+		return polledMsg{no: no, order: o, trade: st, err: err}
 	}
 }
 

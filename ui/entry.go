@@ -1,14 +1,15 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
+	"till/catalog"
 	"till/checkout"
 )
 
@@ -39,15 +40,18 @@ type entryModel struct {
 	recent    []checkout.Order
 	recentErr error
 
-	width, height int
+	width, height int // the body's room
+	winW, winH    int // the whole window, for the QR code's needs
 }
 
 func newEntry(d deps) entryModel {
 	ti := textinput.New()
-	ti.Placeholder = "optional, e.g. table 4"
+	ti.Placeholder = d.p.T("entry.note_placeholder")
 	ti.CharLimit = checkout.MaxNoteRunes
 	ti.Prompt = ""
-	return entryModel{deps: d, keys: defaultEntryKeys(), noteKeys: defaultNoteKeys(), note: ti}
+	// Wide enough for the placeholder whole, in either language.
+	ti.Width = max(ansi.StringWidth(ti.Placeholder)+1, 24)
+	return entryModel{deps: d, keys: defaultEntryKeys(d.p), noteKeys: defaultNoteKeys(d.p), note: ti}
 }
 
 // reset clears the sale for the next customer, keeping the recent list.
@@ -72,7 +76,7 @@ func (m entryModel) shortHelp() []key.Binding {
 			bs = append(bs, m.keys.Alipay)
 		}
 	}
-	return append(bs, m.keys.Note)
+	return append(bs, m.keys.Note, m.keys.Today)
 }
 
 func (m entryModel) fullHelp() []key.Binding {
@@ -82,25 +86,34 @@ func (m entryModel) fullHelp() []key.Binding {
 func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case recentMsg:
-		m.recent, m.recentErr = msg.orders, msg.err
+		if msg.limit == recentLimit {
+			m.recent, m.recentErr = msg.orders, msg.err
+		}
 		return m, nil
 	case tea.KeyMsg:
-		if m.editingNote {
-			return m.updateNote(msg)
-		}
-		// Typed runes may arrive together ("12.30w" from a fast typist or
-		// a script): handle them one key at a time.
+		// Typed runes may arrive together ("12.30w" from a fast typist, a
+		// scanner or a script): handle them one key at a time, every one
+		// of them, so that none is lost.
 		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
 			var cmds []tea.Cmd
 			for _, r := range msg.Runes {
 				var cmd tea.Cmd
-				m, cmd = m.updateKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+				one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}
+				charge := !m.editingNote && (key.Matches(one, m.keys.WeChat) || key.Matches(one, m.keys.Alipay))
+				if m.editingNote {
+					m, cmd = m.updateNote(one)
+				} else {
+					m, cmd = m.updateKey(one)
+				}
 				cmds = append(cmds, cmd)
-				if m.editingNote || cmd != nil {
-					break
+				if charge && cmd != nil {
+					break // the sale starts; what follows belongs to its screen
 				}
 			}
 			return m, tea.Batch(cmds...)
+		}
+		if m.editingNote {
+			return m.updateNote(msg)
 		}
 		return m.updateKey(msg)
 	}
@@ -152,27 +165,38 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 }
 
 func isAmountText(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789.") == ""
+	return s != "" && strings.Trim(s, amountRunes) == ""
 }
 
-// charge checks the amount before anything is written: a refused amount
-// shows why and changes nothing.
+// charge checks the amount and the window before anything is written: a
+// refused amount, or a window the QR code cannot fit in, shows why and
+// changes nothing.
 func (m entryModel) charge(meth checkout.Method) (entryModel, tea.Cmd) {
+	p := m.deps.p
 	amount, err := m.deps.engine.ParseAmount(m.amount)
 	if err != nil {
-		m.err = checkout.UserMessage(err)
+		m.err = describe(p, err, "")
 		return m, nil
 	}
 	if !m.deps.hasMethod(meth) {
-		m.err = meth.Label() + " is not configured on this desk"
+		m.err = p.T("entry.not_configured", catalog.V{"Method": methodName(p, meth)})
 		return m, nil
 	}
-	note := strings.TrimSpace(m.note.Value())
+	if w, h := qrMinimum(); m.winW < w || m.winH < h {
+		m.err = p.T("entry.window_too_small", catalog.V{"W": w, "H": h, "NowW": m.winW, "NowH": m.winH})
+		return m, nil
+	}
+	note, err := checkout.CheckNote(m.note.Value())
+	if err != nil {
+		m.err = describe(p, err, "")
+		return m, nil
+	}
 	return m, func() tea.Msg { return chargeMsg{method: meth, amount: amount, note: note} }
 }
 
 func (m entryModel) View() string {
 	s := m.deps.styles
+	p := m.deps.p
 	var b strings.Builder
 
 	amountText := m.amount
@@ -187,17 +211,18 @@ func (m entryModel) View() string {
 	if m.editingNote {
 		box = s.Input
 	}
+	labelW := max(ansi.StringWidth(p.T("entry.amount")), ansi.StringWidth(p.T("entry.note"))) + 2
 	amountBox := box.Width(22).Render(s.Amount.Render("¥ "+amountText) + cursor)
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, s.Label.Render("Amount"), amountBox))
+	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, s.Label.Render(pad(p.T("entry.amount"), labelW)), amountBox))
 	b.WriteByte('\n')
 
 	noteView := m.note.View()
 	if !m.editingNote && m.note.Value() == "" {
-		noteView = s.Muted.Render("tab to add a note")
+		noteView = s.Muted.Render(p.T("entry.note_hint"))
 	}
-	b.WriteString(s.Label.Render("Note") + noteView + "\n")
+	b.WriteString(s.Label.Render(pad(p.T("entry.note"), labelW)) + noteView + "\n")
 	if m.err != "" {
-		b.WriteString("\n" + s.Error.Render("✗ "+m.err) + "\n")
+		b.WriteString("\n" + s.Error.Width(m.width).Render("✗ "+m.err) + "\n")
 	}
 	b.WriteString("\n")
 	b.WriteString(m.recentView(m.height - lipgloss.Height(b.String())))
@@ -210,8 +235,9 @@ const recentLimit = 50
 // recentView lists today's sales in the height lines left below the entry.
 func (m entryModel) recentView(height int) string {
 	s := m.deps.styles
+	p := m.deps.p
 	if m.recentErr != nil {
-		return s.Error.Render("Could not read today's sales: " + m.recentErr.Error())
+		return s.Error.Render(p.T("entry.recent_failed", catalog.V{"Err": describe(p, m.recentErr, "")}))
 	}
 	var paid checkout.Money
 	count := 0
@@ -221,11 +247,10 @@ func (m entryModel) recentView(height int) string {
 			count++
 		}
 	}
-	title := fmt.Sprintf("Today: %d paid, %s net", count, paid.Yuan())
 	var b strings.Builder
-	b.WriteString(s.Title.Render(title))
+	b.WriteString(s.Title.Render(p.N("entry.today", count, catalog.V{"Net": p.Money(paid)})))
 	if len(m.recent) == 0 {
-		b.WriteString("\n" + s.Muted.Render("No sales yet today."))
+		b.WriteString("\n" + s.Muted.Render(p.T("entry.no_sales")))
 		return b.String()
 	}
 	rows := height - 2 // the title line, and the "… more" line
@@ -234,41 +259,58 @@ func (m entryModel) recentView(height int) string {
 	}
 	for i, o := range m.recent {
 		if i >= rows {
-			b.WriteString("\n" + s.Muted.Render(fmt.Sprintf("… and %d more", len(m.recent)-rows)))
+			more := len(m.recent) - rows
+			if len(m.recent) == recentLimit {
+				more = -1 // there may be more than were fetched
+			}
+			b.WriteString("\n" + s.Muted.Render(m.moreLine(more)))
 			break
 		}
-		st := s.State[string(o.State)]
-		line := fmt.Sprintf("%s  %-10s  %12s  %s", o.CreatedAt.In(m.deps.loc).Format("15:04"),
-			o.Method.Label(), o.Amount.Yuan(), st.Render(stateWord(o)))
-		if o.Note != "" {
-			line += "  " + s.Muted.Render(truncate(o.Note, 20))
-		}
-		b.WriteString("\n" + line)
+		b.WriteString("\n" + orderLine(m.deps, o, m.width))
 	}
 	return b.String()
 }
 
-// stateWord is how a list names an order's state.
-func stateWord(o checkout.Order) string {
-	switch o.State {
-	case checkout.StateAwaiting, checkout.StateCreated:
-		return "waiting"
-	case checkout.StatePartiallyRefunded:
-		return "part refunded"
-	case checkout.StateDisputed:
-		return "DISPUTED " + o.ProviderAmount.Yuan() + " paid"
-	case checkout.StatePaid:
-		if o.Late {
-			return "paid late"
-		}
+// moreLine says how many orders the list left out (n < 0: an unknown
+// number) and which key shows them all.
+func (m entryModel) moreLine(n int) string {
+	p := m.deps.p
+	k := m.keys.Today.Help()
+	if n < 0 {
+		return p.T("entry.more_unknown", catalog.V{"Key": k.Key})
 	}
-	return string(o.State)
+	return p.N("entry.more", n, catalog.V{"Key": k.Key})
 }
 
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// orderLine is one order in a list: time (the shop's), method, amount,
+// state, note; cut to width.
+func orderLine(d deps, o checkout.Order, width int) string {
+	s := d.styles
+	p := d.p
+	st := s.State[string(o.State)]
+	line := p.Clock(o.CreatedAt.In(d.loc)) + "  " + pad(methodName(p, o.Method), 10) + "  " +
+		padLeft(p.Money(o.Amount), 12) + "  " + st.Render(stateWord(p, o))
+	if o.Note != "" {
+		line += "  " + s.Muted.Render(o.Note)
 	}
-	return string(r[:n-1]) + "…"
+	return ansi.Truncate(line, width, "…")
 }
+
+// pad fills s with spaces to w display columns (a Chinese character takes
+// two).
+func pad(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func padLeft(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
+}
+
+// truncate cuts s to n display columns.
+func truncate(s string, n int) string { return ansi.Truncate(s, max(n, 1), "…") }

@@ -89,7 +89,7 @@ func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
 	tm, o := r.sale(t, "9w", "Scan to pay")
 	r.faulty.Fail(failPaidWrites)
 	r.wx.Pay(o.No)
-	waitFor(t, tm, "The customer has paid; saving it", "Paid at WeChat Pay, could not be", "disk is full", "Retrying until it is")
+	waitFor(t, tm, "PAID · saving", "disk is full")
 	if st := r.state(t, o.No); st != checkout.StateAwaiting {
 		t.Fatalf("ledger %s while the write fails", st)
 	}
@@ -139,7 +139,7 @@ func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 	down.Store(true)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	sendCloseRetries(t, tm, o.No)
-	waitFor(t, tm, "nothing was closed", "Do not hand over goods", "r retry")
+	waitFor(t, tm, "NOT SETTLED", "nothing was closed", "r retry")
 	for _, c := range r.ali.Calls() {
 		if strings.HasPrefix(c, "close ") {
 			t.Fatalf("closed on an unknown state: %v", r.ali.Calls())
@@ -149,7 +149,7 @@ func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 	waitFor(t, tm, "is still open; till keeps checking it")
 	down.Store(false)
 	tm.Send(recoverNowMsg{})
-	waitFor(t, tm, "Settled 1 order(s) left open", "¥3.00 paid")
+	waitFor(t, tm, "Settled 1 order left open", "¥3.00 paid")
 	if st := r.state(t, o.No); st != checkout.StatePaid {
 		t.Fatalf("ledger %s, want paid", st)
 	}
@@ -177,7 +177,7 @@ func TestRetryThatCannotReadStaysOnTheProblem(t *testing.T) {
 	waitFor(t, tm, "The ledger failed", "could not tell whether", "r retry")
 	r.faulty.Fail(nil)
 	tm.Type("r")
-	waitFor(t, tm, "Scan to pay with WeChat Pay", "¥5.00")
+	waitFor(t, tm, "Scan to pay with WeChat Pay", "WAITING FOR PAYMENT")
 }
 
 // TestLatePaymentBanner: an Alipay sale is cancelled before the scan; the
@@ -386,7 +386,7 @@ func TestStartNoticeIsShown(t *testing.T) {
 	// A busy pass (an order settled, a provider down) does not hide it.
 	m, _ = m.Update(recoveredMsg{pass: checkout.Pass{Settled: []checkout.Order{{No: "X1", Amount: 100, State: checkout.StateClosed}},
 		Errors: []error{errors.New("Alipay did not answer")}, LateKnown: true}})
-	if v := m.View(); !strings.Contains(v, "default terminal id T1") || !strings.Contains(v, "Settled 1 order(s)") {
+	if v := m.View(); !strings.Contains(v, "default terminal id T1") || !strings.Contains(v, "Settled 1 order left open") {
 		t.Fatalf("a busy pass hid the start notice:\n%s", v)
 	}
 	// A pass's own notice is cleared by the next quiet pass.
@@ -415,7 +415,7 @@ func TestPaymentStaysSaidOnEveryScreen(t *testing.T) {
 	m = root
 	m, _ = m.Update(polledMsg{no: o.No, order: o, err: unsaved})
 	m, _ = m.Update(polledMsg{no: o.No, order: o, err: timeout})
-	if v := m.View(); !strings.Contains(v, "The customer has paid") || strings.Contains(v, "Waiting for the customer") {
+	if v := m.View(); !strings.Contains(v, "PAID · saving") || strings.Contains(v, "WAITING FOR PAYMENT") {
 		t.Fatalf("waiting screen forgot the payment:\n%s", v)
 	}
 	// Esc: every close try fails some other way; the problem screen

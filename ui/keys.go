@@ -1,10 +1,15 @@
 package ui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
 
-// The keys on the sale screen are a contract (design.md): digits and '.'
-// type the amount, w and a charge, Esc cancels a waiting sale, q quits
-// from the main screen. Scripts and tests drive the desk with them.
+	"till/catalog"
+)
+
+// The keys on the sale screen are a contract (design.md): digits, '.' and
+// ',' type the amount, w and a charge, Esc cancels a waiting sale, h lists
+// the day's orders, q quits from the main screen. Scripts and tests drive
+// the desk with them. Their help texts come from the catalogue.
 
 type globalKeys struct {
 	Quit      key.Binding
@@ -14,12 +19,12 @@ type globalKeys struct {
 	SeenLate key.Binding
 }
 
-func defaultGlobalKeys() globalKeys {
+func defaultGlobalKeys(p *catalog.Printer) globalKeys {
 	return globalKeys{
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
-		SeenLate:  key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "seen it")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", p.T("key.quit"))),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", p.T("key.quit"))),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", p.T("key.more"))),
+		SeenLate:  key.NewBinding(key.WithKeys("k"), key.WithHelp("k", p.T("key.seen"))),
 	}
 }
 
@@ -28,21 +33,26 @@ type entryKeys struct {
 	WeChat    key.Binding
 	Alipay    key.Binding
 	Note      key.Binding
+	Today     key.Binding
 	Backspace key.Binding
 	Clear     key.Binding
 	Refresh   key.Binding
 }
 
-func defaultEntryKeys() entryKeys {
+// amountRunes are the keys that type an amount.
+const amountRunes = "0123456789.,"
+
+func defaultEntryKeys(p *catalog.Printer) entryKeys {
 	return entryKeys{
-		Digit: key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "."),
-			key.WithHelp("0-9 .", "amount")),
-		WeChat:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "WeChat Pay")),
-		Alipay:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "Alipay")),
-		Note:      key.NewBinding(key.WithKeys("tab", "n"), key.WithHelp("tab", "note")),
-		Backspace: key.NewBinding(key.WithKeys("backspace"), key.WithHelp("⌫", "delete")),
-		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
-		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "refresh list")),
+		Digit: key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", ".", ","),
+			key.WithHelp("0-9 .", p.T("key.amount"))),
+		WeChat:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", p.T("method.wechat"))),
+		Alipay:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", p.T("method.alipay"))),
+		Note:      key.NewBinding(key.WithKeys("tab", "n"), key.WithHelp("tab", p.T("key.note"))),
+		Today:     key.NewBinding(key.WithKeys("h"), key.WithHelp("h", p.T("key.today"))),
+		Backspace: key.NewBinding(key.WithKeys("backspace"), key.WithHelp("⌫", p.T("key.delete"))),
+		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.clear"))),
+		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", p.T("key.refresh"))),
 	}
 }
 
@@ -51,10 +61,10 @@ type noteKeys struct {
 	Cancel key.Binding
 }
 
-func defaultNoteKeys() noteKeys {
+func defaultNoteKeys(p *catalog.Printer) noteKeys {
 	return noteKeys{
-		Done:   key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "done")),
-		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "discard note")),
+		Done:   key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", p.T("key.done"))),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.discard_note"))),
 	}
 }
 
@@ -62,9 +72,9 @@ type waitingKeys struct {
 	Cancel key.Binding
 }
 
-func defaultWaitingKeys() waitingKeys {
+func defaultWaitingKeys(p *catalog.Printer) waitingKeys {
 	return waitingKeys{
-		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel sale")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.cancel_sale"))),
 	}
 }
 
@@ -72,22 +82,36 @@ type resultKeys struct {
 	Next key.Binding
 }
 
-func defaultResultKeys() resultKeys {
+func defaultResultKeys(p *catalog.Printer) resultKeys {
 	return resultKeys{
-		Next: key.NewBinding(key.WithKeys("enter", " ", "esc", "n"), key.WithHelp("enter", "next sale")),
+		Next: key.NewBinding(key.WithKeys("enter", " ", "esc", "n"), key.WithHelp("enter", p.T("key.next_sale"))),
 	}
 }
 
 type problemKeys struct {
 	Retry   key.Binding
 	Abandon key.Binding
-	Back    key.Binding
 }
 
-func defaultProblemKeys() problemKeys {
+func defaultProblemKeys(p *catalog.Printer) problemKeys {
 	return problemKeys{
-		Retry:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry")),
-		Abandon: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "give up on this sale")),
-		Back:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "back")),
+		Retry:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", p.T("key.retry"))),
+		Abandon: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.give_up"))),
+	}
+}
+
+type todayKeys struct {
+	Up   key.Binding
+	Down key.Binding
+	Page key.Binding
+	Back key.Binding
+}
+
+func defaultTodayKeys(p *catalog.Printer) todayKeys {
+	return todayKeys{
+		Up:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", p.T("key.up"))),
+		Down: key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", p.T("key.down"))),
+		Page: key.NewBinding(key.WithKeys("pgdown", "pgup", "home", "end"), key.WithHelp("pgup/pgdn", p.T("key.page"))),
+		Back: key.NewBinding(key.WithKeys("esc", "h", "q"), key.WithHelp("esc", p.T("key.back"))),
 	}
 }

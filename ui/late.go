@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/charmbracelet/x/ansi"
 
+	"till/catalog"
 	"till/checkout"
 )
 
@@ -16,27 +14,31 @@ import (
 // the clerk presses the seen key.
 func (m Model) lateBanner(width int) string {
 	s := m.deps.styles
+	p := m.deps.p
 	o := m.late[0]
-	what := fmt.Sprintf("%s %s %s", o.Amount.Yuan(), o.Method.Label(), o.PaidAt.In(m.deps.loc).Format("15:04"))
+	v := catalog.V{"Amount": p.Money(o.Amount), "Paid": p.Money(o.ProviderAmount), "Method": methodName(p, o.Method),
+		"At": p.Clock(o.PaidAt.In(m.deps.loc)), "More": len(m.late) - 1}
+	key := "late.paid"
 	switch o.State {
 	case checkout.StateDisputed:
-		what = fmt.Sprintf("%s NOT %s, %s", o.ProviderAmount.Yuan(), o.Amount.Yuan(), o.Method.Label())
+		key = "late.disputed"
 	case checkout.StateRefunded:
-		what += ", REFUNDED BY " + strings.ToUpper(o.Method.Label()) // no money kept: no goods
-	}
-	more := ""
-	if n := len(m.late) - 1; n > 0 {
-		more = fmt.Sprintf(" (+%d)", n)
+		key = "late.refunded" // no money kept: no goods
 	}
 	seen := " · " + m.keys.SeenLate.Help().Key + " " + m.keys.SeenLate.Help().Desc
 	line := func(no string) string {
-		return "⚠ PAID AFTER IT WAS CLOSED " + what + " · " + no + more
+		v["No"] = no
+		text := p.T(key, v)
+		if n := len(m.late) - 1; n > 0 {
+			text += " " + p.N("late.more", n)
+		}
+		return text
 	}
 	// One line whatever the width: the order number keeps its end (the
 	// part that tells orders of one day apart), then the line is cut, but
 	// never the key that dismisses it.
 	room := width - ansi.StringWidth(seen)
-	text := line("order " + o.No)
+	text := line(p.T("late.order", catalog.V{"No": o.No}))
 	if ansi.StringWidth(text) > room && len(o.No) > 10 {
 		text = line("…" + o.No[len(o.No)-10:])
 	}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
+	"till/catalog"
 	"till/checkout"
 )
 
@@ -59,7 +61,7 @@ type problemModel struct {
 }
 
 func newProblem(d deps, kind problemKind, o checkout.Order, err error) problemModel {
-	m := problemModel{deps: d, keys: defaultProblemKeys(), kind: kind, order: o, err: err, gen: problemGen.Add(1)}
+	m := problemModel{deps: d, keys: defaultProblemKeys(d.p), kind: kind, order: o, err: err, gen: problemGen.Add(1)}
 	if paidUnsaved(err) {
 		m.unsaved = err
 	}
@@ -127,36 +129,30 @@ func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 
 func (m problemModel) View() string {
 	s := m.deps.styles
+	p := m.deps.p
 	o := m.order
 	lead := m.err
 	if m.unsaved != nil {
 		lead = m.unsaved
 	}
-	head := s.Error.Width(m.width).Render("⚠ " + capitalize(checkout.UserMessage(lead)))
+	w := max(m.width, 20)
+	v := catalog.V{"Method": methodName(p, o.Method), "No": o.No, "Amount": p.Money(o.Amount)}
 	var se *checkout.SaveError
-	var body string
+	band, headline, body := "failed", p.T("problem.unsettled"), p.T("problem.close_failed", v)
 	switch {
 	case m.kind == problemCreateUnknown:
-		body = "We could not tell whether " + o.Method.Label() + " created this sale:\n" +
-			"order " + o.No + ", " + o.Amount.Yuan() + ". The sale is kept.\n" +
-			"Retry asks again with the same order number, so the customer can\n" +
-			"never be charged twice. Giving up checks with " + o.Method.Label() + ", then closes it."
+		band, headline, body = "scanned", p.T("problem.not_known"), p.T("problem.create_unknown", v)
 	case errors.As(lead, &se) && se.To == checkout.StateRefunded:
-		body = "Order " + o.No + " (" + o.Amount.Yuan() + ") was paid and then refunded in full by " + o.Method.Label() + ",\n" +
-			"but the ledger could not record it yet. No money was kept. Retry tries again;\n" +
-			"till keeps retrying on its own and records it as soon as the ledger works."
+		band, headline, body = "refunded", p.T("problem.paid_unsaved"), p.T("problem.refunded_unsaved", v)
 	case errors.As(lead, &se) && (se.To == checkout.StatePaid || se.To == checkout.StateDisputed):
-		body = "The customer has paid order " + o.No + " (" + o.Amount.Yuan() + ") at " + o.Method.Label() + ",\n" +
-			"but the ledger could not record it yet. Retry tries again; till keeps\n" +
-			"retrying on its own and records the sale as soon as the ledger works."
-	default:
-		body = "Order " + o.No + " for " + o.Amount.Yuan() + " is not settled: till could not\n" +
-			"confirm with " + o.Method.Label() + " whether it was paid, so nothing was closed.\n" +
-			"Do not hand over goods unless it shows PAID. Retry asks again; if you\n" +
-			"leave it, till keeps asking " + o.Method.Label() + " and records what happened."
+		band, headline, body = "paid", p.T("problem.paid_unsaved"), p.T("problem.paid_unsaved_detail", v)
 	}
+	st := s.Band[band]
+	line := func(text string) string { return st.Width(w).Render(ansi.Truncate(text, w, "…")) }
+	out := line("") + "\n" + line("  ⚠ "+headline+"   "+p.Money(o.Amount)) + "\n" + line("") + "\n\n" +
+		s.Error.Width(w).Render(capitalize(describe(p, lead, o.Method))) + "\n\n" + s.Row.Width(w).Render(body)
 	if lead != m.err && m.err != nil && !paidUnsaved(m.err) {
-		body += "\n\n" + s.Muted.Width(m.width).Render("Last try: "+checkout.UserMessage(m.err))
+		out += "\n\n" + s.Muted.Width(w).Render(p.T("problem.last_try", catalog.V{"Problem": describe(p, m.err, o.Method)}))
 	}
-	return head + "\n\n" + body
+	return out
 }

@@ -19,14 +19,12 @@ const (
 	glyphNone  = ' '
 )
 
-// renderQR draws content as a QR code that fits in maxW x maxH cells,
-// using the larger full-block form (2 cells a module) when it fits and the
-// half-block form otherwise. It returns "" if even the small form does not
-// fit, so the caller can say the window is too small.
-func renderQR(content string, maxW, maxH int) (string, error) {
+// qrGrid is content's QR code with its quiet zone, one bool a module
+// (true = dark).
+func qrGrid(content string) ([][]bool, error) {
 	q, err := qrcode.New(content, qrcode.Low)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	q.DisableBorder = true
 	bits := q.Bitmap()
@@ -38,13 +36,17 @@ func renderQR(content string, maxW, maxH int) (string, error) {
 			copy(grid[y][quietZone:], bits[y-quietZone])
 		}
 	}
-	if 2*n <= maxW && n <= maxH {
-		return fullBlocks(grid), nil
+	return grid, nil
+}
+
+// qrCells is how many columns and rows content's code takes in the
+// half-block form (the smallest a scanner reads well).
+func qrCells(content string) (w, h int) {
+	grid, err := qrGrid(content)
+	if err != nil {
+		return 0, 0
 	}
-	if n <= maxW && (n+1)/2 <= maxH {
-		return halfBlocks(grid), nil
-	}
-	return "", nil
+	return len(grid), (len(grid) + 1) / 2
 }
 
 func fullBlocks(grid [][]bool) string {

@@ -1,21 +1,24 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
+	"till/catalog"
 	"till/checkout"
 )
 
-// nextSaleMsg asks the root for a fresh sale screen. Sent by the result
-// and problem screens.
+// nextSaleMsg asks the root for a fresh sale screen with a notice.
 type nextSaleMsg struct{ notice string }
 
-// resultModel shows how a sale ended, large enough to read across the
-// counter.
+// resultModel shows how a sale ended, as the payment screens of counter
+// terminals do: a band of colour the width of the window with the outcome
+// and the amount in large figures, readable from a metre away, and the
+// details below it.
 type resultModel struct {
 	deps  deps
 	keys  resultKeys
@@ -24,53 +27,95 @@ type resultModel struct {
 }
 
 func newResult(d deps, o checkout.Order) resultModel {
-	return resultModel{deps: d, keys: defaultResultKeys(), order: o}
+	return resultModel{deps: d, keys: defaultResultKeys(d.p), order: o}
 }
 
 func (m resultModel) shortHelp() []key.Binding { return []key.Binding{m.keys.Next} }
 
-func (m resultModel) Update(msg tea.Msg) (resultModel, tea.Cmd) {
-	if k, ok := msg.(tea.KeyMsg); ok && key.Matches(k, m.keys.Next) {
-		return m, func() tea.Msg { return nextSaleMsg{} }
+// Update has nothing to do: the root leaves the screen on a key itself, in
+// the same Update, so that no key typed right after is lost.
+func (m resultModel) Update(tea.Msg) (resultModel, tea.Cmd) { return m, nil }
+
+// outcome is the band's colour, its headline and the figure it shows.
+func (m resultModel) outcome() (band, headline string, figure checkout.Money) {
+	p := m.deps.p
+	o := m.order
+	switch o.State {
+	case checkout.StatePaid:
+		return "paid", p.T("result.paid"), o.Amount
+	case checkout.StateRefunded, checkout.StatePartiallyRefunded:
+		return "refunded", p.T("result.refunded"), o.Refunded
+	case checkout.StateFailed:
+		return "failed", p.T("result.not_created"), o.Amount
+	case checkout.StateDisputed:
+		return "failed", p.T("result.disputed"), o.ProviderAmount
+	case checkout.StateClosed:
+		return "closed", p.T("result.closed"), o.Amount
 	}
-	return m, nil
+	return "closed", strings.ToUpper(string(o.State)), o.Amount
+}
+
+func (m resultModel) detail() string {
+	p := m.deps.p
+	o := m.order
+	v := catalog.V{"Method": methodName(p, o.Method), "No": o.No, "Reason": m.reason(),
+		"Amount": p.Money(o.Amount), "Paid": p.Money(o.ProviderAmount)}
+	switch o.State {
+	case checkout.StatePaid:
+		v["At"] = p.Clock(o.PaidAt.In(m.deps.loc))
+		return p.T("result.paid_detail", v)
+	case checkout.StateRefunded, checkout.StatePartiallyRefunded:
+		return p.T("result.refunded_detail", v)
+	case checkout.StateFailed:
+		return p.T("result.not_created_detail", v)
+	case checkout.StateDisputed:
+		return p.T("result.disputed_detail", v)
+	case checkout.StateClosed:
+		if !o.RecheckAt.IsZero() {
+			// Alipay before the scan: closing locked nothing.
+			v["Until"] = p.Clock(o.RecheckAt.In(m.deps.loc))
+			return p.T("result.closed_may_pay", v)
+		}
+		return p.T("result.closed_detail", v)
+	}
+	return p.T("result.order", v)
+}
+
+// reason words why an order closed or failed. The engine's reasons are
+// fixed phrases; a provider's refusal is kept as the engine recorded it.
+func (m resultModel) reason() string {
+	p := m.deps.p
+	r := m.order.Reason
+	switch {
+	case r == "cancelled by clerk":
+		return p.T("reason.cancelled")
+	case r == "timed out":
+		return p.T("reason.timed_out")
+	case r == "settled by recovery":
+		return p.T("reason.recovery")
+	case strings.HasPrefix(r, "closed by the provider"):
+		return p.T("reason.provider_closed")
+	case strings.HasPrefix(r, "refused by provider"):
+		return p.T("reason.refused")
+	}
+	return r
 }
 
 func (m resultModel) View() string {
 	s := m.deps.styles
-	o := m.order
-	var headline, detail string
-	style := s.Closed
-	switch o.State {
-	case checkout.StatePaid:
-		style = s.Paid
-		headline = "PAID  " + o.Amount.Yuan()
-		detail = o.Method.Label() + " · order " + o.No
-	case checkout.StateRefunded, checkout.StatePartiallyRefunded:
-		style = s.Failed
-		headline = "PAID, THEN REFUNDED  " + o.Refunded.Yuan()
-		detail = fmt.Sprintf("The customer paid as the sale was closed and %s refunded it.\nNo money was kept. Order %s", o.Method.Label(), o.No)
-	case checkout.StateFailed:
-		style = s.Failed
-		headline = "NOT CREATED"
-		detail = o.Reason + "\nOrder " + o.No + ". Nothing was charged."
-	case checkout.StateDisputed:
-		style = s.Failed
-		headline = "AMOUNT DISPUTED  " + o.ProviderAmount.Yuan() + " PAID"
-		detail = fmt.Sprintf("%s reports %s paid for this %s sale. It is not counted as a sale. "+
-			"Do not hand over goods; a manager must check order %s.", o.Method.Label(), o.ProviderAmount.Yuan(), o.Amount.Yuan(), o.No)
-	case checkout.StateClosed:
-		headline = "CLOSED  " + o.Amount.Yuan()
-		detail = fmt.Sprintf("Not paid; %s. The code can no longer be paid.\nOrder %s", o.Reason, o.No)
-		if !o.RecheckAt.IsZero() {
-			// Alipay before the scan: closing locked nothing.
-			detail = fmt.Sprintf("Not paid; %s. %s may still accept this code until about %s; "+
-				"till checks it again then and says so if it was paid. Order %s",
-				o.Reason, o.Method.Label(), o.RecheckAt.In(m.deps.loc).Format("15:04"), o.No)
+	band, headline, figure := m.outcome()
+	st := s.Band[band]
+	w := max(m.width, 20)
+	line := func(text string) string { return st.Width(w).Render(ansi.Truncate(text, w, "…")) }
+	amount := m.deps.p.Money(figure)
+	rows := []string{line(""), line("  " + headline + "  " + amount + "   " + methodName(m.deps.p, m.order.Method))}
+	if bigWidth(amount)+4 <= w {
+		for _, r := range strings.Split(bigText(amount), "\n") {
+			rows = append(rows, line("  "+r))
 		}
-	default:
-		headline = strings.ToUpper(string(o.State)) + "  " + o.Amount.Yuan()
-		detail = "Order " + o.No
+	} else {
+		rows = append(rows, line("  "+amount))
 	}
-	return style.Render(headline) + "\n\n" + s.Row.Width(m.width).Render(strings.TrimSpace(detail))
+	rows = append(rows, line(""))
+	return lipgloss.JoinVertical(lipgloss.Left, rows...) + "\n\n" + s.Row.Width(w).Render(m.detail())
 }

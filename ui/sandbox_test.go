@@ -41,7 +41,7 @@ func TestProviderFaultOnTheRealAdapter(t *testing.T) {
 
 	sb.WeChat.Emulator.SetFaults(wechatemu.Faults{Path: "/native", Status: 500, Code: "SYSTEM_ERROR", Message: "系统错误", Times: 1})
 	tm.Type("4.20w")
-	waitFor(t, tm, "No clear answer from the provider", "could not tell whether", "r retry")
+	waitFor(t, tm, "No clear answer from WeChat Pay", "could not tell whether", "r retry")
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
 	waitFor(t, tm, "Scan to pay with WeChat Pay", "¥4.20")
 }

@@ -13,6 +13,15 @@ var (
 	colorAlert   = lipgloss.Color("#F2CC60") // a ground that stops the eye, for news a clerk must act on
 	colorInk     = lipgloss.Color("#000000")
 	colorPaper   = lipgloss.Color("#FFFFFF")
+
+	// The result bands: solid grounds, the same on light and dark
+	// terminals, read from across the counter.
+	bandPaid     = lipgloss.Color("#1A7F37")
+	bandClosed   = lipgloss.Color("#57606A")
+	bandFailed   = lipgloss.Color("#CF222E")
+	bandRefunded = lipgloss.Color("#9A6700")
+	bandWaiting  = lipgloss.Color("#1F6FEB")
+	bandScanned  = lipgloss.Color("#BF8700")
 )
 
 // Styles holds every style the screens use, grouped by role, so that a
@@ -22,6 +31,7 @@ type Styles struct {
 	Header   lipgloss.Style
 	Title    lipgloss.Style
 	Sandbox  lipgloss.Style
+	Live     lipgloss.Style
 	Muted    lipgloss.Style
 	Accent   lipgloss.Style
 	Warn     lipgloss.Style
@@ -31,14 +41,20 @@ type Styles struct {
 	Input    lipgloss.Style
 	InputOn  lipgloss.Style
 	QR       lipgloss.Style
-	Paid     lipgloss.Style
-	Closed   lipgloss.Style
-	Failed   lipgloss.Style
 	Late     lipgloss.Style // the late-payment banner
-	Box      lipgloss.Style
 	Row      lipgloss.Style
+	Selected lipgloss.Style
 	State    map[string]lipgloss.Style
 	HelpLine lipgloss.Style
+
+	// Band is the full-width ground of a result, by outcome: "paid",
+	// "closed", "failed", "refunded"; and of the waiting state:
+	// "waiting", "scanned".
+	Band map[string]lipgloss.Style
+
+	// The countdown, by how much time is left.
+	CountdownSoon lipgloss.Style // the last 30 s
+	CountdownLast lipgloss.Style // the last 10 s
 }
 
 // DefaultStyles builds the styles on renderer r.
@@ -48,23 +64,21 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 	s.Header = r.NewStyle().MarginBottom(1)
 	s.Title = r.NewStyle().Bold(true).Foreground(colorAccent)
 	s.Sandbox = r.NewStyle().Bold(true).Foreground(colorInk).Background(colorSandbox).Padding(0, 1)
+	s.Live = r.NewStyle().Bold(true).Foreground(colorPaper).Background(bandPaid).Padding(0, 1)
 	s.Muted = r.NewStyle().Foreground(colorMuted)
 	s.Accent = r.NewStyle().Foreground(colorAccent)
 	s.Warn = r.NewStyle().Foreground(colorWarn)
 	s.Error = r.NewStyle().Foreground(colorDanger).Bold(true)
-	s.Label = r.NewStyle().Foreground(colorMuted).Width(10)
+	s.Label = r.NewStyle().Foreground(colorMuted)
 	s.Amount = r.NewStyle().Bold(true)
 	s.Input = r.NewStyle().Border(lipgloss.NormalBorder()).BorderForeground(colorMuted).Padding(0, 1)
 	s.InputOn = s.Input.BorderForeground(colorAccent)
 	// Dark modules on a light ground whatever the terminal's theme:
 	// scanners want dark on light.
 	s.QR = r.NewStyle().Foreground(colorInk).Background(colorPaper)
-	s.Box = r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(1, 3)
-	s.Paid = s.Box.BorderForeground(colorPaid).Foreground(colorPaid).Bold(true)
-	s.Closed = s.Box.BorderForeground(colorMuted)
-	s.Failed = s.Box.BorderForeground(colorDanger).Foreground(colorDanger)
 	s.Late = r.NewStyle().Bold(true).Foreground(colorInk).Background(colorAlert)
 	s.Row = r.NewStyle()
+	s.Selected = r.NewStyle().Reverse(true)
 	s.State = map[string]lipgloss.Style{
 		"paid":               r.NewStyle().Foreground(colorPaid),
 		"partially_refunded": r.NewStyle().Foreground(colorWarn),
@@ -75,6 +89,19 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		"failed":             r.NewStyle().Foreground(colorDanger),
 		"disputed":           r.NewStyle().Foreground(colorDanger).Bold(true),
 	}
+	band := func(bg lipgloss.Color, fg lipgloss.Color) lipgloss.Style {
+		return r.NewStyle().Bold(true).Foreground(fg).Background(bg)
+	}
+	s.Band = map[string]lipgloss.Style{
+		"paid":     band(bandPaid, colorPaper),
+		"closed":   band(bandClosed, colorPaper),
+		"failed":   band(bandFailed, colorPaper),
+		"refunded": band(bandRefunded, colorPaper),
+		"waiting":  band(bandWaiting, colorPaper),
+		"scanned":  band(bandScanned, colorInk),
+	}
 	s.HelpLine = r.NewStyle().MarginTop(1)
+	s.CountdownSoon = r.NewStyle().Bold(true).Foreground(colorWarn)
+	s.CountdownLast = r.NewStyle().Bold(true).Foreground(colorDanger)
 	return s
 }

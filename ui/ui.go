@@ -1,13 +1,14 @@
 // Package ui is till's cashier desk in Bubble Tea: one model per screen
-// (sale entry, waiting with the QR, result, problem), and a root model
-// that routes between them. Screens talk to each other and to the engine
-// only through messages; every engine call runs in a tea.Cmd, so the
-// screen never freezes while a provider thinks.
+// (sale entry, waiting with the QR, result, problem, today's list), and a
+// root model that routes between them. Screens talk to each other and to
+// the engine only through messages; every engine call runs in a tea.Cmd,
+// so the screen never freezes while a provider thinks. Every word comes
+// from the catalogue, in the clerk's language.
 package ui
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -17,17 +18,21 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"till/catalog"
 	"till/checkout"
 )
 
 // deps is what every screen needs, fixed at construction and read-only.
 type deps struct {
-	ctx     context.Context
-	engine  *checkout.Engine
-	styles  Styles
-	now     func() time.Time
-	loc     *time.Location
-	sandbox bool
+	ctx      context.Context
+	engine   *checkout.Engine
+	styles   Styles
+	p        *catalog.Printer
+	now      func() time.Time
+	loc      *time.Location
+	sandbox  bool
+	shop     string
+	terminal string
 }
 
 func (d deps) hasMethod(m checkout.Method) bool {
@@ -39,13 +44,33 @@ func (d deps) hasMethod(m checkout.Method) bool {
 	return false
 }
 
+// title is the desk's first line: the shop, the counter and the mode, as
+// plainly for a live desk (LIVE) as for the sandbox (SANDBOX).
+func (d deps) title() string {
+	s := d.styles
+	shop := ""
+	if d.shop != "" && d.shop != "till" { // the default name says nothing twice
+		shop = " · " + d.shop
+	}
+	t := s.Title.Render("till") + s.Muted.Render(shop+" · "+d.p.T("header.counter", catalog.V{"Terminal": d.terminal}))
+	if d.sandbox {
+		return t + "  " + s.Sandbox.Render(d.p.T("header.sandbox")) + s.Muted.Render(" "+d.p.T("header.no_real_money"))
+	}
+	return t + "  " + s.Live.Render(d.p.T("header.live"))
+}
+
 // Options configure the desk.
 type Options struct {
 	Context  context.Context
 	Engine   *checkout.Engine
 	Renderer *lipgloss.Renderer // nil: the default renderer
-	Sandbox  bool               // say SANDBOX on screen
+	Sandbox  bool               // say SANDBOX on screen; otherwise LIVE
 	Terminal string
+	Shop     string       // the shop's name, on the first line
+	Lang     catalog.Lang // the clerk's language; "" is English
+	// Bell, when set, gets a BEL (the terminal's bell) when a sale shows
+	// PAID.
+	Bell io.Writer
 	// Notice is a warning about the setup, shown from the start until the
 	// first sale.
 	Notice string
@@ -61,10 +86,11 @@ const (
 	screenWaiting
 	screenResult
 	screenProblem
+	screenToday
 )
 
 func (s screen) String() string {
-	return [...]string{"entry", "waiting", "result", "problem"}[s]
+	return [...]string{"entry", "waiting", "result", "problem", "today"}[s]
 }
 
 // Model is the root: it holds the active screen, the window size, the
@@ -75,12 +101,14 @@ type Model struct {
 	help     help.Model
 	terminal string
 	recover  bool
+	bell     io.Writer
 
 	active  screen
 	entry   entryModel
 	waiting waitingModel
 	result  resultModel
 	problem problemModel
+	today   todayModel
 
 	// Settling passes: one at a time (recovering), again right after
 	// the running one when asked meanwhile (again), and one timer whose
@@ -99,13 +127,13 @@ type Model struct {
 
 	notice     string
 	noticeWarn bool
-	// setup is the start-up warning (Options.Notice), kept apart from the
-	// passes' notices so that none of them replaces it.
-	setup string
 	// noticeFromPass: the notice reports a settling pass, so the next pass
 	// with nothing to say clears it (and leaves other notices alone).
 	noticeFromPass bool
-	quitArmed      bool
+	// setup is the start-up warning (Options.Notice), kept apart from the
+	// passes' notices so that none of them replaces it.
+	setup     string
+	quitArmed bool
 
 	width, height int
 }
@@ -120,18 +148,30 @@ func New(o Options) Model {
 	if r == nil {
 		r = lipgloss.DefaultRenderer()
 	}
+	lang := o.Lang
+	if lang == "" {
+		lang = catalog.English
+	}
+	p := catalog.New(lang)
+	shop := o.Shop
+	if shop == "" {
+		shop = o.Engine.Config().ShopName
+	}
 	cfg := o.Engine.Config()
-	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), now: o.Engine.Now, loc: cfg.Location, sandbox: o.Sandbox}
+	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), p: p, now: o.Engine.Now, loc: cfg.Location,
+		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal}
 	h := help.New()
 	m := Model{
 		deps:     d,
-		keys:     defaultGlobalKeys(),
+		keys:     defaultGlobalKeys(p),
 		help:     h,
 		terminal: o.Terminal,
 		recover:  !o.SkipRecovery,
+		bell:     o.Bell,
 		// Init starts the first pass; until it reports, no other starts.
 		recovering: !o.SkipRecovery,
 		entry:      newEntry(d),
+		today:      newToday(d),
 		setup:      o.Notice,
 		acked:      map[string]bool{},
 		width:      80,
@@ -164,34 +204,53 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
+	p := m.deps.p
 	// 1. Window size and global keys.
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
+		m.help.Width = msg.Width - 2 // inside the app's side padding
 		return m, nil
 	case tea.KeyMsg:
 		if key.Matches(msg, m.keys.ForceQuit) {
 			if m.InFlight() && !m.quitArmed {
 				m.quitArmed = true
-				m.notice, m.noticeWarn, m.noticeFromPass = "A sale is under way. Press ctrl+c again to quit; till will settle it at the next start.", true, false
+				m.notice, m.noticeWarn, m.noticeFromPass = p.T("notice.quit_armed"), true, false
 				return m, nil
 			}
 			return m, tea.Quit
 		}
-		m.quitArmed = false
+		if m.quitArmed {
+			m.quitArmed = false
+			m.notice = ""
+		}
 		typing := m.active == screenEntry && m.entry.editingNote
 		if len(m.late) > 0 && !typing && key.Matches(msg, m.keys.SeenLate) {
 			return m, lateSeenCmd(m.deps.ctx, m.deps.engine, m.late[0].No)
 		}
-		if m.active == screenEntry && !typing {
-			switch {
-			case key.Matches(msg, m.keys.Quit):
-				return m, tea.Quit
-			case key.Matches(msg, m.keys.Help):
-				m.help.ShowAll = !m.help.ShowAll
+		switch m.active {
+		case screenEntry:
+			if !typing {
+				switch {
+				case key.Matches(msg, m.keys.Quit):
+					return m, tea.Quit
+				case key.Matches(msg, m.keys.Help):
+					m.help.ShowAll = !m.help.ShowAll
+					return m, nil
+				case key.Matches(msg, m.entry.keys.Today):
+					m.active = screenToday
+					var cmd tea.Cmd
+					m.today, cmd = m.today.open()
+					return m, cmd
+				}
+			}
+		case screenToday:
+			if key.Matches(msg, m.today.keys.Back) {
+				m.active = screenEntry
 				return m, nil
 			}
+		case screenResult:
+			return m.leaveResult(msg)
 		}
 	}
 
@@ -208,7 +267,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		return m.recoverNow()
 	case lateSeenMsg:
 		if msg.err != nil {
-			m.notice, m.noticeWarn, m.noticeFromPass = "Could not record that the late payment was seen: "+checkout.UserMessage(msg.err), true, false
+			m.notice, m.noticeWarn, m.noticeFromPass = p.T("notice.seen_failed", catalog.V{"Problem": describe(p, msg.err, "")}), true, false
 			return m, nil
 		}
 		m.acked[msg.no] = true
@@ -221,9 +280,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case saleStartedMsg:
 		return m.started(msg)
 	case saleDoneMsg:
-		m.active = screenResult
-		m.result = newResult(m.deps, msg.order)
-		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+		return m.showResult(msg.order)
 	case closeFailedMsg:
 		m.active = screenProblem
 		m.problem = newProblem(m.deps, problemCloseFailed, msg.order, msg.err)
@@ -245,11 +302,11 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		// The close could not be confirmed: hand the order to recovery,
 		// whose next pass (at most recoverEvery away) asks again.
 		m.deps.engine.Release(o.No)
+		v := catalog.V{"No": o.No, "Amount": p.Money(o.Amount), "Method": methodName(p, o.Method)}
 		if m.problem.unsaved != nil {
-			return m.toEntry("Order "+o.No+" ("+o.Amount.Yuan()+") was paid at "+o.Method.Label()+
-				" but is not saved yet; till keeps trying and records the sale.", true)
+			return m.toEntry(p.T("notice.left_unsaved", v), true)
 		}
-		return m.toEntry("Order "+o.No+" is still open; till keeps checking it with "+o.Method.Label()+" and records what happened.", true)
+		return m.toEntry(p.T("notice.left_open", v), true)
 	case nextSaleMsg:
 		return m.toEntry(msg.notice, false)
 	}
@@ -259,6 +316,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case recentMsg:
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
+		m.today, _ = m.today.Update(msg)
 		return m, cmd
 	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg, problemRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
@@ -286,8 +344,43 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.result, cmd = m.result.Update(msg)
 	case screenProblem:
 		m.problem, cmd = m.problem.Update(msg)
+	case screenToday:
+		m.today, cmd = m.today.Update(msg)
 	}
 	return m, cmd
+}
+
+// leaveResult takes a key on the result screen in the same Update, so that
+// nothing typed right after is lost: the next-sale key starts a fresh
+// sale, and an amount key (or a burst of them, "45.60w") starts it and is
+// typed into it.
+func (m Model) leaveResult(k tea.KeyMsg) (Model, tea.Cmd) {
+	if key.Matches(k, m.result.keys.Next) {
+		return m.toEntry("", false)
+	}
+	if k.Type == tea.KeyRunes && strings.ContainsRune(amountRunes, k.Runes[0]) {
+		m, load := m.toEntry("", false)
+		var cmd tea.Cmd
+		m.entry, cmd = m.entry.Update(k)
+		return m, tea.Batch(load, cmd)
+	}
+	return m, nil
+}
+
+// showResult ends a sale on the result screen, ringing the bell on PAID,
+// and takes down the ctrl+c warning the sale had raised.
+func (m Model) showResult(o checkout.Order) (Model, tea.Cmd) {
+	m.active = screenResult
+	m.result = newResult(m.deps, o)
+	if m.quitArmed {
+		m.quitArmed, m.notice = false, ""
+	}
+	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
+	if o.State == checkout.StatePaid && m.bell != nil {
+		w := m.bell
+		cmds = append(cmds, func() tea.Msg { _, _ = io.WriteString(w, "\a"); return nil })
+	}
+	return m, tea.Batch(cmds...)
 }
 
 // recoverNow starts a settling pass, or asks for one right after the pass
@@ -309,7 +402,7 @@ func (m Model) recoverNow() (Model, tea.Cmd) {
 // the next late check if that comes sooner than recoverEvery).
 func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
 	m.recovering = false
-	if notice, warn := recoveryNotice(pass); notice != "" {
+	if notice, warn := m.recoveryNotice(pass); notice != "" {
 		m.notice, m.noticeWarn, m.noticeFromPass = notice, warn, true
 	} else if m.noticeFromPass {
 		m.notice, m.noticeWarn, m.noticeFromPass = "", false, false
@@ -355,7 +448,7 @@ func (m Model) started(msg saleStartedMsg) (Model, tea.Cmd) {
 		return m, cmd
 	case o.State == "" && msg.asked.No == "":
 		// Nothing was written (a refused input or a ledger fault).
-		m.entry.err = checkout.UserMessage(msg.err)
+		m.entry.err = describe(m.deps.p, msg.err, "")
 		m.active = screenEntry
 		return m, nil
 	case o.State == "":
@@ -368,12 +461,9 @@ func (m Model) started(msg saleStartedMsg) (Model, tea.Cmd) {
 		m.active = screenProblem
 		m.problem = newProblem(m.deps, problemCreateUnknown, o, msg.err)
 		return m, nil
-	default:
-		// Failed, or settled (paid/closed) while retrying.
-		m.active = screenResult
-		m.result = newResult(m.deps, o)
-		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 	}
+	// Failed, or settled (paid/closed) while retrying.
+	return m.showResult(o)
 }
 
 // toWaiting shows w and runs cmd, the engine call it waits on.
@@ -401,37 +491,41 @@ func (m Model) toEntry(notice string, warn bool) (Model, tea.Cmd) {
 	return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
 }
 
-func recoveryNotice(pass checkout.Pass) (string, bool) {
+func (m Model) recoveryNotice(pass checkout.Pass) (string, bool) {
+	p := m.deps.p
 	var parts []string
 	for _, o := range pass.Settled {
-		parts = append(parts, fmt.Sprintf("%s %s %s", o.No, o.Amount.Yuan(), stateWord(o)))
+		parts = append(parts, o.No+" "+p.Money(o.Amount)+" "+stateWord(p, o))
 	}
-	s := ""
+	var s []string
 	if len(parts) > 0 {
-		s = fmt.Sprintf("Settled %d order(s) left open: %s.", len(parts), strings.Join(parts, "; "))
+		s = append(s, p.N("notice.settled", len(parts), catalog.V{"List": strings.Join(parts, "; ")}))
 	}
 	warn := false
 	if len(pass.Errors) > 0 {
-		s += fmt.Sprintf(" %d order(s) could not be checked yet (%s); till keeps asking.",
-			len(pass.Errors), checkout.UserMessage(pass.Errors[0]))
+		s = append(s, p.N("notice.not_checked", len(pass.Errors), catalog.V{"Problem": describe(p, pass.Errors[0], "")}))
 		warn = true
 	}
 	if pass.LedgerErr != nil {
-		s += " Could not look for unsettled orders: " + checkout.UserMessage(pass.LedgerErr) + "; till tries again."
+		s = append(s, p.T("notice.ledger_unreadable", catalog.V{"Problem": describe(p, pass.LedgerErr, "")}))
 		warn = true
 	}
-	return strings.TrimSpace(s), warn
+	return strings.Join(s, " "), warn
 }
 
 // resize gives the screens what the header, the banner and the help line
-// leave of the window.
+// leave of the window, and the waiting screen the whole window to lay the
+// code out in.
 func (m Model) resize() Model {
 	w := m.width - 2
+	headerH, helpH := lipgloss.Height(m.headerView()), lipgloss.Height(m.helpView())
 	// One spare line, so a view that ends in a newline still fits.
-	h := m.height - lipgloss.Height(m.headerView()) - lipgloss.Height(m.helpView()) - 1
+	h := m.height - headerH - helpH - 1
 	m.entry.width, m.entry.height = w, h
+	m.entry.winW, m.entry.winH = m.width, m.height
+	m.today.width, m.today.height = w, h
 	m.problem.width, m.result.width = w, w
-	m.waiting = m.waiting.setSize(w, h)
+	m.waiting = m.waiting.setSize(frame{W: m.width, H: m.height, headerH: headerH, help: helpH})
 	return m
 }
 
@@ -453,6 +547,8 @@ func (m Model) shortHelp() []key.Binding {
 		bs = m.result.shortHelp()
 	case screenProblem:
 		bs = m.problem.shortHelp()
+	case screenToday:
+		bs = m.today.shortHelp()
 	}
 	return bs
 }
@@ -461,14 +557,11 @@ func (m Model) shortHelp() []key.Binding {
 // with a blank line under them. While a QR code is on screen every line
 // counts: one line at most follows the title (the quit warning, else the
 // banner, else the notice, cut to the width) and the blank line goes, so
-// the code still fits 80x24.
+// the code keeps its room.
 func (m Model) headerView() string {
 	s := m.deps.styles
 	w := m.width - 2
-	title := s.Title.Render("till") + s.Muted.Render(" · counter "+m.terminal)
-	if m.deps.sandbox {
-		title += "  " + s.Sandbox.Render("SANDBOX") + s.Muted.Render(" no real money")
-	}
+	title := ansi.Truncate(m.deps.title(), w, "…")
 	noticeStyle := s.Accent
 	if m.noticeWarn {
 		noticeStyle = s.Warn
@@ -506,10 +599,21 @@ func (m Model) helpView() string {
 		}
 		helpLine = m.help.FullHelpView(cols)
 	}
-	return m.deps.styles.HelpLine.Render(helpLine)
+	// bubbles/help lets the last key run past its width when even its
+	// ellipsis would not fit: cut it here.
+	lines := strings.Split(helpLine, "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width-2, "…")
+	}
+	return m.deps.styles.HelpLine.Render(strings.Join(lines, "\n"))
 }
 
 func (m Model) View() string {
+	if m.active == screenWaiting && m.waiting.fullScreen() {
+		// The code needs every row: the screen draws the title and the
+		// keys itself, beside the code.
+		return m.waiting.View()
+	}
 	var body string
 	switch m.active {
 	case screenEntry:
@@ -520,6 +624,8 @@ func (m Model) View() string {
 		body = m.result.View()
 	case screenProblem:
 		body = m.problem.View()
+	case screenToday:
+		body = m.today.View()
 	}
 	return m.deps.styles.App.Render(m.headerView() + "\n" + body + "\n" + m.helpView())
 }

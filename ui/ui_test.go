@@ -111,7 +111,7 @@ func TestSaleShowsQRThenPaid(t *testing.T) {
 	waitFor(t, tm, "SANDBOX", "No sales yet today")
 	tm.Type("12.30")
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("w")})
-	waitFor(t, tm, "Scan to pay with WeChat Pay", "¥12.30", "Closes in")
+	waitFor(t, tm, "Scan to pay with WeChat Pay", "WAITING FOR PAYMENT", "Closes in")
 	o := r.openOrder(t)
 	if o.Amount != 1230 || o.Method != checkout.MethodWeChat {
 		t.Fatalf("order %+v", o)
@@ -154,7 +154,7 @@ func TestEscCancelsWaitingSale(t *testing.T) {
 	waitFor(t, tm, "Scan to pay")
 	o := r.openOrder(t)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	waitFor(t, tm, "CLOSED  ¥7.50", "cancelled by clerk")
+	waitFor(t, tm, "CLOSED  ¥7.50", "cancelled by the clerk")
 	if st := r.state(t, o.No); st != checkout.StateClosed {
 		t.Fatalf("ledger state %s, want closed", st)
 	}
@@ -352,7 +352,7 @@ func TestCloseFailureIsSettledLater(t *testing.T) {
 	}
 	failing.Store(false)
 	tm.Send(recoverNowMsg{})
-	waitFor(t, tm, "Settled 1 order(s) left open", "¥6.00 closed")
+	waitFor(t, tm, "Settled 1 order left open", "¥6.00 closed")
 	if st := r.state(t, o.No); st != checkout.StateClosed {
 		t.Fatalf("state %s, want closed", st)
 	}

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -11,14 +10,14 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
+	"till/catalog"
 	"till/checkout"
 )
 
 // saleDoneMsg says a sale reached its end (paid, closed, failed,
-// refunded). Sent by the waiting screen; handled by the root, which shows
-// the result.
+// refunded). Sent by the waiting and problem screens; handled by the root,
+// which shows the result.
 type saleDoneMsg struct{ order checkout.Order }
 
 // closeFailedMsg says the close at the timeout or on cancel could not be
@@ -41,8 +40,9 @@ const (
 	phaseClosing                   // final query and close under way
 )
 
-// waitingModel shows the QR, the amount, the order number and a
-// countdown, and polls the provider until the sale ends.
+// waitingModel shows the QR, the amount, the order number, the state and a
+// countdown, and polls the provider until the sale ends. It lays itself
+// out for the window it is given (layout.go).
 type waitingModel struct {
 	deps    deps
 	keys    waitingKeys
@@ -52,7 +52,9 @@ type waitingModel struct {
 	amount  checkout.Money
 	spinner spinner.Model
 	polling bool
+	scanned bool   // the provider says the customer has opened the code
 	warning string // the last poll's or close's trouble, shown while still trying
+	now     time.Time
 	// closeAttempt counts the closes tried since the clerk (or the
 	// timeout) asked for one.
 	closeAttempt int
@@ -62,47 +64,31 @@ type waitingModel struct {
 	// ledger could not yet record. Once the provider has said "paid" it
 	// stays said, whatever the later calls answer, until the sale ends.
 	unsaved error
-	now     time.Time
-	qr      string // the drawn code, made once per order and size, not per frame
 
-	width, height int
-}
-
-// infoWidth is the room kept right of the QR for the sale's details.
-const infoWidth = 38 // 36 of text and a gap of 2
-
-// setSize fits the screen to w x h and redraws the code if the size
-// changed.
-func (m waitingModel) setSize(w, h int) waitingModel {
-	if w == m.width && h == m.height {
-		return m
-	}
-	m.width, m.height = w, h
-	return m.drawQR()
-}
-
-func (m waitingModel) drawQR() waitingModel {
-	s := m.deps.styles
-	if m.order.CodeURL == "" {
-		m.qr = ""
-		return m
-	}
-	text, err := renderQR(m.order.CodeURL, m.width-infoWidth, m.height)
-	switch {
-	case err != nil:
-		m.qr = s.Error.Render("Cannot draw the QR code: " + err.Error())
-	case text == "":
-		m.qr = s.Error.Render("The window is too small\nfor the QR code.\nMake it at least 80x24.")
-	default:
-		m.qr = s.QR.Render(text)
-	}
-	return m
+	frame frame  // the window, and what the root's header and help take
+	qr    qrDraw // the drawn code, made once per order and size, not per frame
 }
 
 func newCreating(d deps, meth checkout.Method, amount checkout.Money) waitingModel {
 	sp := spinner.New(spinner.WithSpinner(spinner.Dot))
-	return waitingModel{deps: d, keys: defaultWaitingKeys(), phase: phaseCreating, method: meth,
+	return waitingModel{deps: d, keys: defaultWaitingKeys(d.p), phase: phaseCreating, method: meth,
 		amount: amount, spinner: sp, now: d.now()}
+}
+
+// setSize fits the screen to the frame and redraws the code if the frame
+// changed.
+func (m waitingModel) setSize(f frame) waitingModel {
+	if f == m.frame {
+		return m
+	}
+	m.frame = f
+	return m.redraw()
+}
+
+// redraw draws the code for the order and the frame.
+func (m waitingModel) redraw() waitingModel {
+	m.qr = drawQR(m.order.CodeURL, m.frame, m.deps.sandbox, m.payerLine)
+	return m
 }
 
 // begin shows an order the provider accepted and starts polling and the
@@ -110,7 +96,7 @@ func newCreating(d deps, meth checkout.Method, amount checkout.Money) waitingMod
 func (m waitingModel) begin(o checkout.Order) (waitingModel, tea.Cmd) {
 	m.order, m.phase, m.method, m.amount = o, phaseWaiting, o.Method, o.Amount
 	m.now = m.deps.now()
-	m = m.drawQR()
+	m = m.redraw()
 	interval := m.deps.engine.Config().PollInterval
 	return m, tea.Batch(m.spinner.Tick, pollTick(interval, o.No), clockTick(o.No))
 }
@@ -120,6 +106,13 @@ func (m waitingModel) shortHelp() []key.Binding {
 		return []key.Binding{m.keys.Cancel}
 	}
 	return nil
+}
+
+// fullScreen reports whether the screen draws the whole window itself
+// (title and keys folded in beside the code), because the root's header
+// and help would leave the code no room.
+func (m waitingModel) fullScreen() bool {
+	return m.phase != phaseCreating && m.qr.layout.full
 }
 
 func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
@@ -149,6 +142,9 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		if !m.order.State.Open() {
 			o := m.order
 			return m, func() tea.Msg { return saleDoneMsg{order: o} }
+		}
+		if msg.err == nil {
+			m.scanned = msg.trade.Scanned
 		}
 		m = m.noteErr(msg.err)
 		if m.phase != phaseWaiting {
@@ -180,7 +176,7 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		m = m.noteErr(msg.err)
 		if m.closeAttempt < closeRetries {
 			m.closeAttempt++
-			m.warning = fmt.Sprintf("%s Asking again (%d of %d).", m.warning, m.closeAttempt, closeRetries)
+			m.warning = m.deps.p.T("waiting.asking_again", catalog.V{"Warning": m.warning, "N": m.closeAttempt, "Of": closeRetries})
 			return m, closeRetryTick(o.No, m.closeAttempt)
 		}
 		failed := closeFailedMsg{order: o, reason: m.reason, err: msg.err, unsaved: m.unsaved}
@@ -201,25 +197,13 @@ func (m waitingModel) noteErr(err error) waitingModel {
 	if paidUnsaved(err) {
 		m.unsaved = err
 	}
-	m.warning = warningWithUnsaved(m.unsaved, err)
+	m.warning = warningWithUnsaved(m.deps.p, m.order.Method, m.unsaved, err)
 	return m
-}
-
-// warningWithUnsaved is the warning for the last error err, led by the
-// unsaved payment when there is one.
-func warningWithUnsaved(unsaved, err error) string {
-	switch {
-	case unsaved == nil:
-		return warningFor(err)
-	case err == nil || paidUnsaved(err):
-		return warningFor(unsaved)
-	}
-	return warningFor(unsaved) + " (Last try: " + checkout.UserMessage(err) + ".)"
 }
 
 // warningFor says what went wrong with the last call, while till keeps
 // trying: a payment the ledger could not save is named as such.
-func warningFor(err error) string {
+func warningFor(p *catalog.Printer, meth checkout.Method, err error) string {
 	var (
 		se *checkout.SaveError
 		le *checkout.LedgerError
@@ -228,11 +212,23 @@ func warningFor(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &se):
-		return capitalize(checkout.UserMessage(err)) + ". Retrying until it is saved."
+		return p.T("waiting.retrying_save", catalog.V{"Problem": capitalize(describe(p, err, meth))})
 	case errors.As(err, &le):
-		return capitalize(checkout.UserMessage(err)) + "; still trying."
+		return p.T("waiting.still_trying", catalog.V{"Problem": capitalize(describe(p, err, meth))})
 	}
-	return "Provider not answering (" + checkout.UserMessage(err) + "); still trying."
+	return p.T("waiting.not_answering", catalog.V{"Problem": describe(p, err, meth)})
+}
+
+// warningWithUnsaved is the warning for the last error err, led by the
+// unsaved payment when there is one.
+func warningWithUnsaved(p *catalog.Printer, meth checkout.Method, unsaved, err error) string {
+	switch {
+	case unsaved == nil:
+		return warningFor(p, meth, err)
+	case err == nil || paidUnsaved(err):
+		return warningFor(p, meth, unsaved)
+	}
+	return p.T("waiting.last_try", catalog.V{"Warning": warningFor(p, meth, unsaved), "Last": describe(p, err, meth)})
 }
 
 // paidUnsaved reports an error that says the customer paid and the
@@ -257,44 +253,30 @@ func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
 	return m, closeCmd(m.deps.ctx, m.deps.engine, m.order.No, reason, m.closeTag)
 }
 
-func (m waitingModel) View() string {
-	s := m.deps.styles
-	if m.phase == phaseCreating {
-		return fmt.Sprintf("%s Creating a %s order for %s…", m.spinner.View(), m.method.Label(), s.Amount.Render(m.amount.Yuan()))
-	}
-
-	var info strings.Builder
-	info.WriteString(s.Title.Render("Scan to pay with "+m.order.Method.Label()) + "\n\n")
-	info.WriteString(s.Label.Render("Amount") + s.Amount.Render(m.order.Amount.Yuan()) + "\n")
-	info.WriteString(s.Label.Render("Order") + m.order.No + "\n")
-	if m.order.Note != "" {
-		info.WriteString(s.Label.Render("Note") + truncate(m.order.Note, 30) + "\n")
-	}
-	left := m.order.ExpiresAt.Sub(m.now)
-	if left < 0 {
-		left = 0
-	}
-	info.WriteString(s.Label.Render("Closes in") + formatCountdown(left) + "\n\n")
+// stateLine is the waiting screen's headline: what the customer is doing.
+func (m waitingModel) stateLine() (text, band string) {
+	p := m.deps.p
 	switch {
 	case m.unsaved != nil:
-		info.WriteString(m.spinner.View() + " " + s.Amount.Render("The customer has paid") + "; saving it\n")
+		return p.T("waiting.state.paid_unsaved"), "paid"
 	case m.phase == phaseClosing:
-		info.WriteString(m.spinner.View() + " Closing the order…\n")
-	default:
-		info.WriteString(m.spinner.View() + " Waiting for the customer to pay\n")
+		return p.T("waiting.state.closing"), "closed"
+	case m.scanned:
+		return p.T("waiting.state.scanned"), "scanned"
 	}
-	if m.warning != "" {
-		info.WriteString(s.Warn.Width(infoWidth-2).Render(m.warning) + "\n")
-	}
-	infoText := info.String()
-	body := lipgloss.JoinHorizontal(lipgloss.Top, m.qr, "  ", infoText)
-	if m.deps.sandbox {
-		body += "\n" + s.Muted.Render("Sandbox payer page: "+m.order.CodeURL)
-	}
-	return body
+	return p.T("waiting.state.waiting"), "waiting"
 }
 
-func formatCountdown(d time.Duration) string {
-	secs := int(d.Round(time.Second) / time.Second)
-	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
+// countdown is the time left, coloured amber in the last 30 s and red in
+// the last 10 s.
+func (m waitingModel) countdown() string {
+	return m.countdownStyle().Render(m.deps.p.Countdown(m.order.ExpiresAt.Sub(m.now)))
+}
+
+func (m waitingModel) View() string {
+	if m.phase == phaseCreating {
+		return fmt.Sprintf("%s %s", m.spinner.View(), m.deps.p.T("waiting.creating",
+			catalog.V{"Method": methodName(m.deps.p, m.method), "Amount": m.deps.styles.Amount.Render(m.deps.p.Money(m.amount))}))
+	}
+	return m.layoutView()
 }

@@ -261,7 +261,7 @@ func (p *Provider) Query(ctx context.Context, orderNo string) (checkout.TradeSta
 	paidAt := parseTime(rsp.SendPayDate)
 	switch rsp.TradeStatus {
 	case alipay.TradeStatusWaitBuyerPay:
-		st.State = checkout.TradeNotPaid
+		st.State, st.Scanned = checkout.TradeNotPaid, true
 	case alipay.TradeStatusSuccess, alipay.TradeStatusFinished:
 		if rsp.TotalAmount == "" {
 			return checkout.TradeStatus{}, unknown(op, "Alipay's answer has no amount", errors.New("empty total_amount"))

@@ -163,7 +163,7 @@ func TestQueryStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err = e.p.Query(ctx, req.OrderNo)
-	if err != nil || st.State != checkout.TradeNotPaid || st.Raw != "WAIT_BUYER_PAY" || st.Amount != 1230 {
+	if err != nil || st.State != checkout.TradeNotPaid || !st.Scanned || st.Raw != "WAIT_BUYER_PAY" || st.Amount != 1230 {
 		t.Fatalf("after the scan: %+v, %v", st, err)
 	}
 	e.clock.Advance(10 * time.Second)
@@ -194,15 +194,35 @@ func TestQueryStates(t *testing.T) {
 	}
 }
 
+// payerDo asks as curl does (plain-text answers); payerDoHTML as a
+// browser does.
 func payerDo(t *testing.T, method, u, action string) (int, string) {
 	t.Helper()
-	var resp *http.Response
-	var err error
-	if method == http.MethodGet {
-		resp, err = http.Get(u)
-	} else {
-		resp, err = http.PostForm(u, url.Values{"action": {action}})
+	return payerDoAccept(t, method, u, action, "")
+}
+
+func payerDoHTML(t *testing.T, method, u, action string) (int, string) {
+	t.Helper()
+	return payerDoAccept(t, method, u, action, "text/html,application/xhtml+xml,*/*;q=0.8")
+}
+
+func payerDoAccept(t *testing.T, method, u, action, accept string) (int, string) {
+	t.Helper()
+	var body io.Reader
+	if method != http.MethodGet {
+		body = strings.NewReader(url.Values{"action": {action}}.Encode())
 	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +238,7 @@ func TestPayerPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body := payerDo(t, http.MethodGet, res.CodeURL, "")
+	code, body := payerDoHTML(t, http.MethodGet, res.CodeURL, "")
 	for _, want := range []string{"12.30", "till - coffee", req.OrderNo, `value="pay"`, `value="decline"`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Fatalf("GET payer page: %d, missing %q in\n%s", code, want, body)

@@ -250,7 +250,8 @@ func (p *Provider) Query(ctx context.Context, no string) (checkout.TradeStatus, 
 }
 
 func (p *Provider) status(t *Trade) checkout.TradeStatus {
-	st := checkout.TradeStatus{State: t.State, Raw: string(t.State), Amount: t.Amount}
+	st := checkout.TradeStatus{State: t.State, Raw: string(t.State), Amount: t.Amount,
+		Scanned: p.ScanFirst && t.State == checkout.TradeNotPaid}
 	if t.State == checkout.TradePaid {
 		st.ProviderTradeNo = "FAKE" + t.OrderNo
 		st.PaidAt = t.PaidAt

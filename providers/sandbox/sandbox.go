@@ -16,6 +16,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"till/catalog"
 	"till/checkout"
 	"till/providers/alipay"
 	"till/providers/alipay/alipayemu"
@@ -45,29 +46,46 @@ type Sandbox struct {
 	WeChat    *wechatemu.Server
 	Alipay    *alipayemu.Server
 
-	db *bolt.DB
+	db   *bolt.DB
+	file *store.File // db, and the owner file its Close removes
 }
+
+// Option changes how Start sets the sandbox up.
+type Option func(*options)
+
+type options struct {
+	lang catalog.Lang
+}
+
+// WithLang is the language of both payer pages for a customer whose
+// browser names neither Chinese nor English (and for curl); without it,
+// English.
+func WithLang(l catalog.Lang) Option { return func(o *options) { o.lang = l } }
 
 // Start opens (or creates) the sandbox file at path, starts both
 // emulators on loopback ports chosen by the system, and builds the
 // adapters.
-func Start(path string, log *slog.Logger) (*Sandbox, error) {
+func Start(path string, log *slog.Logger, opts ...Option) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := store.OpenFile(path, store.DefaultLockTimeout)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f, err := store.OpenFile(path, store.DefaultLockTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	s := &Sandbox{db: db}
-	if err := s.start(log); err != nil {
+	s := &Sandbox{db: f.DB, file: f}
+	if err := s.start(log, o); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Sandbox) start(log *slog.Logger) error {
+func (s *Sandbox) start(log *slog.Logger, o options) error {
 	merchantKey, err := s.rsaKey("wechat_merchant")
 	if err != nil {
 		return err
@@ -100,6 +118,7 @@ func (s *Sandbox) start(log *slog.Logger) error {
 		Store:             bucketStore{s.db, bucketWeChat},
 		RefundDelay:       2 * time.Second,
 		Logger:            log.With("emulator", "wechat"),
+		Lang:              o.lang,
 	})
 	if err != nil {
 		return fmt.Errorf("sandbox: WeChat Pay emulator: %w", err)
@@ -110,6 +129,7 @@ func (s *Sandbox) start(log *slog.Logger) error {
 		AlipayKey:    alipayKey,
 		Store:        bucketStore{s.db, bucketAlipay},
 		Logger:       log.With("emulator", "alipay"),
+		Lang:         o.lang,
 	})
 	if err != nil {
 		return fmt.Errorf("sandbox: Alipay emulator: %w", err)
@@ -157,7 +177,7 @@ func (s *Sandbox) Close() error {
 	if s.Alipay != nil {
 		s.Alipay.Close()
 	}
-	return s.db.Close()
+	return s.file.Close()
 }
 
 // rsaKey returns the named key, made and stored on first use.

@@ -84,7 +84,9 @@ func TestCreatePayQuery(t *testing.T) {
 	}
 
 	// The payer page, as a customer's phone sees it.
-	resp, err := http.Get(code)
+	greq, _ := http.NewRequest(http.MethodGet, code, nil)
+	greq.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	resp, err := http.DefaultClient.Do(greq)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,11 @@
 // A precreate's qr_code is <PayerBase>/qr/<token>. GET shows the amount,
 // subject and order number with Pay and Decline buttons and counts as the
 // scan (the trade becomes WAIT_BUYER_PAY); POST action=pay pays it,
-// action=decline leaves it waiting. Paying a closed or expired trade is
-// refused with 409.
+// action=decline leaves it waiting and payable. Paying (or declining) a
+// closed, expired or paid trade is refused with 409. The page is
+// providers/payerpage, the same as the WeChat Pay emulator's: HTML to a
+// browser, JSON to Accept: application/json, two lines of text to curl,
+// in Chinese or English (Accept-Language, else Config.Lang).
 //
 // # Notifications
 //

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"till/catalog"
+	"till/providers/payerpage"
 )
 
 // Config sets up an emulator. AppID, AppPublicKey and AlipayKey are
@@ -50,6 +53,10 @@ type Config struct {
 	DefaultExpiry time.Duration
 
 	Logger *slog.Logger // default: discard
+
+	// Lang is the payer page's language for a request whose
+	// Accept-Language names neither Chinese nor English; zero: English.
+	Lang catalog.Lang
 }
 
 // String keeps the Alipay private key out of logs.
@@ -99,7 +106,7 @@ func (f Faults) any() bool {
 }
 
 // Sentinel errors of the test hooks; the payer page answers them with
-// 404 and 409.
+// 404 and 409 (and ErrNotSaved with 500).
 var (
 	ErrUnknownTrade = errors.New("no such trade")
 	ErrTradeClosed  = errors.New("the trade is closed and can no longer be paid")
@@ -121,6 +128,7 @@ type Emulator struct {
 	lastReq url.Values
 	closed  bool
 	saveErr error // the first save that failed in the request under way
+	payer   *payerpage.Handler
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,8 +185,10 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e.mux = http.NewServeMux()
 	e.mux.HandleFunc("/gateway.do", e.serveGateway)
-	e.mux.HandleFunc("GET /qr/{token}", e.servePayerPage)
-	e.mux.HandleFunc("POST /qr/{token}", e.servePayerAction)
+	e.payer = payerpage.New(payerpage.Alipay, cfg.Lang, payer{e})
+	e.mux.HandleFunc("/qr/", func(w http.ResponseWriter, r *http.Request) {
+		e.payer.Serve(w, r, strings.TrimPrefix(r.URL.Path, "/qr/"))
+	})
 	return e, nil
 }
 

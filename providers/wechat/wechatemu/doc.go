@@ -38,7 +38,13 @@
 //	POST /v3/refund/domestic/refunds
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}
 //	GET  /pay/{token}   payer page: amount, description, order number, Pay / Decline
-//	POST /pay/{token}   form action=pay pays; action=decline leaves it unpaid
+//	POST /pay/{token}   form action=pay pays; action=decline leaves it NOTPAY and payable
+//
+// The payer page is providers/payerpage, the same as the Alipay
+// emulator's: HTML to a browser, JSON to Accept: application/json, two
+// lines of text to curl, in Chinese or English (Accept-Language, else
+// Config.Lang), with the same status codes (409 for a closed or paid
+// trade, 500 when the Store could not keep the payment).
 //
 // code_url is an http URL of the payer page (Config.PayerBase + /pay/token),
 // not weixin://, so a phone camera or curl can open it.

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"till/catalog"
+	"till/providers/payerpage"
 )
 
 // DefaultPlatformKeyID is the public-key id used when Config.PlatformKeyID
@@ -38,6 +41,9 @@ const (
 var (
 	ErrNotFound   = errors.New("wechatemu: no such trade or refund")
 	ErrNotPayable = errors.New("wechatemu: the trade is closed and can no longer be paid")
+	// ErrNotSaved: the payment could not be written to the Store, so it
+	// did not happen (the payer page answers 500).
+	ErrNotSaved = errors.New("wechatemu: the trade could not be saved")
 )
 
 // Store keeps trades and refunds across restarts (the sandbox backs it with
@@ -72,6 +78,9 @@ type Config struct {
 	// SUCCESS; 0 means SUCCESS at once, in the answer to the create.
 	RefundDelay time.Duration
 	Logger      *slog.Logger
+	// Lang is the payer page's language for a request whose
+	// Accept-Language names neither Chinese nor English; zero: English.
+	Lang catalog.Lang
 }
 
 // Trade is the emulator's record of one order.
@@ -132,6 +141,8 @@ type Emulator struct {
 	faultsOn   bool
 	deliveries []Delivery
 	closed     bool
+
+	payer *payerpage.Handler
 }
 
 // New checks cfg, loads the trades kept in cfg.Store and returns the
@@ -187,6 +198,7 @@ func New(cfg Config) (*Emulator, error) {
 		byTxn:   map[string]string{},
 		refunds: map[string]Refund{},
 	}
+	e.payer = payerpage.New(payerpage.WeChat, cfg.Lang, payer{e})
 	if err := e.load(); err != nil {
 		cancel()
 		return nil, err
@@ -253,7 +265,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/v3/"):
 		e.serveAPI(w, r)
 	case strings.HasPrefix(r.URL.Path, "/pay/"):
-		e.servePayer(w, r)
+		e.payer.Serve(w, r, strings.TrimPrefix(r.URL.Path, "/pay/"))
 	case r.URL.Path == "/" || r.URL.Path == "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "WeChat Pay API v3 emulator (till sandbox); merchant", e.cfg.MchID)
@@ -377,7 +389,9 @@ func (e *Emulator) Refund(outRefundNo string) (Refund, bool) {
 }
 
 // Pay pays a trade as a customer would from the payer page. Paying a paid
-// trade again is a no-op; a closed or expired one gives ErrNotPayable.
+// trade again is a no-op; a closed or expired one gives ErrNotPayable, a
+// payment the Store could not keep ErrNotSaved (and the trade stays
+// unpaid).
 func (e *Emulator) Pay(outTradeNo string) error {
 	_, err := e.pay(outTradeNo)
 	return err
@@ -402,7 +416,7 @@ func (e *Emulator) pay(no string) (already bool, err error) {
 	t.SuccessTime = e.now().Truncate(time.Second)
 	t.PayerOpenID = "oEmu" + randString(24)
 	if err := e.saveTrade(t); err != nil {
-		return false, err
+		return false, fmt.Errorf("%w: %v", ErrNotSaved, err)
 	}
 	e.queuePaymentNotification(t)
 	e.log.Info("paid", "trade", no, "total_fen", t.Total)

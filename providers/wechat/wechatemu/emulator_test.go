@@ -280,8 +280,10 @@ func TestPayerPage(t *testing.T) {
 	_, m := h.do("POST", "/v3/pay/transactions/native", prepayBody(no, 5, ""), auth{})
 	code := m["code_url"].(string)
 
-	get := func(u string) (int, string) {
-		resp, err := http.Get(u)
+	get := func(u string) (int, string) { // as a browser
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +323,7 @@ func TestPayerPage(t *testing.T) {
 	if s, msg := post(code, "pay", true); s != 200 || !strings.Contains(msg, "<html") || !strings.Contains(msg, "Paid ¥0.05") {
 		t.Fatalf("pay: %d %s", s, msg)
 	}
-	if s, msg := post(code, "pay", false); s != 200 || !strings.Contains(msg, "already paid") {
+	if s, msg := post(code, "pay", false); s != http.StatusConflict || !strings.Contains(msg, "already paid") {
 		t.Fatalf("pay again: %d %s", s, msg)
 	}
 	if s, page := get(code); s != 200 || strings.Contains(page, `value="pay"`) || !strings.Contains(page, "Paid") {

@@ -2,120 +2,84 @@ package wechatemu
 
 import (
 	"errors"
-	"fmt"
-	"html/template"
-	"net/http"
-	"strings"
+
+	"till/checkout"
+	"till/providers/payerpage"
 )
 
-// yuan formats fen as ¥12.34 without floating point.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
-}
+// payer is the emulator's side of the payer page (providers/payerpage
+// renders it, the same as Alipay's). A declined Native scan leaves the
+// trade NOTPAY: the customer may still pay until it expires or the
+// merchant closes it.
+type payer struct{ e *Emulator }
 
-var payerPage = template.Must(template.New("pay").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>WeChat Pay sandbox: {{.Amount}}</title>
-<style>body{font-family:sans-serif;max-width:26em;margin:2em auto;padding:0 1em}
-.amount{font-size:2.5em;margin:.3em 0}button{font-size:1.2em;padding:.5em 1.5em;margin-right:1em}
-.sandbox{color:#a00;font-weight:bold}</style></head>
-<body>
-<p class="sandbox">SANDBOX: no real money moves.</p>
-<p>{{.Description}}</p>
-<p class="amount">{{.Amount}}</p>
-<p>Order {{.OrderNo}}</p>
-{{if .Payable}}<form method="post">
-<button type="submit" name="action" value="pay">Pay</button>
-<button type="submit" name="action" value="decline">Decline</button>
-</form>{{else}}<p><strong>{{.Status}}</strong></p>{{end}}
-</body></html>
-`))
-
-var resultPage = template.Must(template.New("result").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>WeChat Pay sandbox</title></head>
-<body style="font-family:sans-serif;max-width:26em;margin:2em auto;padding:0 1em">
-<p>{{.}}</p></body></html>
-`))
-
-// servePayer is the page a customer opens from the QR code.
-func (e *Emulator) servePayer(w http.ResponseWriter, r *http.Request) {
-	token := strings.TrimPrefix(r.URL.Path, "/pay/")
-	e.mu.Lock()
-	no, ok := e.byToken[token]
-	var t Trade
-	if ok {
-		t, ok = e.trade(no)
-	}
-	e.mu.Unlock()
-	if !ok {
-		reply(w, r, http.StatusNotFound, "No such order: the code is unknown to this sandbox.")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		status := map[string]string{
-			StateSuccess: "Paid.",
-			StateRefund:  "Paid (refunds followed).",
-			StateClosed:  "This order is closed and can no longer be paid.",
-		}[t.State]
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = payerPage.Execute(w, map[string]any{
-			"Amount":      yuan(t.Total),
-			"Description": t.Description,
-			"OrderNo":     t.OutTradeNo,
-			"Payable":     t.State == StateNotPay,
-			"Status":      status,
-		})
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		switch action := r.FormValue("action"); action {
-		case "pay":
-			already, err := e.pay(no)
-			switch {
-			case errors.Is(err, ErrNotPayable):
-				reply(w, r, http.StatusConflict, fmt.Sprintf("Order %s is closed and can no longer be paid.", no))
-			case err != nil:
-				reply(w, r, http.StatusInternalServerError, "The payment failed: "+err.Error())
-			case already:
-				reply(w, r, http.StatusOK, fmt.Sprintf("Order %s was already paid.", no))
-			default:
-				reply(w, r, http.StatusOK, fmt.Sprintf("Paid %s for order %s.", yuan(t.Total), no))
-			}
-		case "decline":
-			// A declined Native scan leaves the trade NOTPAY: the customer
-			// may still scan again until it expires or is closed.
-			if t.State == StateClosed {
-				reply(w, r, http.StatusConflict, fmt.Sprintf("Order %s is closed.", no))
-				return
-			}
-			reply(w, r, http.StatusOK, fmt.Sprintf("Declined: order %s was not paid.", no))
-		default:
-			reply(w, r, http.StatusBadRequest, "action must be pay or decline")
-		}
+func orderOf(t Trade) payerpage.Order {
+	o := payerpage.Order{OrderNo: t.OutTradeNo, Subject: t.Description, Amount: checkout.Money(t.Total), Status: t.State}
+	switch t.State {
+	case StateSuccess:
+		o.State = payerpage.Paid
+	case StateRefund:
+		o.State = payerpage.Refunded
+	case StateClosed:
+		o.State = payerpage.Closed
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		reply(w, r, http.StatusMethodNotAllowed, "use GET or POST")
+		o.State = payerpage.Payable
 	}
+	return o
 }
 
-// reply answers in HTML to a browser and in plain text to everyone else.
-func reply(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	w.Header().Set("Cache-Control", "no-store")
-	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(status)
-		_ = resultPage.Execute(w, msg)
-		return
+// find returns the trade of a payer-page token (expiry applied).
+func (p payer) find(token string) (Trade, error) {
+	p.e.mu.Lock()
+	defer p.e.mu.Unlock()
+	if no, ok := p.e.byToken[token]; ok {
+		if t, ok := p.e.trade(no); ok {
+			return t, nil
+		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
+	return Trade{}, payerpage.ErrUnknownCode
+}
+
+func (p payer) Look(token string) (payerpage.Order, error) {
+	t, err := p.find(token)
+	return orderOf(t), err
+}
+
+// Open: for WeChat opening the page changes nothing.
+func (p payer) Open(token string) (payerpage.Order, error) { return p.Look(token) }
+
+func (p payer) Pay(token string) (payerpage.Order, error) {
+	t, err := p.find(token)
+	if err != nil {
+		return payerpage.Order{}, err
+	}
+	already, err := p.e.pay(t.OutTradeNo)
+	if after, ok := p.e.Trade(t.OutTradeNo); ok {
+		t = after
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return payerpage.Order{}, payerpage.ErrUnknownCode
+	case errors.Is(err, ErrNotPayable):
+		return orderOf(t), payerpage.ErrClosed
+	case err != nil:
+		return orderOf(t), payerpage.ErrNotSaved
+	case already:
+		return orderOf(t), payerpage.ErrPaid
+	}
+	return orderOf(t), nil
+}
+
+func (p payer) Decline(token string) (payerpage.Order, error) {
+	t, err := p.find(token)
+	if err != nil {
+		return payerpage.Order{}, err
+	}
+	switch t.State {
+	case StateSuccess, StateRefund:
+		return orderOf(t), payerpage.ErrPaid
+	case StateClosed:
+		return orderOf(t), payerpage.ErrClosed
+	}
+	return orderOf(t), nil
 }
