@@ -68,6 +68,10 @@ func main() {
 // run parses args and runs the command, returning the exit code; tests
 // call it without a process of their own.
 func run(args []string, stdout, stderr io.Writer) int {
+	// `till help [command]` is `till [command] --help`, word for word.
+	if len(args) > 0 && args[0] == "help" {
+		args = append(append([]string(nil), args[1:]...), "--help")
+	}
 	var cli CLI
 	exit := -1
 	parser, err := kong.New(&cli,
@@ -91,10 +95,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := kctx.Run(&cli); err != nil {
-		if errors.Is(err, errHelp) {
-			_ = kctx.PrintUsage(false)
-			return exitOK
-		}
 		fmt.Fprintln(stderr, "till:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -154,13 +154,11 @@ func versionLine(set string, info func() (*debug.BuildInfo, bool)) string {
 	return line
 }
 
-// helpCmd is `till help`: the usage, as --help prints it.
+// helpCmd is listed so that `till --help` shows `till help`; run turns
+// `till help` into --help before parsing, so Run is never reached.
 type helpCmd struct{}
 
-func (helpCmd) Run(cli *CLI, out io.Writer) error { return errHelp }
-
-// errHelp asks run to print the usage.
-var errHelp = errors.New("help")
+func (helpCmd) Run(cli *CLI, out io.Writer) error { return nil }
 
 type exampleConfigCmd struct{}
 
@@ -437,6 +435,15 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 	return d, nil
 }
 
+// bellWriter is where the desk rings the bell on PAID: the terminal (a
+// BEL between frames moves nothing on screen), unless [ui] bell = false.
+func bellWriter(c *Config) io.Writer {
+	if c.UI.Bell != nil && !*c.UI.Bell {
+		return nil
+	}
+	return os.Stdout
+}
+
 // startNotice is what the desk says at start about its setup, in the
 // clerk's language: with a real merchant account, a terminal id left at
 // the default (two counters could not be told apart in order numbers and
@@ -526,12 +533,8 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	if notice != "" {
 		d.log.Warn(notice)
 	}
-	var bell io.Writer
-	if d.cfg.UI.Bell == nil || *d.cfg.UI.Bell {
-		bell = os.Stdout // a BEL between frames moves nothing on screen
-	}
 	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
-		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bell, Notice: notice})
+		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice})
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		d.log.Error("desk stopped", "err", err)

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"till/catalog"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -118,5 +122,77 @@ func TestSandboxLedgerIsSeparate(t *testing.T) {
 	p.db = "/x/shop.db"
 	if got := p.ledgerPath(true); got != "/x/shop.db" {
 		t.Fatalf("--db ignored: %s", got)
+	}
+}
+
+// TestLanguageAndBell: [ui] language picks the desk's words, else LANG
+// does; [ui] bell = false silences the bell.
+func TestLanguageAndBell(t *testing.T) {
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	c, err := loadConfig(writeConfig(t, ""), true)
+	if err != nil || c.lang != catalog.Chinese || bellWriter(c) == nil {
+		t.Fatalf("from LANG: %v %s, bell %v", err, c.lang, bellWriter(c))
+	}
+	c, err = loadConfig(writeConfig(t, "[ui]\nlanguage = \"en\"\nbell = false\n"), true)
+	if err != nil || c.lang != catalog.English || bellWriter(c) != nil {
+		t.Fatalf("configured: %v %s, bell %v", err, c.lang, bellWriter(c))
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	info := func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "5ccbcab0123456789abcdef"}, {Key: "vcs.time", Value: "2026-12-01T18:11:32Z"}, {Key: "vcs.modified", Value: "true"}}}, true
+	}
+	if got, want := versionLine("", info), "till v0.3.0 (5ccbcab01234 2026-12-01T18:11:32Z, modified)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := versionLine("v9", func() (*debug.BuildInfo, bool) { return nil, false }); got != "till v9" {
+		t.Errorf("-X version: %q", got)
+	}
+}
+
+func TestHelpCommand(t *testing.T) {
+	var a, b, errb bytes.Buffer
+	if code := run([]string{"help"}, &a, &errb); code != exitOK {
+		t.Fatalf("till help: exit %d %s", code, errb.String())
+	}
+	run([]string{"--help"}, &b, &errb)
+	if a.String() != b.String() || !strings.Contains(a.String(), "sandbox") {
+		t.Fatalf("till help and --help differ:\n%s\n---\n%s", a.String(), b.String())
+	}
+}
+
+// TestKeyFilesReadableByOthersAreNamed: a private key others can read is
+// named at start; one kept 0600 is not.
+func TestKeyFilesReadableByOthersAreNamed(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "apiclient_key.pem")
+	closed := filepath.Join(dir, "alipay_key.pem")
+	os.WriteFile(open, []byte("x"), 0o644)
+	os.WriteFile(closed, []byte("x"), 0o600)
+	c, err := loadConfig(writeConfig(t, "[shop]\nterminal = \"C2\"\n[wechat]\nmchid = \"1\"\nnotify_url = \"https://shop.example.com/n\"\nprivate_key_file = \""+open+"\"\n"+
+		"[alipay]\napp_id = \"2021\"\nprivate_key_file = \""+closed+"\"\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.lang = catalog.English
+	n := startNotice(c)
+	if !strings.Contains(n, "wechat.private_key_file") || !strings.Contains(n, "0644") || strings.Contains(n, "alipay.private_key_file") {
+		t.Fatalf("notice %q", n)
+	}
+}
+
+// TestLogTimesCarryTheShopsOffset: a log line's time is the shop's clock
+// with its offset, not the machine's zone.
+func TestLogTimesCarryTheShopsOffset(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: shopTime(loc)}))
+	log.Info("x")
+	if !strings.Contains(buf.String(), "+08:00") {
+		t.Fatalf("log line %q", buf.String())
 	}
 }

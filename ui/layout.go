@@ -147,9 +147,10 @@ func (m waitingModel) panel(width, height int, compact bool) string {
 	var lines []string
 	add := func(ls ...string) { lines = append(lines, ls...) }
 	if compact {
-		add(ansi.Truncate(m.deps.title(), width, "…"))
+		name, mode := m.deps.titleParts()
+		add(ansi.Truncate(name, width, "…"), ansi.Truncate(mode, width, "…"))
 	}
-	add(s.Title.Render(ansi.Truncate(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)}), width, "…")), "")
+	add(s.Title.Width(width).Render(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)})), "")
 	state, band := m.stateLine()
 	add(s.Band[band].Width(width).Render(ansi.Truncate(" "+state, width, "…")), "")
 	amount := p.Money(m.order.Amount)
@@ -164,7 +165,7 @@ func (m waitingModel) panel(width, height int, compact bool) string {
 	if m.order.Note != "" {
 		add(s.Label.Render(p.T("waiting.note")) + " " + truncate(m.order.Note, width-ansi.StringWidth(p.T("waiting.note"))-1))
 	}
-	add("", m.spinner.View()+" "+ansi.Truncate(m.activity(), width-2, "…"))
+	add("", ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
 	if m.warning != "" {
 		add(s.Warn.Width(width).Render(m.warning))
 	}
@@ -194,7 +195,7 @@ func (m waitingModel) below(width int) string {
 	if m.warning != "" {
 		lines = append(lines, s.Warn.Render(ansi.Truncate(m.warning, width, "…")))
 	} else {
-		lines = append(lines, m.spinner.View()+" "+ansi.Truncate(m.activity(), width-2, "…"))
+		lines = append(lines, ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
 	}
 	return strings.Join(lines, "\n")
 }

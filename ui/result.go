@@ -108,7 +108,8 @@ func (m resultModel) View() string {
 	w := max(m.width, 20)
 	line := func(text string) string { return st.Width(w).Render(ansi.Truncate(text, w, "…")) }
 	amount := m.deps.p.Money(figure)
-	rows := []string{line(""), line("  " + headline + "  " + amount + "   " + methodName(m.deps.p, m.order.Method))}
+	mark := map[string]string{"paid": "✓ ", "failed": "✗ ", "refunded": "↺ "}[band]
+	rows := []string{line(""), line("  " + mark + headline + "  " + amount + "   " + methodName(m.deps.p, m.order.Method))}
 	if bigWidth(amount)+4 <= w {
 		for _, r := range strings.Split(bigText(amount), "\n") {
 			rows = append(rows, line("  "+r))

@@ -47,16 +47,22 @@ func (d deps) hasMethod(m checkout.Method) bool {
 // title is the desk's first line: the shop, the counter and the mode, as
 // plainly for a live desk (LIVE) as for the sandbox (SANDBOX).
 func (d deps) title() string {
+	name, mode := d.titleParts()
+	return name + "  " + mode
+}
+
+// titleParts is the title's two halves, for a layout that stacks them.
+func (d deps) titleParts() (name, mode string) {
 	s := d.styles
 	shop := ""
 	if d.shop != "" && d.shop != "till" { // the default name says nothing twice
 		shop = " · " + d.shop
 	}
-	t := s.Title.Render("till") + s.Muted.Render(shop+" · "+d.p.T("header.counter", catalog.V{"Terminal": d.terminal}))
+	name = s.Title.Render("till") + s.Muted.Render(shop+" · "+d.p.T("header.counter", catalog.V{"Terminal": d.terminal}))
 	if d.sandbox {
-		return t + "  " + s.Sandbox.Render(d.p.T("header.sandbox")) + s.Muted.Render(" "+d.p.T("header.no_real_money"))
+		return name, s.Sandbox.Render(d.p.T("header.sandbox")) + s.Muted.Render(" "+d.p.T("header.no_real_money"))
 	}
-	return t + "  " + s.Live.Render(d.p.T("header.live"))
+	return name, s.Live.Render(d.p.T("header.live"))
 }
 
 // Options configure the desk.
@@ -134,6 +140,11 @@ type Model struct {
 	// passes' notices so that none of them replaces it.
 	setup     string
 	quitArmed bool
+	// quitting blanks the last frame: the terminal leaves the alternate
+	// screen with nothing on it and the cursor at the top, so no part of
+	// the desk is left in the shell (tmux copies the alternate screen's
+	// rows back when the window was resized in between).
+	quitting bool
 
 	width, height int
 }
@@ -218,6 +229,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 				m.notice, m.noticeWarn, m.noticeFromPass = p.T("notice.quit_armed"), true, false
 				return m, nil
 			}
+			m.quitting = true
 			return m, tea.Quit
 		}
 		if m.quitArmed {
@@ -233,6 +245,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			if !typing {
 				switch {
 				case key.Matches(msg, m.keys.Quit):
+					m.quitting = true
 					return m, tea.Quit
 				case key.Matches(msg, m.keys.Help):
 					m.help.ShowAll = !m.help.ShowAll
@@ -609,6 +622,9 @@ func (m Model) helpView() string {
 }
 
 func (m Model) View() string {
+	if m.quitting {
+		return ""
+	}
 	if m.active == screenWaiting && m.waiting.fullScreen() {
 		// The code needs every row: the screen draws the title and the
 		// keys itself, beside the code.

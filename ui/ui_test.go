@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"till/catalog"
 	"till/checkout"
 	"till/providers/fake"
 	"till/store"
@@ -213,10 +214,17 @@ func TestQRDrawnOnScreenDecodes(t *testing.T) {
 		}
 		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
 	}
-	for _, size := range []struct{ w, h int }{{80, 24}, {120, 50}} {
+	// Every size a counter may have: the compact layout (60x20), details
+	// beside (80x24, 120x40), the double-size code (160x50); in Chinese too.
+	for _, size := range []struct {
+		w, h int
+		lang catalog.Lang
+	}{{60, 20, catalog.English}, {80, 24, catalog.English}, {120, 40, catalog.Chinese}, {160, 50, catalog.English}, {60, 20, catalog.Chinese}} {
 		r := newRig(t)
 		url := "http://127.0.0.1:43121/pay/0123456789abcdef0123"
-		var m tea.Model = r.model
+		rend := lipgloss.NewRenderer(io.Discard)
+		rend.SetColorProfile(termenv.Ascii)
+		var m tea.Model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1", Lang: size.lang, SkipRecovery: true})
 		m, _ = m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
 		root := m.(Model)
 		root.active = screenWaiting
@@ -225,6 +233,9 @@ func TestQRDrawnOnScreenDecodes(t *testing.T) {
 			State: checkout.StateAwaiting, ExpiresAt: t0.Add(3 * time.Minute)})
 		root = root.resize()
 		screen := root.View()
+		if size.w == 160 && !strings.Contains(screen, "████████") {
+			t.Errorf("160x50: the code is not drawn at double size")
+		}
 		if n := strings.Count(screen, "\n") + 1; n > size.h {
 			t.Fatalf("%dx%d: view is %d lines", size.w, size.h, n)
 		}
