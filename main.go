@@ -407,6 +407,17 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 	d.ledger = ledger
 	d.closers = append(d.closers, ledger)
 	if err := ledger.Bind(context.Background(), cfg.mode()); err != nil {
+		var we *store.WrongModeError
+		if errors.As(err, &we) {
+			p := catalog.New(cfg.lang)
+			mode := func(m string) string {
+				if m == "sandbox" {
+					return p.T("cli.mode.sandbox")
+				}
+				return p.T("cli.mode.live")
+			}
+			err = fmt.Errorf("%s: %w", p.T("cli.ledger.mode.wrong_mode", catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
+		}
 		return nil, usageError{err}
 	}
 
@@ -538,7 +549,7 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
 	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		d.log.Error("desk stopped", "err", err)
-		return fmt.Errorf("the desk stopped: %w", err)
+		return fmt.Errorf("%s: %w", catalog.New(d.cfg.lang).T("cli.run.desk_stopped"), err)
 	}
 	d.log.Info("till stopped")
 	return nil

@@ -13,6 +13,19 @@ import (
 // live) than the desk now runs in.
 var ErrWrongMode = errors.New("ledger mode mismatch")
 
+// WrongModeError names the ledger and both modes; errors.Is matches
+// ErrWrongMode.
+type WrongModeError struct {
+	Path       string
+	Held, Want string // "sandbox" or "live"
+}
+
+func (e *WrongModeError) Error() string {
+	return fmt.Sprintf("%s holds %s sales and till is configured for %s: use another --db", e.Path, e.Held, e.Want)
+}
+
+func (e *WrongModeError) Unwrap() error { return ErrWrongMode }
+
 // Bind stamps the ledger with the mode the desk runs in ("sandbox" or
 // "live") the first time, and refuses a ledger stamped with the other one.
 // Sandbox sales are not takings, and a sandbox desk must never settle a
@@ -27,6 +40,6 @@ func (s *Store) Bind(ctx context.Context, mode string) error {
 		case mode:
 			return nil
 		}
-		return fmt.Errorf("%s holds %s sales and till is configured for %s: use another --db: %w", s.path, cur, mode, ErrWrongMode)
+		return &WrongModeError{Path: s.path, Held: cur, Want: mode}
 	})
 }

@@ -327,3 +327,39 @@ func TestQuitBlanksTheLastFrame(t *testing.T) {
 		t.Fatalf("after the second ctrl+c: last frame %q", m.View())
 	}
 }
+
+// TestCountdownTurnsAmberThenRed: the countdown is drawn plain, amber in
+// the last 30 s and red in the last 10 s.
+func TestCountdownTurnsAmberThenRed(t *testing.T) {
+	r := newRig(t)
+	rend := lipgloss.NewRenderer(io.Discard)
+	rend.SetColorProfile(termenv.ANSI256)
+	m := New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1", SkipRecovery: true})
+	o := goldenOrder(checkout.MethodWeChat, checkout.StateAwaiting)
+	w, _ := newCreating(m.deps, o.Method, o.Amount).begin(o)
+	s := m.deps.styles
+	for left, want := range map[time.Duration]string{
+		60 * time.Second: s.Amount.Render("1:00"),
+		25 * time.Second: s.CountdownSoon.Render("0:25"),
+		5 * time.Second:  s.CountdownLast.Render("0:05"),
+	} {
+		w.now = o.ExpiresAt.Add(-left)
+		if got := w.countdown(); got != want {
+			t.Errorf("%v left: %q, want %q", left, got, want)
+		}
+	}
+	if s.CountdownSoon.Render("0:25") == s.Amount.Render("0:25") || s.CountdownLast.Render("0:05") == s.CountdownSoon.Render("0:05") {
+		t.Fatal("the three countdown styles do not differ")
+	}
+}
+
+// TestCustomerScannedIsShown: once Alipay says the customer has opened the
+// code, the waiting screen says so.
+func TestCustomerScannedIsShown(t *testing.T) {
+	r := newRig(t)
+	tm, o := r.sale(t, "4a", "WAITING FOR PAYMENT")
+	if err := r.ali.Scan(o.No); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "CUSTOMER SCANNED")
+}

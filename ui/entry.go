@@ -46,11 +46,11 @@ type entryModel struct {
 
 func newEntry(d deps) entryModel {
 	ti := textinput.New()
-	ti.Placeholder = d.p.T("entry.note_placeholder")
+	// The placeholder is drawn by View: bubbles' textinput cuts it to its
+	// first rune without a Width, and with one it counts a Chinese
+	// character's two columns as two runes.
 	ti.CharLimit = checkout.MaxNoteRunes
 	ti.Prompt = ""
-	// Wide enough for the placeholder whole, in either language.
-	ti.Width = max(ansi.StringWidth(ti.Placeholder)+1, 24)
 	return entryModel{deps: d, keys: defaultEntryKeys(d.p), noteKeys: defaultNoteKeys(d.p), note: ti}
 }
 
@@ -217,8 +217,11 @@ func (m entryModel) View() string {
 	b.WriteByte('\n')
 
 	noteView := m.note.View()
-	if !m.editingNote && m.note.Value() == "" {
+	switch {
+	case !m.editingNote && m.note.Value() == "":
 		noteView = s.Muted.Render(p.T("entry.note_hint"))
+	case m.note.Value() == "":
+		noteView += s.Muted.Render(p.T("entry.note_placeholder"))
 	}
 	b.WriteString(s.Label.Render(pad(p.T("entry.note"), labelW)) + noteView + "\n")
 	if m.err != "" {

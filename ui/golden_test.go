@@ -98,6 +98,11 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 			x.entry, _ = x.entry.charge(checkout.MethodWeChat)
 		}),
 		"entry_busy_day": at(screenEntry, func(x *Model) { x.entry.recent = day }),
+		"entry_note": at(screenEntry, func(x *Model) {
+			x.entry.amount = "9,90"
+			x.entry.editingNote = true
+			x.entry.note.Focus()
+		}),
 		"entry_late_banner": at(screenEntry, func(x *Model) {
 			x.late = []checkout.Order{late}
 			x.entry.recent = day[:3]
