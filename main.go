@@ -538,15 +538,29 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	// Anything that logs through the standard loggers goes to the file,
 	// not over the screen.
 	slog.SetDefault(d.log)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // calls still running when the desk stops give up
 	notice := startNotice(d.cfg)
 	if notice != "" {
 		d.log.Warn(notice)
 	}
 	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
 		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice})
-	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithContext(ctx))
+	// A signal (kill, a shutdown, the terminal closing) stops the desk
+	// the way q does: the model draws its blank last frame, so the shell
+	// gets its screen back clean. Open sales are settled at the next start.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithoutSignalHandler())
+	go func() {
+		select {
+		case s := <-sigs:
+			d.log.Info("stopping on a signal", "signal", s.String())
+			prog.Send(ui.ShutdownMsg{})
+		case <-ctx.Done():
+		}
+	}()
 	if _, err := prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		d.log.Error("desk stopped", "err", err)
 		return fmt.Errorf("%s: %w", catalog.New(d.cfg.lang).T("cli.run.desk_stopped"), err)

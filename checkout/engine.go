@@ -180,7 +180,11 @@ func (e *Engine) Order(ctx context.Context, no string) (Order, error) {
 // newest first, at most limit.
 func (e *Engine) Today(ctx context.Context, limit int) ([]Order, error) {
 	from, to := DayBounds(e.clock.Now(), e.cfg.Location)
-	return e.ledger.OrdersCreated(ctx, from, to, limit)
+	os, err := e.ledger.OrdersCreated(ctx, from, to, limit)
+	if err != nil {
+		return nil, &LedgerError{Op: "reading today's orders", Err: err}
+	}
+	return os, nil
 }
 
 // DayBounds returns the start of t's calendar day in loc and the start of
@@ -805,13 +809,16 @@ func (e *Engine) AcknowledgeLate(ctx context.Context, no string) (Order, error) 
 	now := e.clock.Now()
 	o, err := e.ledger.Update(ctx, no, func(s *Order) error {
 		if !s.Late {
-			return fmt.Errorf("order %s was not paid late", no)
+			return fmt.Errorf("order %s: %w", no, ErrNotLate)
 		}
 		if s.LateSeenAt.IsZero() {
 			s.LateSeenAt = now
 		}
 		return nil
 	})
+	if errors.Is(err, ErrNotLate) {
+		return Order{No: no}, err
+	}
 	if err != nil {
 		return Order{No: no}, &LedgerError{Op: "recording that order " + no + " was seen", Err: err}
 	}

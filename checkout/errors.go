@@ -15,6 +15,9 @@ var (
 	// ErrBusy: another call on the same order was still under way when
 	// the caller's deadline came; nothing was done (an unknown outcome).
 	ErrBusy = errors.New("another call on this order is still under way")
+	// ErrNotLate: an acknowledgement named an order that was not paid
+	// after its sale was closed; nothing was recorded.
+	ErrNotLate = errors.New("not paid late")
 )
 
 // ErrorKind classifies a provider's definite answers. KindUnknown is the

@@ -592,3 +592,29 @@ func TestLateChecksAreSpreadOverPasses(t *testing.T) {
 		t.Fatalf("after two passes: %d left", len(left))
 	}
 }
+
+// TestAcknowledgeAndTodaySayWhatFailed: acknowledging an order that was
+// not paid late is refused as such (not a ledger fault: nothing is wrong
+// with the disk), and a failed read of today's orders is a LedgerError, so
+// the desk does not blame the provider for it.
+func TestAcknowledgeAndTodaySayWhatFailed(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 300)
+	_, err := r.eng.AcknowledgeLate(context.Background(), o.No)
+	var le *checkout.LedgerError
+	if !errors.Is(err, checkout.ErrNotLate) || errors.As(err, &le) {
+		t.Errorf("acknowledging an order not paid late: %v, want ErrNotLate and no LedgerError", err)
+	}
+	if got := r.stored(t, o.No); !got.LateSeenAt.IsZero() {
+		t.Errorf("the refused acknowledgement was recorded: %+v", got)
+	}
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name == "list" {
+			return fake.ErrDisk
+		}
+		return nil
+	})
+	if _, err := r.eng.Today(context.Background(), 10); !errors.As(err, &le) || !errors.Is(err, fake.ErrDisk) {
+		t.Errorf("today with the ledger unreadable: %v, want a LedgerError", err)
+	}
+}

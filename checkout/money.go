@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"golang.org/x/text/width"
 )
 
 // Money is an amount in fen (1/100 yuan). till never uses floating point
@@ -69,11 +71,10 @@ func Quoted(s string) string {
 // decimals, signs, exponents, zero, and amounts above ceiling (when
 // ceiling > 0). Nothing is ever silently dropped.
 func ParseMoney(s string, ceiling Money) (Money, error) {
-	in := strings.TrimSpace(s)
+	in := strings.TrimSpace(NarrowAmount(s))
 	in = strings.TrimPrefix(in, "¥")
-	in = strings.TrimPrefix(in, "￥")
 	in = strings.TrimSpace(in)
-	if in == "" {
+	if strings.Trim(in, ".,") == "" {
 		return 0, refuse(s, AmountEmpty, "enter an amount, e.g. 12.30")
 	}
 	if strings.Contains(in, ",") {
@@ -81,10 +82,10 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 		switch {
 		case strings.Contains(in, "."):
 			return 0, refuse(s, AmountMixed, "%s has both a point and a comma: use one decimal point, e.g. 12.30", Quoted(s))
+		case thousandsGroups(in):
+			return 0, refuse(s, AmountThousands, "%s is unclear: type %s without commas for a thousand and more, or use a point for decimals, e.g. 12.34", Quoted(s), strings.ReplaceAll(in, ",", ""))
 		case strings.Contains(frac, ","):
 			return 0, refuse(s, AmountTwoPoints, "%s is not an amount: more than one decimal comma", Quoted(s))
-		case len(frac) == 3 && whole != "":
-			return 0, refuse(s, AmountThousands, "%s is unclear: for %s%s type %s%s, for %s.%s type it with a point", Quoted(s), whole, frac, whole, frac, whole, frac)
 		}
 		in = whole + "." + frac
 	}
@@ -129,6 +130,41 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 		return 0, e
 	}
 	return m, nil
+}
+
+// NarrowAmount turns what a Chinese keyboard types into the ASCII an
+// amount is read in: full-width digits and signs ("１２．３０") become
+// their narrow forms, and the ideographic full stop "。", which a Chinese
+// input method types for ".", becomes a point. Every other rune is kept,
+// so a refusal still echoes what was typed.
+func NarrowAmount(s string) string {
+	// x/text narrows "。" to the half-width "｡", which is still no point.
+	return strings.NewReplacer("。", ".", "｡", ".").Replace(width.Narrow.String(s))
+}
+
+// thousandsGroups reports "1,234" or "12,345,678": digits, then one or
+// more commas each followed by exactly three digits, which a clerk may
+// have meant as a thousands separator as well as a decimal comma.
+func thousandsGroups(s string) bool {
+	groups := strings.Split(s, ",")
+	if groups[0] == "" || !allDigits(groups[0]) {
+		return false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 || !allDigits(g) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // String formats the amount in yuan with exactly two decimals, "12.30".

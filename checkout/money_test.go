@@ -26,6 +26,13 @@ func TestParseMoneyAccepts(t *testing.T) {
 		{"12,3", 1230},
 		{",5", 50},
 		{"¥9,90", 990},
+		// What a Chinese keyboard types: full-width digits and signs, the
+		// ideographic full stop, an ideographic space.
+		{"１２．３０", 1230},
+		{"12。5", 1250},
+		{"１２，３", 1230},
+		{"￥４５.60", 4560},
+		{"\u300045.60", 4560},
 	}
 	for _, c := range cases {
 		got, err := ParseMoney(c.in, DefaultCeiling)
@@ -50,7 +57,13 @@ func TestParseMoneyRefuses(t *testing.T) {
 		{"abc", "not an amount"},
 		{"1e3", "not an amount"},
 		{"", "enter an amount"},
-		{".", "at least 0.01"},
+		{".", "enter an amount"},
+		{",", "enter an amount"},
+		{"¥ .", "enter an amount"},
+		{"0,00", "at least 0.01"},
+		{"1,234,567", "unclear"},
+		{"１，２３４", "unclear"},
+		{"12,34,567", "more than one decimal comma"},
 		{"1.2.3", "more than one decimal point"},
 		{"1,234.50", "both a point and a comma"},
 		{"12.30,5", "both a point and a comma"},

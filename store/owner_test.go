@@ -148,10 +148,8 @@ func TestLockedErrorNamesTheHolder(t *testing.T) {
 
 	// Not today: the date too.
 	yesterday := since.AddDate(0, 0, -1)
-	putOwner(t, s.Path(), Owner{PID: pid, Command: "till desk", Since: yesterday})
-	_, err = Open(s.Path(), WithLockTimeout(200*time.Millisecond))
-	if err == nil || !strings.Contains(err.Error(), "since "+yesterday.Format("2006-01-02 15:04")) {
-		t.Errorf("message %v does not give yesterday's date", err)
+	if got := (Owner{PID: pid, Command: "till desk", Since: yesterday}).String(); !strings.Contains(got, "since "+yesterday.Format("2006-01-02 15:04")) {
+		t.Errorf("%q does not give yesterday's date", got)
 	}
 
 	// Control characters in the file do not reach the message.
@@ -333,5 +331,50 @@ func TestOwnerCommandHasNoFlags(t *testing.T) {
 		if got := ownerCommand(); got != want {
 			t.Errorf("%q: %q, want %q", args, got, want)
 		}
+	}
+}
+
+// TestReusedPIDIsNotTheOwner: an owner file whose pid now belongs to a
+// process started after the file was written (the writer died, the pid
+// came round again) names no one.
+func TestReusedPIDIsNotTheOwner(t *testing.T) {
+	if _, ok := processStart(os.Getpid()); !ok {
+		t.Skip("no /proc here: the pid is believed")
+	}
+	path := filepath.Join(t.TempDir(), "till.db")
+	pid := livePID(t)
+	putOwner(t, path, Owner{PID: pid, Command: "till desk", Since: time.Now().Add(-24 * time.Hour)})
+	if o := readOwner(path); o != nil {
+		t.Errorf("a process started today was taken for the owner since yesterday: %+v", o)
+	}
+	putOwner(t, path, Owner{PID: pid, Command: "till desk", Since: time.Now().Truncate(time.Second)})
+	if o := readOwner(path); o == nil || o.PID != pid {
+		t.Errorf("the live owner was not named: %+v", o)
+	}
+}
+
+// TestOwnerFileIsNotWrittenThroughASymlink: a symlink planted where the
+// old fixed temporary name was does not redirect the write.
+func TestOwnerFileIsNotWrittenThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "till.db")
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, OwnerPath(path)+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	putOwner(t, path, Owner{PID: os.Getpid(), Command: "till", Since: time.Now()})
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Fatalf("the symlink's target was written: %q", b)
+	}
+	fi, err := os.Lstat(OwnerPath(path))
+	if err != nil || fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("owner file: %v %v", fi, err)
+	}
+	left, _ := filepath.Glob(OwnerPath(path) + ".*.tmp")
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

@@ -134,8 +134,12 @@ func describe(p *catalog.Printer, err error, m checkout.Method) string {
 			key = "err.unsaved.paid"
 		}
 		return p.T(key, catalog.V{"Provider": methodName(p, se.Method), "Err": se.Err.Error()})
+	case errors.Is(err, checkout.ErrNotLate):
+		return p.T("err.not_late")
 	case errors.As(err, &le):
-		return p.T("err.ledger", catalog.V{"Err": le.Error()})
+		// The cause (the disk's or bbolt's words) is the one part left
+		// untranslated: it is what a technician needs.
+		return p.T("err.ledger", catalog.V{"Err": le.Err.Error()})
 	case errors.Is(err, checkout.ErrNoProvider):
 		return p.T("err.no_provider")
 	case errors.As(err, &pe):
@@ -156,7 +160,13 @@ func providerName(p *catalog.Printer, m checkout.Method) string {
 
 // providerMessage words a provider's answer or the lack of one.
 func providerMessage(p *catalog.Printer, pe *checkout.ProviderError, provider string) string {
-	v := catalog.V{"Provider": provider, "Code": pe.Code}
+	// The code follows the sentence in the language's own brackets, or
+	// not at all when the provider gave none.
+	code := ""
+	if pe.Code != "" {
+		code = p.T("err.code_suffix", catalog.V{"Code": pe.Code})
+	}
+	v := catalog.V{"Provider": provider, "Code": code}
 	if pe.Kind == checkout.KindUnknown {
 		if key := causeKey(pe); key != "" {
 			return p.T(key, v)

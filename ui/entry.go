@@ -13,8 +13,9 @@ import (
 	"till/checkout"
 )
 
-// chargeMsg asks the root to start a sale. Sent by the entry screen when
-// the clerk presses w or a with a valid amount; handled by the root.
+// chargeMsg is the sale the entry screen asks the root to start, when the
+// clerk presses w or a with a valid amount: the root takes it from
+// entryModel.charging in the same Update.
 type chargeMsg struct {
 	method checkout.Method
 	amount checkout.Money
@@ -39,6 +40,10 @@ type entryModel struct {
 
 	recent    []checkout.Order
 	recentErr error
+
+	// charging is the sale to start, set by the w or a key and taken
+	// (and cleared) by the root at once.
+	charging *chargeMsg
 
 	width, height int // the body's room
 	winW, winH    int // the whole window, for the QR code's needs
@@ -91,27 +96,7 @@ func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
-		// Typed runes may arrive together ("12.30w" from a fast typist, a
-		// scanner or a script): handle them one key at a time, every one
-		// of them, so that none is lost.
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
-			var cmds []tea.Cmd
-			for _, r := range msg.Runes {
-				var cmd tea.Cmd
-				one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}
-				charge := !m.editingNote && (key.Matches(one, m.keys.WeChat) || key.Matches(one, m.keys.Alipay))
-				if m.editingNote {
-					m, cmd = m.updateNote(one)
-				} else {
-					m, cmd = m.updateKey(one)
-				}
-				cmds = append(cmds, cmd)
-				if charge && cmd != nil {
-					break // the sale starts; what follows belongs to its screen
-				}
-			}
-			return m, tea.Batch(cmds...)
-		}
+		// The root hands typed runes over one at a time (Model.burst).
 		if m.editingNote {
 			return m.updateNote(msg)
 		}
@@ -139,7 +124,22 @@ func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 
 func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 	switch {
-	case key.Matches(msg, m.keys.Digit), msg.Paste && isAmountText(string(msg.Runes)):
+	case msg.Paste:
+		// A pasted amount is taken as the clerk would read it (" ¥45.60 "
+		// is 45.60); anything else is said, not typed.
+		text := strings.TrimSpace(checkout.NarrowAmount(string(msg.Runes)))
+		text = strings.TrimSpace(strings.TrimPrefix(text, "¥"))
+		if !isAmountText(text) {
+			m.err = m.deps.p.T("entry.paste_not_amount", catalog.V{"Input": checkout.Quoted(string(msg.Runes))})
+			return m, nil
+		}
+		if len(m.amount)+len(text) <= maxAmountChars {
+			m.amount += text
+			m.err = ""
+		} else {
+			m.err = m.deps.p.T("entry.too_long", catalog.V{"Max": maxAmountChars})
+		}
+	case key.Matches(msg, m.keys.Digit):
 		if len(m.amount)+len(msg.Runes) <= maxAmountChars {
 			m.amount += string(msg.Runes)
 		}
@@ -191,7 +191,8 @@ func (m entryModel) charge(meth checkout.Method) (entryModel, tea.Cmd) {
 		m.err = describe(p, err, "")
 		return m, nil
 	}
-	return m, func() tea.Msg { return chargeMsg{method: meth, amount: amount, note: note} }
+	m.charging = &chargeMsg{method: meth, amount: amount, note: note}
+	return m, nil
 }
 
 func (m entryModel) View() string {
@@ -212,7 +213,9 @@ func (m entryModel) View() string {
 		box = s.Input
 	}
 	labelW := max(ansi.StringWidth(p.T("entry.amount")), ansi.StringWidth(p.T("entry.note"))) + 2
-	amountBox := box.Width(22).Render(s.Amount.Render("¥ "+amountText) + cursor)
+	// The box is 22 columns wide (its border takes 2 more), less in a
+	// window too narrow for that.
+	amountBox := box.Width(max(8, min(22, m.width-labelW-2))).Render(s.Amount.Render("¥ "+amountText) + cursor)
 	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, s.Label.Render(pad(p.T("entry.amount"), labelW)), amountBox))
 	b.WriteByte('\n')
 
@@ -232,6 +235,18 @@ func (m entryModel) View() string {
 	return b.String()
 }
 
+// dayTotal is how many of orders were paid and what they brought in net
+// of refunds: the line over every list of the day's sales.
+func dayTotal(orders []checkout.Order) (count int, net checkout.Money) {
+	for _, o := range orders {
+		if o.State.WasPaid() {
+			net += o.Amount - o.Refunded
+			count++
+		}
+	}
+	return count, net
+}
+
 // recentLimit is how many of today's sales the entry screen asks for.
 const recentLimit = 50
 
@@ -242,14 +257,7 @@ func (m entryModel) recentView(height int) string {
 	if m.recentErr != nil {
 		return s.Error.Render(p.T("entry.recent_failed", catalog.V{"Err": describe(p, m.recentErr, "")}))
 	}
-	var paid checkout.Money
-	count := 0
-	for _, o := range m.recent {
-		if o.State.WasPaid() {
-			paid += o.Amount - o.Refunded
-			count++
-		}
-	}
+	count, paid := dayTotal(m.recent)
 	var b strings.Builder
 	b.WriteString(s.Title.Render(p.N("entry.today", count, catalog.V{"Net": p.Money(paid)})))
 	if len(m.recent) == 0 {

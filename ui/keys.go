@@ -2,8 +2,10 @@ package ui
 
 import (
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"till/catalog"
+	"till/checkout"
 )
 
 // The keys on the sale screen are a contract (design.md): digits, '.' and
@@ -37,6 +39,19 @@ type entryKeys struct {
 	Backspace key.Binding
 	Clear     key.Binding
 	Refresh   key.Binding
+}
+
+// narrowKey reads a key typed in a Chinese input method's full-width
+// mode as its ASCII key: "１" is 1, "。" and "．" are the point, "，" the
+// comma, "ｗ" is w. The note keeps what was typed; this is for keys.
+func narrowKey(k tea.KeyMsg) tea.KeyMsg {
+	if k.Type != tea.KeyRunes || k.Paste {
+		return k
+	}
+	if n := []rune(checkout.NarrowAmount(string(k.Runes))); string(n) != string(k.Runes) {
+		k.Runes = n
+	}
+	return k
 }
 
 // amountRunes are the keys that type an amount.

@@ -120,7 +120,7 @@ func (m waitingModel) layoutView() string {
 	case m.qr.err != nil:
 		return s.Error.Render(p.T("waiting.qr_error", catalog.V{"Err": m.qr.err.Error()}))
 	case l.kind == layoutTooSmall:
-		return s.Error.Render(p.T("waiting.too_small", catalog.V{"W": l.needW, "H": l.needH, "NowW": m.frame.W, "NowH": m.frame.H})) +
+		return s.Error.Width(max(m.frame.W-2, 1)).Render(p.T("waiting.too_small", catalog.V{"W": l.needW, "H": l.needH, "NowW": m.frame.W, "NowH": m.frame.H})) +
 			"\n\n" + m.summaryLine(m.frame.W-2)
 	}
 	code := s.QR.Render(m.qr.text)
@@ -134,52 +134,104 @@ func (m waitingModel) layoutView() string {
 	case layoutCompact:
 		return lipgloss.JoinHorizontal(lipgloss.Top, code, " ", m.panel(l.panelW, m.frame.H, true))
 	}
-	// layoutMinimal
-	return code + "\n" + ansi.Truncate(m.summaryLine(m.frame.W), m.frame.W, "…")
+	// layoutMinimal: the code and one line, two when there is room.
+	summary := ansi.Truncate(m.summaryLine(m.frame.W), m.frame.W, "…")
+	switch {
+	case m.alert == "":
+		return code + "\n" + summary
+	case lipgloss.Height(code)+2 <= m.frame.H:
+		return code + "\n" + m.alert + "\n" + summary
+	case m.alertFirst:
+		return code + "\n" + m.alert
+	}
+	return code + "\n" + summary
+}
+
+// panelItem is a part of the details beside the code, and how much it
+// matters when the rows run out.
+type panelItem struct {
+	text string
+	keep int // higher stays longer
 }
 
 // panel is the sale's details beside the code, at most height rows of
 // width columns. compact adds what the root's header and help would have
-// said (the desk, the key).
+// said (the desk, the key, the urgent line). When the rows run out the
+// parts that matter least go first, whole: the amount, the state and the
+// countdown stay to the last, and a payer address is shown whole or not
+// at all.
 func (m waitingModel) panel(width, height int, compact bool) string {
 	s := m.deps.styles
 	p := m.deps.p
-	var lines []string
-	add := func(ls ...string) { lines = append(lines, ls...) }
+	var items []panelItem
+	add := func(keep int, text string) { items = append(items, panelItem{text, keep}) }
+	blank := func() { add(1, "") }
 	if compact {
 		name, mode := m.deps.titleParts()
-		add(ansi.Truncate(name, width, "…"), ansi.Truncate(mode, width, "…"))
+		add(3, ansi.Truncate(name, width, "…"))
+		add(4, ansi.Truncate(mode, width, "…"))
+		if m.alert != "" {
+			add(10, m.alert)
+		}
 	}
-	add(s.Title.Width(width).Render(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)})), "")
+	add(4, s.Title.Width(width).Render(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)})))
+	blank()
 	state, band := m.stateLine()
-	add(s.Band[band].Width(width).Render(ansi.Truncate(" "+state, width, "…")), "")
+	add(9, s.Band[band].Width(width).Render(ansi.Truncate(" "+state, width, "…")))
+	blank()
 	amount := p.Money(m.order.Amount)
 	roomy := height >= 16 && !compact
 	if roomy && bigWidth(amount) <= width {
-		add(s.Amount.Render(bigText(amount)))
+		add(9, s.Amount.Render(bigText(amount)))
 	} else {
-		add(s.Amount.Render(amount))
+		add(9, s.Amount.Render(amount))
 	}
-	add(s.Label.Render(p.T("waiting.closes_in")) + " " + m.countdown())
-	add(s.Label.Render(p.T("waiting.order")) + " " + fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1))
+	add(8, s.Label.Render(p.T("waiting.closes_in"))+" "+m.countdown())
+	add(5, s.Label.Render(p.T("waiting.order"))+" "+fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1))
 	if m.order.Note != "" {
-		add(s.Label.Render(p.T("waiting.note")) + " " + truncate(m.order.Note, width-ansi.StringWidth(p.T("waiting.note"))-1))
+		add(3, s.Label.Render(p.T("waiting.note"))+" "+truncate(m.order.Note, width-ansi.StringWidth(p.T("waiting.note"))-1))
 	}
-	add("", ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
+	blank()
+	add(2, ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
 	if m.warning != "" {
-		add(s.Warn.Width(width).Render(m.warning))
+		add(6, s.Warn.Width(width).Render(m.warning))
 	}
 	if compact && m.deps.sandbox {
-		add("", s.Muted.Width(width).Render(p.T("waiting.payer_page", catalog.V{"URL": m.order.CodeURL})))
+		blank()
+		add(2, s.Muted.Render(wrapHard(m.payerLine(m.order.CodeURL), width)))
 	}
 	if compact {
-		add("", s.Muted.Render(ansi.Truncate(m.keys.Cancel.Help().Key+" "+m.keys.Cancel.Help().Desc, width, "…")))
+		blank()
+		add(7, s.Muted.Render(ansi.Truncate(m.keys.Cancel.Help().Key+" "+m.keys.Cancel.Help().Desc, width, "…")))
 	}
-	out := strings.Split(strings.Join(lines, "\n"), "\n")
-	if len(out) > height {
-		out = out[:height]
+	return fitItems(items, height)
+}
+
+// fitItems joins items in order, first dropping, while they take more than
+// height rows, the one that matters least (the lowest, then the last of
+// those).
+func fitItems(items []panelItem, height int) string {
+	rows := func() int {
+		n := 0
+		for _, it := range items {
+			n += lipgloss.Height(it.text)
+		}
+		return n
 	}
-	return strings.Join(out, "\n")
+	for len(items) > 0 && rows() > height {
+		drop := len(items) - 1
+		for i := len(items) - 1; i >= 0; i-- {
+			if items[i].keep < items[drop].keep {
+				drop = i
+			}
+		}
+		items = append(items[:drop:drop], items[drop+1:]...)
+	}
+	texts := make([]string, len(items))
+	for i, it := range items {
+		texts[i] = it.text
+	}
+	return strings.Join(texts, "\n")
 }
 
 // below is the details under the code, in belowRows rows.
@@ -225,7 +277,10 @@ func (m waitingModel) payerLine(url string) string {
 
 // activity is what the spinner line says.
 func (m waitingModel) activity() string {
-	if m.phase == phaseClosing {
+	switch {
+	case m.unsaved != nil:
+		return m.deps.p.T("waiting.saving")
+	case m.phase == phaseClosing:
 		return m.deps.p.T("waiting.closing")
 	}
 	return m.deps.p.T("waiting.waiting_for_customer")

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"till/catalog"
@@ -56,6 +58,7 @@ type problemModel struct {
 	// not record: it stays said whatever later tries answer.
 	unsaved error
 	width   int
+	height  int // the body's room
 	gen     int64
 	pending int64 // the tag of the background try in flight, 0 for none
 }
@@ -135,7 +138,7 @@ func (m problemModel) View() string {
 	if m.unsaved != nil {
 		lead = m.unsaved
 	}
-	w := max(m.width, 20)
+	w := max(m.width, 10)
 	v := catalog.V{"Method": methodName(p, o.Method), "No": o.No, "Amount": p.Money(o.Amount)}
 	var se *checkout.SaveError
 	band, headline, body := "failed", p.T("problem.unsettled"), p.T("problem.close_failed", v)
@@ -149,10 +152,16 @@ func (m problemModel) View() string {
 	}
 	st := s.Band[band]
 	line := func(text string) string { return st.Width(w).Render(ansi.Truncate(text, w, "…")) }
-	out := line("") + "\n" + line("  ⚠ "+headline+"   "+p.Money(o.Amount)) + "\n" + line("") + "\n\n" +
-		s.Error.Width(w).Render(capitalize(describe(p, lead, o.Method))) + "\n\n" + s.Row.Width(w).Render(body)
+	parts := []string{line("  ⚠ " + headline + "   " + p.Money(o.Amount)),
+		s.Error.Width(w).Render(capitalize(describe(p, lead, o.Method))), s.Row.Width(w).Render(body)}
 	if lead != m.err && m.err != nil && !paidUnsaved(m.err) {
-		out += "\n\n" + s.Muted.Width(w).Render(p.T("problem.last_try", catalog.V{"Problem": describe(p, m.err, o.Method)}))
+		parts = append(parts, s.Muted.Width(w).Render(p.T("problem.last_try", catalog.V{"Problem": describe(p, m.err, o.Method)})))
 	}
-	return out
+	// With room, the band and a blank line between the parts; in a low
+	// window only the words, which all matter.
+	tight := strings.Join(parts, "\n")
+	if m.height > 0 && lipgloss.Height(tight)+len(parts)+1 > m.height {
+		return tight
+	}
+	return line("") + "\n" + parts[0] + "\n" + line("") + "\n\n" + strings.Join(parts[1:], "\n\n")
 }

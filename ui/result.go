@@ -20,10 +20,10 @@ type nextSaleMsg struct{ notice string }
 // and the amount in large figures, readable from a metre away, and the
 // details below it.
 type resultModel struct {
-	deps  deps
-	keys  resultKeys
-	order checkout.Order
-	width int
+	deps          deps
+	keys          resultKeys
+	order         checkout.Order
+	width, height int // the body's room
 }
 
 func newResult(d deps, o checkout.Order) resultModel {
@@ -109,14 +109,26 @@ func (m resultModel) View() string {
 	line := func(text string) string { return st.Width(w).Render(ansi.Truncate(text, w, "…")) }
 	amount := m.deps.p.Money(figure)
 	mark := map[string]string{"paid": "✓ ", "failed": "✗ ", "refunded": "↺ "}[band]
-	rows := []string{line(""), line("  " + mark + headline + "  " + amount + "   " + methodName(m.deps.p, m.order.Method))}
+	headRow := line("  " + mark + headline + "  " + amount + "   " + methodName(m.deps.p, m.order.Method))
+	detail := s.Row.Width(w).Render(m.detail())
+	// The band, big figures and blank lines as room allows; the headline
+	// with the amount and the detail always.
+	big := []string{line("  " + amount)}
 	if bigWidth(amount)+4 <= w {
+		big = nil
 		for _, r := range strings.Split(bigText(amount), "\n") {
-			rows = append(rows, line("  "+r))
+			big = append(big, line("  "+r))
 		}
-	} else {
-		rows = append(rows, line("  "+amount))
 	}
-	rows = append(rows, line(""))
-	return lipgloss.JoinVertical(lipgloss.Left, rows...) + "\n\n" + s.Row.Width(w).Render(m.detail())
+	need := lipgloss.Height(detail) + 2
+	var rows []string
+	switch {
+	case m.height <= 0 || need+len(big)+3 <= m.height:
+		rows = append(append([]string{line(""), headRow}, big...), line(""), "", detail)
+	case need+len(big) <= m.height:
+		rows = append(append([]string{headRow}, big...), detail)
+	default:
+		rows = []string{headRow, detail}
+	}
+	return strings.Join(rows, "\n")
 }

@@ -76,14 +76,7 @@ func (m todayModel) View() string {
 	if m.err != nil {
 		return s.Error.Render(p.T("entry.recent_failed", catalog.V{"Err": describe(p, m.err, "")}))
 	}
-	var paid checkout.Money
-	count := 0
-	for _, o := range m.orders {
-		if o.State.WasPaid() {
-			paid += o.Amount - o.Refunded
-			count++
-		}
-	}
+	count, paid := dayTotal(m.orders)
 	day := p.Date(m.deps.now().In(m.deps.loc))
 	var b strings.Builder
 	b.WriteString(s.Title.Render(ansi.Truncate(p.N("today.title", len(m.orders), catalog.V{"Day": day, "Paid": count, "Net": p.Money(paid)}), m.width, "…")))

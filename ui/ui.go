@@ -99,6 +99,11 @@ func (s screen) String() string {
 	return [...]string{"entry", "waiting", "result", "problem", "today"}[s]
 }
 
+// ShutdownMsg stops the desk as q does, whatever is on screen: sent by
+// main on a signal (kill, a shutdown, the terminal closing). A sale under
+// way stays in the ledger and is settled at the next start.
+type ShutdownMsg struct{}
+
 // Model is the root: it holds the active screen, the window size, the
 // help line, a notice and the late-payment banner, and routes messages.
 type Model struct {
@@ -210,12 +215,36 @@ func (m Model) Active() string { return m.active.String() }
 // Update routes msg, then refits the screens: a notice or the banner may
 // have changed the header's height.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyMsg); ok && k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste {
+		return m.burst(k)
+	}
 	next, cmd := m.update(msg)
 	return next.resize(), cmd
 }
 
+// burst takes typed runes that arrived together ("12.30w" from a fast
+// typist, a scanner or a script) one key at a time through the whole desk,
+// as if each had come alone: the w starts the sale and what follows is the
+// waiting screen's, a q quits, an h opens today's list. None is lost and
+// none goes to a screen that is no longer there.
+func (m Model) burst(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	for _, r := range k.Runes {
+		next, cmd := m.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt})
+		m = next.resize()
+		cmds = append(cmds, cmd)
+		if m.quitting {
+			break
+		}
+	}
+	return m, tea.Batch(cmds...)
+}
+
 func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	p := m.deps.p
+	if k, ok := msg.(tea.KeyMsg); ok && !(m.active == screenEntry && m.entry.editingNote) {
+		msg = narrowKey(k) // a Chinese keyboard's "１２。３" is "12.3"
+	}
 	// 1. Window size and global keys.
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -269,6 +298,9 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 
 	// 2. Navigation and the settling passes.
 	switch msg := msg.(type) {
+	case ShutdownMsg:
+		m.quitting = true
+		return m, tea.Quit
 	case recoveredMsg:
 		return m.recovered(msg.pass)
 	case recoverTickMsg:
@@ -286,10 +318,6 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.acked[msg.no] = true
 		m.late = dropOrder(m.late, msg.no)
 		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
-	case chargeMsg:
-		m.notice, m.noticeFromPass, m.setup = "", false, ""
-		return m.toWaiting(newCreating(m.deps, msg.method, msg.amount),
-			startCmd(m.deps.ctx, m.deps.engine, msg.method, msg.amount, msg.note))
 	case saleStartedMsg:
 		return m.started(msg)
 	case saleDoneMsg:
@@ -351,6 +379,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	switch m.active {
 	case screenEntry:
 		m.entry, cmd = m.entry.Update(msg)
+		if c := m.entry.charging; c != nil {
+			// The sale starts in this Update, so that the key after the
+			// w (a second w, an esc) already meets the waiting screen.
+			m.entry.charging = nil
+			var start tea.Cmd
+			m, start = m.charge(*c)
+			return m, tea.Batch(cmd, start)
+		}
 	case screenWaiting:
 		m.waiting, cmd = m.waiting.Update(msg)
 	case screenResult:
@@ -371,13 +407,20 @@ func (m Model) leaveResult(k tea.KeyMsg) (Model, tea.Cmd) {
 	if key.Matches(k, m.result.keys.Next) {
 		return m.toEntry("", false)
 	}
-	if k.Type == tea.KeyRunes && strings.ContainsRune(amountRunes, k.Runes[0]) {
+	if k.Type == tea.KeyRunes && len(k.Runes) > 0 && (k.Paste || strings.ContainsRune(amountRunes, k.Runes[0])) {
 		m, load := m.toEntry("", false)
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(k)
 		return m, tea.Batch(load, cmd)
 	}
 	return m, nil
+}
+
+// charge starts the sale the entry screen asked for.
+func (m Model) charge(c chargeMsg) (Model, tea.Cmd) {
+	m.notice, m.noticeFromPass, m.setup = "", false, ""
+	return m.toWaiting(newCreating(m.deps, c.method, c.amount),
+		startCmd(m.deps.ctx, m.deps.engine, c.method, c.amount, c.note))
 }
 
 // showResult ends a sale on the result screen, ringing the bell on PAID,
@@ -457,7 +500,15 @@ func (m Model) started(msg saleStartedMsg) (Model, tea.Cmd) {
 	case o.State == checkout.StateAwaiting:
 		m.active = screenWaiting
 		var cmd tea.Cmd
+		cancel := m.waiting.cancelAsked
 		m.waiting, cmd = m.waiting.begin(o)
+		if cancel {
+			// The clerk cancelled while the code was being made: close
+			// it now, before the customer can scan it.
+			var closeCmd tea.Cmd
+			m.waiting, closeCmd = m.waiting.close("cancelled by clerk")
+			return m, tea.Batch(cmd, closeCmd)
+		}
 		return m, cmd
 	case o.State == "" && msg.asked.No == "":
 		// Nothing was written (a refused input or a ledger fault).
@@ -538,6 +589,7 @@ func (m Model) resize() Model {
 	m.entry.winW, m.entry.winH = m.width, m.height
 	m.today.width, m.today.height = w, h
 	m.problem.width, m.result.width = w, w
+	m.problem.height, m.result.height = h, h
 	m.waiting = m.waiting.setSize(frame{W: m.width, H: m.height, headerH: headerH, help: helpH})
 	return m
 }
@@ -580,11 +632,8 @@ func (m Model) headerView() string {
 		noticeStyle = s.Warn
 	}
 	if m.active == screenWaiting {
-		switch {
-		case m.notice != "" && (m.quitArmed || len(m.late) == 0):
-			return title + "\n" + noticeStyle.Render(ansi.Truncate(m.notice, w, "…"))
-		case len(m.late) > 0:
-			return title + "\n" + m.lateBanner(w)
+		if alert := m.waitingAlert(w, false); alert != "" {
+			return title + "\n" + alert
 		}
 		return s.Header.Render(title)
 	}
@@ -599,6 +648,27 @@ func (m Model) headerView() string {
 		lines = append(lines, noticeStyle.Width(w).Render(m.notice))
 	}
 	return s.Header.Render(strings.Join(lines, "\n"))
+}
+
+// waitingAlert is the one line a QR screen has room for besides the
+// title, width columns: the quit warning, else the late-payment banner,
+// else the notice.
+// In a narrow panel (wrap) the notice is wrapped rather than cut.
+func (m Model) waitingAlert(w int, wrap bool) string {
+	s := m.deps.styles
+	noticeStyle := s.Accent
+	if m.noticeWarn {
+		noticeStyle = s.Warn
+	}
+	switch {
+	case m.notice != "" && (m.quitArmed || len(m.late) == 0) && wrap:
+		return noticeStyle.Width(w).Render(m.notice)
+	case m.notice != "" && (m.quitArmed || len(m.late) == 0):
+		return noticeStyle.Render(ansi.Truncate(m.notice, w, "…"))
+	case len(m.late) > 0:
+		return m.lateBanner(w)
+	}
+	return ""
 }
 
 func (m Model) helpView() string {
@@ -626,9 +696,16 @@ func (m Model) View() string {
 		return ""
 	}
 	if m.active == screenWaiting && m.waiting.fullScreen() {
-		// The code needs every row: the screen draws the title and the
-		// keys itself, beside the code.
-		return m.waiting.View()
+		// The code needs every row: the screen draws the title, the keys
+		// and the one urgent line itself, beside or under the code.
+		w := m.waiting
+		compact := w.qr.layout.kind == layoutCompact
+		width := m.width
+		if compact {
+			width = w.qr.layout.panelW
+		}
+		w.alert, w.alertFirst = m.waitingAlert(width, compact), m.quitArmed
+		return w.View()
 	}
 	var body string
 	switch m.active {

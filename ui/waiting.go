@@ -52,9 +52,18 @@ type waitingModel struct {
 	amount  checkout.Money
 	spinner spinner.Model
 	polling bool
-	scanned bool   // the provider says the customer has opened the code
-	warning string // the last poll's or close's trouble, shown while still trying
-	now     time.Time
+	scanned bool // the provider says the customer has opened the code
+	// cancelAsked: esc came while the code was being made; the sale is
+	// closed as soon as the provider has answered.
+	cancelAsked bool
+	// alert is the root's one urgent line (the quit warning, a late
+	// payment), for the layouts that draw the whole window themselves.
+	alert string
+	// alertFirst: the alert matters more than the sale's summary line
+	// (the quit warning) where only one of them fits.
+	alertFirst bool
+	warning    string // the last poll's or close's trouble, shown while still trying
+	now        time.Time
 	// closeAttempt counts the closes tried since the clerk (or the
 	// timeout) asked for one.
 	closeAttempt int
@@ -102,7 +111,7 @@ func (m waitingModel) begin(o checkout.Order) (waitingModel, tea.Cmd) {
 }
 
 func (m waitingModel) shortHelp() []key.Binding {
-	if m.phase == phaseWaiting {
+	if m.phase == phaseWaiting || m.phase == phaseCreating && !m.cancelAsked {
 		return []key.Binding{m.keys.Cancel}
 	}
 	return nil
@@ -122,8 +131,11 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
 	case tea.KeyMsg:
-		if m.phase == phaseWaiting && key.Matches(msg, m.keys.Cancel) {
+		switch {
+		case m.phase == phaseWaiting && key.Matches(msg, m.keys.Cancel):
 			return m.close("cancelled by clerk")
+		case m.phase == phaseCreating && key.Matches(msg, m.keys.Cancel):
+			m.cancelAsked = true
 		}
 	case pollTickMsg:
 		if msg.no != m.order.No || m.phase != phaseWaiting || m.polling {
@@ -275,8 +287,12 @@ func (m waitingModel) countdown() string {
 
 func (m waitingModel) View() string {
 	if m.phase == phaseCreating {
-		return fmt.Sprintf("%s %s", m.spinner.View(), m.deps.p.T("waiting.creating",
+		line := fmt.Sprintf("%s %s", m.spinner.View(), m.deps.p.T("waiting.creating",
 			catalog.V{"Method": methodName(m.deps.p, m.method), "Amount": m.deps.styles.Amount.Render(m.deps.p.Money(m.amount))}))
+		if m.cancelAsked {
+			line += "\n\n" + m.deps.styles.Warn.Width(max(m.frame.W-2, 10)).Render(m.deps.p.T("waiting.cancel_pending"))
+		}
+		return line
 	}
 	return m.layoutView()
 }
