@@ -65,7 +65,43 @@ func bigText(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// bigWidth is how many columns bigText(s) takes.
+// hugeRows is how many text rows hugeText draws.
+const hugeRows = 6
+
+// hugeText draws s in the same font at twice the size, for a large
+// window: a pixel is two full blocks side by side, a text row each, so
+// the figures stay square.
+func hugeText(s string) string {
+	var rows [hugeRows]strings.Builder
+	first := true
+	for _, r := range s {
+		g, ok := bigGlyphs[r]
+		if !ok {
+			continue
+		}
+		for i := range rows {
+			if !first {
+				rows[i].WriteString("  ")
+			}
+			for c := range len(g[i]) {
+				if g[i][c] == '#' {
+					rows[i].WriteString("██")
+				} else {
+					rows[i].WriteString("  ")
+				}
+			}
+		}
+		first = false
+	}
+	out := make([]string, hugeRows)
+	for i := range rows {
+		out[i] = rows[i].String()
+	}
+	return strings.Join(out, "\n")
+}
+
+// bigWidth is how many columns bigText(s) takes; hugeText takes twice as
+// many.
 func bigWidth(s string) int {
 	w, n := 0, 0
 	for _, r := range s {

@@ -113,14 +113,26 @@ func (m resultModel) View() string {
 	detail := s.Row.Width(w).Render(m.detail())
 	// The band, big figures and blank lines as room allows; the headline
 	// with the amount and the detail always.
-	big := []string{line("  " + amount)}
-	if bigWidth(amount)+4 <= w {
-		big = nil
-		for _, r := range strings.Split(bigText(amount), "\n") {
-			big = append(big, line("  "+r))
-		}
-	}
 	need := lipgloss.Height(detail) + 2
+	// The figures as large as the window allows: double size in a big
+	// window, the half-block font in most, the plain amount in a narrow
+	// one.
+	figures := func(text string) []string {
+		var out []string
+		for _, r := range strings.Split(text, "\n") {
+			out = append(out, line("  "+r))
+		}
+		return out
+	}
+	var big []string
+	switch {
+	case 2*bigWidth(amount)+4 <= w && need+hugeRows+5 <= m.height:
+		big = append([]string{line("")}, append(figures(hugeText(amount)), line(""))...)
+	case bigWidth(amount)+4 <= w:
+		big = figures(bigText(amount))
+	default:
+		big = []string{line("  " + amount)}
+	}
 	var rows []string
 	switch {
 	case m.height <= 0 || need+len(big)+3 <= m.height:
