@@ -50,6 +50,7 @@ type qrLayout struct {
 // qrDraw is a drawn code and the layout it was drawn for.
 type qrDraw struct {
 	text   string
+	styled string // text in the code's style: styled once, not per frame
 	layout qrLayout
 	err    error
 }
@@ -123,7 +124,7 @@ func (m waitingModel) layoutView() string {
 		return s.Error.Width(max(m.frame.W-2, 1)).Render(p.T("waiting.too_small", catalog.V{"W": l.needW, "H": l.needH, "NowW": m.frame.W, "NowH": m.frame.H})) +
 			"\n\n" + m.summaryLine(m.frame.W-2)
 	}
-	code := s.QR.Render(m.qr.text)
+	code := m.qr.styled
 	bw, _ := m.frame.body()
 	switch l.kind {
 	case layoutBig, layoutBeside:

@@ -97,6 +97,9 @@ func (m waitingModel) setSize(f frame) waitingModel {
 // redraw draws the code for the order and the frame.
 func (m waitingModel) redraw() waitingModel {
 	m.qr = drawQR(m.order.CodeURL, m.frame, m.deps.sandbox, m.payerLine)
+	if m.qr.text != "" {
+		m.qr.styled = m.deps.styles.QR.Render(m.qr.text)
+	}
 	return m
 }
 
