@@ -74,7 +74,7 @@ func ParseMoney(s string, ceiling Money) (Money, error) {
 	in := strings.TrimSpace(NarrowAmount(s))
 	in = strings.TrimPrefix(in, "¥")
 	in = strings.TrimSpace(in)
-	if strings.Trim(in, ".,") == "" {
+	if in == "" || in == "." || in == "," {
 		return 0, refuse(s, AmountEmpty, "enter an amount, e.g. 12.30")
 	}
 	if strings.Contains(in, ",") {
@@ -147,7 +147,8 @@ func NarrowAmount(s string) string {
 // have meant as a thousands separator as well as a decimal comma.
 func thousandsGroups(s string) bool {
 	groups := strings.Split(s, ",")
-	if groups[0] == "" || !allDigits(groups[0]) {
+	// "0,500" is no thousand: a number does not start with a 0 group.
+	if groups[0] == "" || groups[0][0] == '0' || !allDigits(groups[0]) {
 		return false
 	}
 	for _, g := range groups[1:] {

@@ -98,6 +98,9 @@ func readOwner(path string) *Owner {
 // that wrote the owner file, but a later one that was given the same pid
 // after the writer died (a kill -9, then a reboot). It reads the start
 // from /proc; where there is none it says false and the pid is believed.
+// /proc's start is boot time plus uptime, so a clock stepped forward by
+// more than the slack while the holder runs makes it look started later:
+// the message then names no holder, which is all that is lost.
 func startedAfter(pid int, since time.Time) bool {
 	start, ok := processStart(pid)
 	// /proc gives the boot time to the second: allow for it, and for
@@ -245,7 +248,13 @@ type File struct {
 
 // claim writes the owner file for this process. It is best effort: the
 // file only informs, and a desk that holds the lock works without it.
+// Temporary files a crash left between create and rename (and the fixed
+// name an older till used) are the lock holder's to remove.
 func (f *File) claim() {
+	left, _ := filepath.Glob(OwnerPath(f.path) + ".*.tmp")
+	for _, name := range append(left, OwnerPath(f.path)+".tmp") {
+		_ = os.Remove(name)
+	}
 	f.wrote, _ = writeOwner(f.path, Owner{
 		PID:     os.Getpid(),
 		Command: ownerCommand(),

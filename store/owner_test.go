@@ -378,3 +378,24 @@ func TestOwnerFileIsNotWrittenThroughASymlink(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestLeftoverTemporaryOwnerFilesAreRemoved: the temporary files a crash
+// left between create and rename, and an older till's fixed name, go when
+// the next holder takes the lock.
+func TestLeftoverTemporaryOwnerFilesAreRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "till.db")
+	for _, name := range []string{OwnerPath(path) + ".123.tmp", OwnerPath(path) + ".tmp"} {
+		if err := os.WriteFile(name, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(path, WithLockTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	left, _ := filepath.Glob(OwnerPath(path) + "*tmp")
+	if len(left) != 0 {
+		t.Errorf("left after the lock was taken: %v", left)
+	}
+}

@@ -31,38 +31,21 @@ const bigRows = 3
 // bigText draws s in the large font, one space between glyphs. Runes the
 // font lacks are left out: it draws figures, not words.
 func bigText(s string) string {
-	var rows [bigRows]strings.Builder
-	first := true
-	for _, r := range s {
-		g, ok := bigGlyphs[r]
-		if !ok {
-			continue
-		}
-		for i := range rows {
-			if !first {
-				rows[i].WriteByte(' ')
-			}
-			top, bottom := g[2*i], g[2*i+1]
-			for c := range len(top) {
-				switch t, b := top[c] == '#', bottom[c] == '#'; {
-				case t && b:
-					rows[i].WriteRune('█')
-				case t:
-					rows[i].WriteRune('▀')
-				case b:
-					rows[i].WriteRune('▄')
-				default:
-					rows[i].WriteByte(' ')
-				}
+	return drawGlyphs(s, bigRows, " ", func(g [6]string, i int, b *strings.Builder) {
+		top, bottom := g[2*i], g[2*i+1]
+		for c := range len(top) {
+			switch t, bt := top[c] == '#', bottom[c] == '#'; {
+			case t && bt:
+				b.WriteRune('█')
+			case t:
+				b.WriteRune('▀')
+			case bt:
+				b.WriteRune('▄')
+			default:
+				b.WriteByte(' ')
 			}
 		}
-		first = false
-	}
-	out := make([]string, bigRows)
-	for i := range rows {
-		out[i] = rows[i].String()
-	}
-	return strings.Join(out, "\n")
+	})
 }
 
 // hugeRows is how many text rows hugeText draws.
@@ -72,32 +55,40 @@ const hugeRows = 6
 // window: a pixel is two full blocks side by side, a text row each, so
 // the figures stay square.
 func hugeText(s string) string {
-	var rows [hugeRows]strings.Builder
+	return drawGlyphs(s, hugeRows, "  ", func(g [6]string, i int, b *strings.Builder) {
+		for c := range len(g[i]) {
+			if g[i][c] == '#' {
+				b.WriteString("██")
+			} else {
+				b.WriteString("  ")
+			}
+		}
+	})
+}
+
+// drawGlyphs lays the glyphs of s side by side, sep between them, in rows
+// text rows; row draws text row i of glyph g.
+func drawGlyphs(s string, rows int, sep string, row func(g [6]string, i int, b *strings.Builder)) string {
+	out := make([]strings.Builder, rows)
 	first := true
 	for _, r := range s {
 		g, ok := bigGlyphs[r]
 		if !ok {
 			continue
 		}
-		for i := range rows {
+		for i := range out {
 			if !first {
-				rows[i].WriteString("  ")
+				out[i].WriteString(sep)
 			}
-			for c := range len(g[i]) {
-				if g[i][c] == '#' {
-					rows[i].WriteString("██")
-				} else {
-					rows[i].WriteString("  ")
-				}
-			}
+			row(g, i, &out[i])
 		}
 		first = false
 	}
-	out := make([]string, hugeRows)
-	for i := range rows {
-		out[i] = rows[i].String()
+	lines := make([]string, rows)
+	for i := range out {
+		lines[i] = out[i].String()
 	}
-	return strings.Join(out, "\n")
+	return strings.Join(lines, "\n")
 }
 
 // bigWidth is how many columns bigText(s) takes; hugeText takes twice as

@@ -129,6 +129,9 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 		// is 45.60); anything else is said, not typed.
 		text := strings.TrimSpace(checkout.NarrowAmount(string(msg.Runes)))
 		text = strings.TrimSpace(strings.TrimPrefix(text, "¥"))
+		if strings.TrimSpace(string(msg.Runes)) == "" {
+			return m, nil // an empty paste (some terminals send one) is nothing
+		}
 		if !isAmountText(text) {
 			m.err = m.deps.p.T("entry.paste_not_amount", catalog.V{"Input": checkout.Quoted(string(msg.Runes))})
 			return m, nil

@@ -23,7 +23,9 @@ const (
 )
 
 // retryCreateMsg, retryCloseMsg and abandonMsg are the clerk's answers on
-// the problem screen; the root handles them.
+// the problem screen. The screen leaves one in problemModel.answer and the
+// root acts on it in the same Update, so a second r or Esc pressed before
+// the screen changes meets the next screen and does nothing twice.
 type (
 	retryCreateMsg struct{ order checkout.Order }
 	retryCloseMsg  struct{ order checkout.Order }
@@ -59,6 +61,9 @@ type problemModel struct {
 	unsaved error
 	width   int
 	height  int // the body's room
+	// answer is the clerk's choice (retry, give up), taken by the root
+	// at once.
+	answer  tea.Msg
 	gen     int64
 	pending int64 // the tag of the background try in flight, 0 for none
 }
@@ -119,13 +124,12 @@ func (m problemModel) Update(msg tea.Msg) (problemModel, tea.Cmd) {
 	}
 	o := m.order
 	switch {
+	case key.Matches(k, m.keys.Retry) && m.kind == problemCreateUnknown:
+		m.answer = retryCreateMsg{order: o}
 	case key.Matches(k, m.keys.Retry):
-		if m.kind == problemCreateUnknown {
-			return m, func() tea.Msg { return retryCreateMsg{order: o} }
-		}
-		return m, func() tea.Msg { return retryCloseMsg{order: o} }
+		m.answer = retryCloseMsg{order: o}
 	case key.Matches(k, m.keys.Abandon):
-		return m, func() tea.Msg { return abandonMsg{order: o} }
+		m.answer = abandonMsg{order: o}
 	}
 	return m, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"till/catalog"
 	"till/checkout"
+	"till/providers/fake"
 )
 
 func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
@@ -368,5 +369,103 @@ func TestShutdownStopsWithABlankFrame(t *testing.T) {
 	}
 	if _, ok := cmd().(tea.QuitMsg); !ok {
 		t.Fatal("the shutdown did not quit")
+	}
+}
+
+// TestCancelledCodeIsNeverShown: when Esc came while the code was being
+// made, the code that then arrives is closed without being drawn: no QR,
+// no "Scan to pay", no payer page.
+func TestCancelledCodeIsNeverShown(t *testing.T) {
+	r := newRig(t)
+	m := r.sized(80, 24)
+	m, _ = update(m, runes("5"), runes("w"), tea.KeyMsg{Type: tea.KeyEsc})
+	if !m.waiting.cancelAsked {
+		t.Fatal("the cancel was not kept")
+	}
+	o := goldenOrder(checkout.MethodWeChat, checkout.StateAwaiting)
+	o.Amount = 500
+	m, _ = update(m, saleStartedMsg{order: o, asked: o})
+	v := m.View()
+	if m.waiting.phase != phaseClosing || strings.Contains(v, "▀▀▀▀▀▀▀") || strings.Contains(v, "Scan to pay") || strings.Contains(v, o.CodeURL) {
+		t.Fatalf("phase %v; the cancelled code is on screen:\n%s", m.waiting.phase, v)
+	}
+	if !strings.Contains(v, "Closing the order") {
+		t.Errorf("the screen does not say it is closing:\n%s", v)
+	}
+}
+
+// TestProblemAnswersActOnce: r or Esc on the problem screen acts in the
+// same Update, so a second press (a bounce, a burst "rr") meets the next
+// screen and starts nothing twice, and an Esc between them is not lost.
+func TestProblemAnswersActOnce(t *testing.T) {
+	r := newRig(t)
+	m := r.sized(80, 24)
+	o := goldenOrder(checkout.MethodWeChat, checkout.StateCreated)
+	m.active = screenProblem
+	m.problem = newProblem(m.deps, problemCreateUnknown, o, fake.ErrTimeout)
+	m = m.resize()
+	m, _ = update(m, runes("r"))
+	if m.Active() != "waiting" || m.waiting.phase != phaseCreating {
+		t.Fatalf("after r: %s, want the retry under way at once", m.Active())
+	}
+	m, _ = update(m, tea.KeyMsg{Type: tea.KeyEsc}, runes("r"))
+	if !m.waiting.cancelAsked {
+		t.Fatal("the Esc after r was lost to the second r")
+	}
+	closing := m
+	closing.active = screenProblem
+	closing.problem = newProblem(m.deps, problemCloseFailed, o, fake.ErrTimeout)
+	closing = closing.resize()
+	closing, _ = update(closing, tea.KeyMsg{Type: tea.KeyEsc})
+	if closing.Active() != "entry" {
+		t.Fatalf("after Esc on a close that failed: %s", closing.Active())
+	}
+}
+
+// TestCreatingFitsTheSmallestSaleWindow: from the smallest window a sale
+// may start in up, the "creating" line is wrapped to the width.
+func TestCreatingFitsTheSmallestSaleWindow(t *testing.T) {
+	minW, minH := qrMinimum()
+	for _, lang := range catalog.Langs {
+		for w := minW; w < minW+14; w++ {
+			r := newRig(t)
+			rend := lipgloss.NewRenderer(io.Discard)
+			rend.SetColorProfile(termenv.Ascii)
+			r.model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1", Lang: lang, SkipRecovery: true})
+			m := r.sized(w, minH+4)
+			m, _ = update(m, runes("12.30"), runes("w"), tea.KeyMsg{Type: tea.KeyEsc})
+			if m.Active() != "waiting" {
+				t.Fatalf("%s %dx%d: %s", lang, w, minH+4, m.Active())
+			}
+			if err := fits(m.View(), w, minH+4); err != nil {
+				t.Errorf("%s %dx%d: %v\n%s", lang, w, minH+4, err, m.View())
+			}
+		}
+	}
+}
+
+// TestEmptyPasteOnTheEntryIsNothing: an empty or blank paste types
+// nothing and says nothing.
+func TestEmptyPasteOnTheEntryIsNothing(t *testing.T) {
+	r := newRig(t)
+	m := r.sized(80, 24)
+	m, _ = update(m, runes("3"), tea.KeyMsg{Type: tea.KeyRunes, Paste: true}, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("  "), Paste: true})
+	if m.entry.amount != "3" || m.entry.err != "" {
+		t.Fatalf("amount %q err %q", m.entry.amount, m.entry.err)
+	}
+}
+
+// TestTinyWindowsNeverOverflow: whatever the window, no screen draws a
+// line wider or a frame taller than it (the terminal would wrap and
+// scroll the desk's top away).
+func TestTinyWindowsNeverOverflow(t *testing.T) {
+	for _, lang := range catalog.Langs {
+		for _, size := range [][2]int{{20, 6}, {24, 8}, {30, 9}, {60, 8}, {80, 10}, {100, 7}} {
+			for name, m := range screens(t, lang, size[0], size[1]) {
+				if err := fits(m.View(), size[0], size[1]); err != nil {
+					t.Errorf("%s %dx%d %s: %v", lang, size[0], size[1], name, err)
+				}
+			}
+		}
 	}
 }

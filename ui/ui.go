@@ -393,6 +393,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.result, cmd = m.result.Update(msg)
 	case screenProblem:
 		m.problem, cmd = m.problem.Update(msg)
+		if a := m.problem.answer; a != nil {
+			m.problem.answer = nil
+			var next tea.Cmd
+			m, next = m.update(a)
+			return m, tea.Batch(cmd, next)
+		}
 	case screenToday:
 		m.today, cmd = m.today.Update(msg)
 	}
@@ -407,7 +413,7 @@ func (m Model) leaveResult(k tea.KeyMsg) (Model, tea.Cmd) {
 	if key.Matches(k, m.result.keys.Next) {
 		return m.toEntry("", false)
 	}
-	if k.Type == tea.KeyRunes && len(k.Runes) > 0 && (k.Paste || strings.ContainsRune(amountRunes, k.Runes[0])) {
+	if k.Type == tea.KeyRunes && strings.TrimSpace(string(k.Runes)) != "" && (k.Paste || strings.ContainsRune(amountRunes, k.Runes[0])) {
 		m, load := m.toEntry("", false)
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(k)
@@ -720,5 +726,23 @@ func (m Model) View() string {
 	case screenToday:
 		body = m.today.View()
 	}
-	return m.deps.styles.App.Render(m.headerView() + "\n" + body + "\n" + m.helpView())
+	header, help := m.headerView(), m.helpView()
+	body = clampView(body, m.width-2, m.height-lipgloss.Height(header)-lipgloss.Height(help))
+	return m.deps.styles.App.Render(header + "\n" + body + "\n" + help)
+}
+
+// clampView cuts view to w columns and h rows, a last resort for windows
+// smaller than any screen is laid out for: the terminal would otherwise
+// wrap the lines and scroll the header away.
+func clampView(view string, w, h int) string {
+	lines := strings.Split(view, "\n")
+	if len(lines) > max(h, 1) {
+		lines = lines[:max(h, 1)]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > w {
+			lines[i] = ansi.Truncate(l, max(w, 1), "")
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -124,7 +123,7 @@ func (m waitingModel) shortHelp() []key.Binding {
 // (title and keys folded in beside the code), because the root's header
 // and help would leave the code no room.
 func (m waitingModel) fullScreen() bool {
-	return m.phase != phaseCreating && m.qr.layout.full
+	return m.phase != phaseCreating && !m.cancelAsked && m.qr.layout.full
 }
 
 func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
@@ -289,13 +288,20 @@ func (m waitingModel) countdown() string {
 }
 
 func (m waitingModel) View() string {
-	if m.phase == phaseCreating {
-		line := fmt.Sprintf("%s %s", m.spinner.View(), m.deps.p.T("waiting.creating",
-			catalog.V{"Method": methodName(m.deps.p, m.method), "Amount": m.deps.styles.Amount.Render(m.deps.p.Money(m.amount))}))
-		if m.cancelAsked {
-			line += "\n\n" + m.deps.styles.Warn.Width(max(m.frame.W-2, 10)).Render(m.deps.p.T("waiting.cancel_pending"))
-		}
-		return line
+	if m.phase != phaseCreating && !m.cancelAsked {
+		return m.layoutView()
 	}
-	return m.layoutView()
+	// Before the code, and after a cancel asked for before it: the code
+	// a clerk has cancelled is never shown to a customer.
+	s, p := m.deps.styles, m.deps.p
+	w := max(m.frame.W-2, 10)
+	text := p.T("waiting.creating", catalog.V{"Method": methodName(p, m.method), "Amount": s.Amount.Render(p.Money(m.amount))})
+	if m.phase == phaseClosing {
+		text = p.T("waiting.closing")
+	}
+	out := s.Row.Width(w).Render(m.spinner.View() + " " + text)
+	if m.cancelAsked {
+		out += "\n\n" + s.Warn.Width(w).Render(p.T("waiting.cancel_pending"))
+	}
+	return out
 }
