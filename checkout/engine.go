@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -69,6 +70,34 @@ type Engine struct {
 	// pass serialises Recover: a start-up pass and a periodic one never
 	// overlap.
 	pass sync.Mutex
+	// startedRefunds holds the refunds a caller is settling itself (a
+	// refund under way, a screen watching one), which a settling pass
+	// leaves alone.
+	startedRefunds sync.Map
+	// operator is who works the counter now (SetOperator).
+	operator atomic.Value // string
+}
+
+// SetOperator says who works the counter from now on: the sales and
+// refunds made through this engine carry the name.
+func (e *Engine) SetOperator(id string) { e.operator.Store(id) }
+
+// Operator is who works the counter (DefaultOperator until set).
+func (e *Engine) Operator() string {
+	if id, _ := e.operator.Load().(string); id != "" {
+		return id
+	}
+	return DefaultOperator
+}
+
+// as returns ctx with the actor the ledger stamps changes with: the
+// caller's own when it set one (a command through the control socket),
+// else this counter, its operator and via.
+func (e *Engine) as(ctx context.Context, via string) context.Context {
+	if _, ok := ActorFrom(ctx); ok {
+		return ctx
+	}
+	return WithActor(ctx, Actor{Terminal: e.cfg.Terminal, Operator: e.Operator(), Via: via})
 }
 
 // orderLock is one order's lock: a channel of one, so that waiting for it
@@ -262,6 +291,7 @@ func invisible(r rune) bool {
 // error says so; Retry sends the same request again and Finish settles it.
 // An Order with an empty State means nothing was recorded.
 func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string) (Order, error) {
+	ctx = e.as(ctx, "desk")
 	if amount <= 0 {
 		return Order{}, &AmountError{Code: AmountZero, Reason: "the amount must be at least 0.01"}
 	}
@@ -278,8 +308,10 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 		return Order{}, err
 	}
 	now := e.clock.Now()
+	actor, _ := ActorFrom(ctx)
 	o := Order{
 		Terminal:  e.cfg.Terminal,
+		Operator:  actor.Operator,
 		Method:    m,
 		Amount:    amount,
 		Note:      note,
@@ -319,6 +351,7 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 // the same number and the same parameters, so the provider answers the
 // same trade rather than making a second one.
 func (e *Engine) Retry(ctx context.Context, no string) (Order, error) {
+	ctx = e.as(ctx, "desk")
 	release, err := e.lock(ctx, no)
 	if err != nil {
 		return Order{No: no}, err
@@ -401,6 +434,7 @@ func (e *Engine) Poll(ctx context.Context, no string) (Order, error) {
 // that shows it (the customer has scanned); a zero TradeStatus when it
 // did not ask.
 func (e *Engine) Watch(ctx context.Context, no string) (Order, TradeStatus, error) {
+	ctx = e.as(ctx, "desk")
 	release, err := e.lock(ctx, no)
 	if err != nil {
 		return Order{No: no}, TradeStatus{}, err
@@ -446,7 +480,22 @@ func (e *Engine) apply(ctx context.Context, o Order, st TradeStatus) (Order, err
 		return e.advance(ctx, o, StateClosed, func(s *Order) {
 			s.Reason = reason
 			s.ClosedAt = e.clock.Now()
+			s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
 		})
+	}
+	if st.Raw != "" && st.Raw != o.ProviderSaid {
+		// What the provider says changed (the customer scanned): keep it
+		// for the order's detail. Bookkeeping only: a failed write loses
+		// nothing the next answer does not bring back.
+		got, err := e.ledger.Update(ctx, o.No, func(s *Order) error {
+			s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
+			return nil
+		})
+		if err != nil {
+			e.log.Warn("could not keep the provider's word", "order", o.No, "err", err)
+			return o, nil
+		}
+		return got, nil
 	}
 	return o, nil
 }
@@ -461,6 +510,7 @@ func (e *Engine) markPaid(ctx context.Context, o Order, st TradeStatus) (Order, 
 		}
 		s.Reason = ""
 		s.RecheckAt = time.Time{}
+		s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
 	})
 	switch {
 	case err != nil:
@@ -486,6 +536,7 @@ func (e *Engine) dispute(ctx context.Context, o Order, st TradeStatus) (Order, e
 		}
 		s.Reason = fmt.Sprintf("%s reports %s paid for this %s sale", o.Method.Label(), st.Amount.Yuan(), o.Amount.Yuan())
 		s.RecheckAt = time.Time{}
+		s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
 	})
 }
 
@@ -516,6 +567,7 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 // provider cannot be reached the order stays open, nothing is closed, and
 // the error says so; Recover settles it later.
 func (e *Engine) Finish(ctx context.Context, no, reason string) (Order, error) {
+	ctx = e.as(ctx, "desk")
 	release, err := e.lock(ctx, no)
 	if err != nil {
 		return Order{No: no}, err
@@ -666,6 +718,11 @@ type Pass struct {
 	// NextCheck is when the earliest late check not yet due falls due;
 	// zero when none is waiting.
 	NextCheck time.Time
+	// Refunds are the refunds left requested (by a crash, a timeout, a
+	// screen that stopped watching) that this pass settled;
+	// RefundsPending those the provider still processes.
+	Refunds        []Refund
+	RefundsPending []Refund
 }
 
 // Recover is one settling pass, run at start and then every so often: it
@@ -676,9 +733,11 @@ type Pass struct {
 // are left to their own screens. Passes never overlap: a second waits for
 // the first.
 func (e *Engine) Recover(ctx context.Context) Pass {
+	ctx = e.as(ctx, "recovery")
 	e.pass.Lock()
 	defer e.pass.Unlock()
 	var pass Pass
+	e.recoverRefunds(ctx, &pass)
 	open, err := e.ledger.OpenOrders(ctx)
 	if err != nil {
 		pass.LedgerErr = &LedgerError{Op: "reading the open orders", Err: err}
@@ -806,6 +865,7 @@ func (e *Engine) recheck(ctx context.Context, no string) (Order, error) {
 // AcknowledgeLate records that a clerk has seen the late payment of order
 // no, so the desk stops showing it.
 func (e *Engine) AcknowledgeLate(ctx context.Context, no string) (Order, error) {
+	ctx = e.as(ctx, "desk")
 	now := e.clock.Now()
 	o, err := e.ledger.Update(ctx, no, func(s *Order) error {
 		if !s.Late {

@@ -49,6 +49,19 @@ type Ledger interface {
 	PaidAndRefunded(ctx context.Context, no string, paid func(*Order), r Refund) (Order, error)
 	// Refunds returns an order's refunds, oldest first.
 	Refunds(ctx context.Context, orderNo string) ([]Refund, error)
+	// Refund returns a refund by number, or ErrNotFound.
+	Refund(ctx context.Context, no string) (Refund, error)
+	// OpenRefunds returns every refund still requested, oldest first.
+	OpenRefunds(ctx context.Context) ([]Refund, error)
+	// UpdateRefund edits a refund's bookkeeping (Sent, Attempts,
+	// ProviderSaid) without settling it, in one transaction; fn may refuse
+	// with an error, which writes nothing. No, OrderNo, Amount, State and
+	// CreatedAt are kept as stored.
+	UpdateRefund(ctx context.Context, no string, fn func(*Refund) error) (Refund, error)
+
+	// Append adds an audit entry that records no change of its own (a
+	// refusal): changes get theirs in their own transaction.
+	Append(ctx context.Context, e AuditEntry) (AuditEntry, error)
 }
 
 // Clock tells the time. main passes the real clock; tests pass a fake so

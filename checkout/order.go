@@ -30,6 +30,10 @@ type Order struct {
 	Note     string `json:"note,omitempty"`
 	State    State  `json:"state"`
 
+	// Operator is who rang the sale up (DefaultOperator on a desk with no
+	// operators configured).
+	Operator string `json:"operator,omitempty"`
+
 	CodeURL         string `json:"code_url,omitempty"`          // what the QR encodes
 	ProviderTradeNo string `json:"provider_trade_no,omitempty"` // transaction_id / trade_no
 	Refunded        Money  `json:"refunded_fen,omitempty"`      // sum of succeeded refunds
@@ -41,6 +45,11 @@ type Order struct {
 	// check); LateSeenAt is when a clerk acknowledged the banner.
 	Late       bool      `json:"late,omitempty"`
 	LateSeenAt time.Time `json:"late_seen_at,omitzero"`
+	// ProviderSaid is the provider's own word about the trade the last
+	// time it changed ("NOTPAY", "WAIT_BUYER_PAY", "SUCCESS"), for the
+	// order's detail.
+	ProviderSaid   string    `json:"provider_said,omitempty"`
+	ProviderSaidAt time.Time `json:"provider_said_at,omitzero"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -111,7 +120,33 @@ type Refund struct {
 	State            RefundState `json:"state"`
 	Reason           string      `json:"reason,omitempty"`
 	ProviderRefundNo string      `json:"provider_refund_no,omitempty"`
-	CreatedAt        time.Time   `json:"created_at"`
-	UpdatedAt        time.Time   `json:"updated_at"`
-	SucceededAt      time.Time   `json:"succeeded_at,omitzero"`
+	Terminal         string      `json:"terminal,omitempty"`
+	Operator         string      `json:"operator,omitempty"` // who asked for it
+	// Sent says the refund may have reached the provider: from then on
+	// only a query (or a resend with the same number) may settle it.
+	Sent bool `json:"sent,omitempty"`
+	// Attempts counts the calls made for it (sends and queries).
+	Attempts int `json:"attempts,omitempty"`
+	// ProviderSaid is the provider's last word about it ("PROCESSING",
+	// "SUCCESS", "ABNORMAL", "fund_change=Y") or, for a failed refund,
+	// the refusal's code; FailReason says why it failed, in English.
+	ProviderSaid   string    `json:"provider_said,omitempty"`
+	ProviderSaidAt time.Time `json:"provider_said_at,omitzero"`
+	FailReason     string    `json:"fail_reason,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	SucceededAt    time.Time `json:"succeeded_at,omitzero"`
+}
+
+// Refundable is how much of o's money can go back at most: what was paid
+// for a sale, what the provider took for a disputed order, nothing for an
+// order that was never paid.
+func Refundable(o Order) Money {
+	switch {
+	case o.State == StateDisputed:
+		return o.ProviderAmount
+	case o.State.WasPaid():
+		return o.Amount
+	}
+	return 0
 }

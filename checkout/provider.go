@@ -111,5 +111,10 @@ type RefundStatus struct {
 	State            RefundState // requested means still processing
 	ProviderRefundNo string
 	SucceededAt      time.Time
-	Raw              string
+	// Missing says the provider has no record of the refund (Alipay's
+	// query without a refund_status: not received, or refused before it
+	// was recorded). It is requested, and sending it again with the same
+	// number is safe. WeChat says so with a KindNotFound error instead.
+	Missing bool
+	Raw     string
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ErrWrongMode says the ledger was written in another mode (sandbox or
@@ -31,7 +28,7 @@ func (e *WrongModeError) Unwrap() error { return ErrWrongMode }
 // Sandbox sales are not takings, and a sandbox desk must never settle a
 // real order by asking an emulator that has never heard of it.
 func (s *Store) Bind(ctx context.Context, mode string) error {
-	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
+	return s.update(ctx, func(tx *wtx) error {
 		meta := tx.Bucket(bucketMeta)
 		cur := string(meta.Get(keyMode))
 		switch cur {

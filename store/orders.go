@@ -29,7 +29,8 @@ func (s *Store) CreateOrder(ctx context.Context, o checkout.Order) error {
 	if !o.State.Known() {
 		return fmt.Errorf("order %s: unknown state %q", o.No, o.State)
 	}
-	return s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
+	return s.update(ctx, func(tx *wtx) error {
+		now := tx.now
 		if tx.Bucket(bucketOrders).Get([]byte(o.No)) != nil {
 			return fmt.Errorf("order %s: %w", o.No, checkout.ErrExists)
 		}
@@ -62,8 +63,9 @@ func (s *Store) Order(ctx context.Context, no string) (checkout.Order, error) {
 // a PaidAt is stamped now, so the sale still shows in the paid index.
 func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
 	var out checkout.Order
-	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		cur, err := getOrder(tx, no)
+	err := s.update(ctx, func(tx *wtx) error {
+		now := tx.now
+		cur, err := getOrder(tx.Tx, no)
 		if err != nil {
 			return err
 		}
@@ -95,8 +97,9 @@ func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn fu
 // and the refund ceiling depend on are restored after fn.
 func (s *Store) Update(ctx context.Context, no string, fn func(*checkout.Order) error) (checkout.Order, error) {
 	var out checkout.Order
-	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		cur, err := getOrder(tx, no)
+	err := s.update(ctx, func(tx *wtx) error {
+		now := tx.now
+		cur, err := getOrder(tx.Tx, no)
 		if err != nil {
 			return err
 		}
@@ -229,7 +232,7 @@ func getJSON[T any](tx *bolt.Tx, bucket []byte, what, key string) (T, error) {
 
 // putOrder saves o and brings its index entries in line with it. old is
 // the order as stored before this transaction, nil for a new one.
-func putOrder(tx *bolt.Tx, old *checkout.Order, o checkout.Order) error {
+func putOrder(tx *wtx, old *checkout.Order, o checkout.Order) error {
 	v, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("order %s: encoding: %w", o.No, err)
@@ -256,7 +259,15 @@ func putOrder(tx *bolt.Tx, old *checkout.Order, o checkout.Order) error {
 	if err := keepIndexed(tx.Bucket(bucketFollowUps), o.No, o.NeedsFollowUp()); err != nil {
 		return err
 	}
-	return keepIndexed(tx.Bucket(bucketOpen), o.No, o.State.Open())
+	if err := keepIndexed(tx.Bucket(bucketOpen), o.No, o.State.Open()); err != nil {
+		return err
+	}
+	if e := auditOrder(old, o); e != nil {
+		if _, err := appendAudit(tx, *e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keepIndexed puts no in a by-number index when in holds, else takes it

@@ -34,24 +34,32 @@ func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.O
 		return checkout.Order{}, fmt.Errorf("refund %s: a new refund is requested or succeeded, not %q", r.No, r.State)
 	}
 	var out checkout.Order
-	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		o, err := getOrder(tx, r.OrderNo)
+	err := s.update(ctx, func(tx *wtx) error {
+		now := tx.now
+		o, err := getOrder(tx.Tx, r.OrderNo)
 		if err != nil {
 			return err
 		}
 		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
 			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
 		}
-		if !o.State.WasPaid() {
+		if !o.State.WasPaid() && o.State != checkout.StateDisputed {
 			return fmt.Errorf("order %s is %s: only a paid order can be refunded: %w", o.No, o.State, checkout.ErrTransition)
 		}
-		held, err := heldByRefunds(tx, o.No)
+		held, err := heldByRefunds(tx.Tx, o.No)
 		if err != nil {
 			return err
 		}
-		if left := o.Amount - held; r.Amount > left {
+		paid := checkout.Refundable(o)
+		if left := paid - held; r.Amount > left {
 			return fmt.Errorf("order %s: %s is left to refund of %s paid, not %s: %w",
-				o.No, left.Yuan(), o.Amount.Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
+				o.No, left.Yuan(), paid.Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
+		}
+		if o.State == checkout.StateDisputed && r.Amount != paid-held {
+			// The provider's amount is not the sale's: it all goes back,
+			// in one refund, and the manager takes it from there.
+			return fmt.Errorf("order %s is disputed: only a refund of all %s the provider took can be made, not %s: %w",
+				o.No, (paid - held).Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
 		}
 		if r.Method == "" {
 			r.Method = o.Method
@@ -63,7 +71,7 @@ func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.O
 		if r.State == checkout.RefundSucceeded && r.SucceededAt.IsZero() {
 			r.SucceededAt = now
 		}
-		if err := putRefund(tx, r); err != nil {
+		if err := putRefund(tx, nil, r); err != nil {
 			return err
 		}
 		if r.State == checkout.RefundSucceeded {
@@ -92,12 +100,13 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 	}
 	var outR checkout.Refund
 	var outO checkout.Order
-	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		r, err := getRefund(tx, refundNo)
+	err := s.update(ctx, func(tx *wtx) error {
+		now := tx.now
+		r, err := getRefund(tx.Tx, refundNo)
 		if err != nil {
 			return err
 		}
-		o, err := getOrder(tx, r.OrderNo)
+		o, err := getOrder(tx.Tx, r.OrderNo)
 		if err != nil {
 			return err
 		}
@@ -119,7 +128,7 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 		if to == checkout.RefundSucceeded && next.SucceededAt.IsZero() {
 			next.SucceededAt = now
 		}
-		if err := putRefund(tx, next); err != nil {
+		if err := putRefund(tx, &r, next); err != nil {
 			return err
 		}
 		if to == checkout.RefundSucceeded {
@@ -146,8 +155,9 @@ func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*check
 		return checkout.Order{}, errors.New("a refund needs a number")
 	}
 	var out checkout.Order
-	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		cur, err := getOrder(tx, no)
+	err := s.update(ctx, func(tx *wtx) error {
+		now := tx.now
+		cur, err := getOrder(tx.Tx, no)
 		if err != nil {
 			return err
 		}
@@ -155,7 +165,7 @@ func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*check
 		// no refunds yet is the same sale seen paid a moment earlier (a
 		// poll that raced the cancel): its money went back all the same.
 		// Anything else has had its refunds recorded already.
-		fromPaid := cur.State == checkout.StatePaid && cur.Refunded == 0 && !hasRefunds(tx, no)
+		fromPaid := cur.State == checkout.StatePaid && cur.Refunded == 0 && !hasRefunds(tx.Tx, no)
 		if !cur.State.CanMoveTo(checkout.StatePaid) && !fromPaid {
 			return &checkout.TransitionError{From: cur.State, To: checkout.StateRefunded, Current: cur}
 		}
@@ -197,7 +207,7 @@ func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*check
 		if r.SucceededAt.IsZero() {
 			r.SucceededAt = now
 		}
-		if err := putRefund(tx, r); err != nil {
+		if err := putRefund(tx, nil, r); err != nil {
 			return err
 		}
 		out = next
@@ -241,12 +251,17 @@ func heldByRefunds(tx *bolt.Tx, orderNo string) (checkout.Money, error) {
 }
 
 // addRefunded adds a succeeded refund to its order and moves the order to
-// partially_refunded or refunded.
-func addRefunded(tx *bolt.Tx, o checkout.Order, amount checkout.Money, now time.Time) (checkout.Order, error) {
+// partially_refunded or refunded. A disputed order stays disputed (its
+// money was never a sale) with the refund in Refunded.
+func addRefunded(tx *wtx, o checkout.Order, amount checkout.Money, now time.Time) (checkout.Order, error) {
 	next := o
 	next.Refunded += amount
-	if next.Refunded > next.Amount { // the ceiling check makes this unreachable
-		return o, fmt.Errorf("order %s: refunds of %s exceed %s paid: %w", o.No, next.Refunded.Yuan(), o.Amount.Yuan(), checkout.ErrRefundAboveBalance)
+	if next.Refunded > checkout.Refundable(o) { // the ceiling check makes this unreachable
+		return o, fmt.Errorf("order %s: refunds of %s exceed %s paid: %w", o.No, next.Refunded.Yuan(), checkout.Refundable(o).Yuan(), checkout.ErrRefundAboveBalance)
+	}
+	if o.State == checkout.StateDisputed {
+		next.UpdatedAt = now
+		return next, putOrder(tx, &o, next)
 	}
 	to := checkout.StatePartiallyRefunded
 	if next.Refunded == next.Amount {
@@ -281,9 +296,11 @@ func getRefund(tx *bolt.Tx, no string) (checkout.Refund, error) {
 	return getJSON[checkout.Refund](tx, bucketRefunds, "refund", no)
 }
 
-// putRefund saves r and its index entry (OrderNo never changes, so writing
-// the entry again is a no-op).
-func putRefund(tx *bolt.Tx, r checkout.Refund) error {
+// putRefund saves r, its index entries (OrderNo never changes, so writing
+// the by-order entry again is a no-op; open_refunds holds the requested
+// ones) and, when it is new or settled, its audit entry. old is the refund
+// as stored before, nil for a new one.
+func putRefund(tx *wtx, old *checkout.Refund, r checkout.Refund) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("refund %s: encoding: %w", r.No, err)
@@ -291,7 +308,78 @@ func putRefund(tx *bolt.Tx, r checkout.Refund) error {
 	if err := tx.Bucket(bucketRefunds).Put([]byte(r.No), v); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketRefundsByOrder).Put(append(refundPrefix(r.OrderNo), r.No...), []byte{})
+	if err := tx.Bucket(bucketRefundsByOrder).Put(append(refundPrefix(r.OrderNo), r.No...), []byte{}); err != nil {
+		return err
+	}
+	if err := keepIndexed(tx.Bucket(bucketOpenRefunds), r.No, r.State == checkout.RefundRequested); err != nil {
+		return err
+	}
+	if e := auditRefund(old, r); e != nil {
+		if _, err := appendAudit(tx, *e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refund returns a refund by number, or an error wrapping
+// checkout.ErrNotFound.
+func (s *Store) Refund(ctx context.Context, no string) (checkout.Refund, error) {
+	var out checkout.Refund
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		out, err = getRefund(tx, no)
+		return err
+	})
+	return out, err
+}
+
+// OpenRefunds returns the refunds still requested, oldest first, from
+// their index: a settling pass reads only those.
+func (s *Store) OpenRefunds(ctx context.Context) ([]checkout.Refund, error) {
+	var out []checkout.Refund
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOpenRefunds).ForEach(func(k, _ []byte) error {
+			r, err := getRefund(tx, string(k))
+			if err != nil {
+				return fmt.Errorf("open_refunds index: %w", err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b checkout.Refund) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.No, b.No))
+	})
+	return out, nil
+}
+
+// UpdateRefund edits a refund's bookkeeping in one transaction; fn may
+// refuse with an error, which writes nothing. The fields its identity,
+// its ceiling and its state rest on are kept as stored.
+func (s *Store) UpdateRefund(ctx context.Context, no string, fn func(*checkout.Refund) error) (checkout.Refund, error) {
+	var out checkout.Refund
+	err := s.update(ctx, func(tx *wtx) error {
+		cur, err := getRefund(tx.Tx, no)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		next.No, next.OrderNo, next.Amount, next.State, next.CreatedAt = cur.No, cur.OrderNo, cur.Amount, cur.State, cur.CreatedAt
+		next.UpdatedAt = tx.now
+		out = next
+		return putRefund(tx, &cur, next)
+	})
+	if err != nil {
+		return checkout.Refund{}, err
+	}
+	return out, nil
 }
 
 // hasRefunds reports whether any refund, in any state, was recorded for

@@ -22,9 +22,16 @@ var (
 	bucketRefunds         = []byte("refunds")
 	bucketRefundsByOrder  = []byte("refunds_by_order")
 	bucketFollowUps       = []byte("follow_ups")
+	bucketOpenRefunds     = []byte("open_refunds")
+	bucketAudit           = []byte("audit")
+	bucketAuditByTime     = []byte("audit_by_time")
+	bucketAuditByOrder    = []byte("audit_by_order")
+	bucketOperators       = []byte("operators")
 
 	keySchemaVersion = []byte("schema_version")
 	keyMode          = []byte("mode")
+	keyAuditHead     = []byte("audit_head")
+	keyManagerPIN    = []byte("manager_pin")
 )
 
 // ErrSchemaNewer means the file was written by a newer till; opening it
@@ -44,6 +51,7 @@ type migration struct {
 var migrations = []migration{
 	{"create buckets", createBucketsV1},
 	{"follow-ups index", createFollowUpsV2},
+	{"open refunds, audit trail, operators", createAuditV3},
 }
 
 // schemaVersion is the version this code writes.
@@ -103,6 +111,28 @@ func createFollowUpsV2(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// createAuditV3 adds the index of refunds still requested (filled from the
+// refunds already there, so a refund an older till left open is settled),
+// the audit trail with its two indexes, and the operators.
+func createAuditV3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketOpenRefunds, bucketAudit, bucketAuditByTime, bucketAuditByOrder, bucketOperators} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", name, err)
+		}
+	}
+	open := tx.Bucket(bucketOpenRefunds)
+	return tx.Bucket(bucketRefunds).ForEach(func(k, v []byte) error {
+		var r checkout.Refund
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("refund %s: decoding: %w", k, err)
+		}
+		if r.State == checkout.RefundRequested {
+			return open.Put(k, []byte{})
+		}
+		return nil
+	})
 }
 
 // readVersion returns the file's schema version; 0 for a new file.

@@ -182,12 +182,21 @@ func (s *Store) Check() error {
 // update runs fn in one write transaction with the clock read once, after
 // checking that the caller has not given up already (bbolt itself takes no
 // context).
-func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
+func (s *Store) update(ctx context.Context, fn func(w *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	now := s.now().Round(0) // drop the monotonic reading: what we return is what we store
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, now) })
+	actor, _ := checkout.ActorFrom(ctx)
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&wtx{Tx: tx, now: now, actor: actor}) })
+}
+
+// wtx is one write transaction with what its audit entries need: the time
+// it stamps and who made the change (from the caller's context).
+type wtx struct {
+	*bolt.Tx
+	now   time.Time
+	actor checkout.Actor
 }
 
 // view runs fn in one read transaction.

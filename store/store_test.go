@@ -274,8 +274,8 @@ func TestMigrationV2(t *testing.T) {
 	db.Close()
 
 	s, _ := mustOpenAt(t, path)
-	if v := fileVersion(t, s); v != 2 {
-		t.Fatalf("version = %d, want 2", v)
+	if v := fileVersion(t, s); v != schemaVersion() {
+		t.Fatalf("version = %d, want %d", v, schemaVersion())
 	}
 	// The closed Alipay order that showed a code gets its late check, due
 	// two hours (the code's default life) and the margin after its

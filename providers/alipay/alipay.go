@@ -343,8 +343,8 @@ func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (chec
 
 // QueryRefund asks alipay.trade.fastpay.refund.query. refund_status
 // REFUND_SUCCESS is succeeded; no refund_status means Alipay has not
-// received it or it failed, which cannot be told apart: requested (the
-// same RefundNo may be sent again safely).
+// received it or it failed, which cannot be told apart: requested and
+// Missing (the same RefundNo may be sent again safely).
 func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (checkout.RefundStatus, error) {
 	const op = "query refund"
 	rsp, err := call(p, op, orderNo, func() (*alipay.TradeFastPayRefundQueryRsp, error) {
@@ -364,5 +364,5 @@ func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (c
 	case "REFUND_FAIL":
 		return checkout.RefundStatus{State: checkout.RefundFailed, Raw: rsp.RefundStatus}, nil
 	}
-	return checkout.RefundStatus{State: checkout.RefundRequested, Raw: "refund_status absent"}, nil
+	return checkout.RefundStatus{State: checkout.RefundRequested, Missing: true, Raw: "refund_status absent"}, nil
 }

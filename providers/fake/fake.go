@@ -94,6 +94,15 @@ type Provider struct {
 	OnQuery  func(ctx context.Context, orderNo string) error
 	OnClose  func(ctx context.Context, orderNo string) error
 	OnRefund func(ctx context.Context, req checkout.RefundRequest) error
+	// OnQueryRefund fails a refund query.
+	OnQueryRefund func(ctx context.Context, refundNo string) error
+	// LoseRefundAnswer runs after a refund was carried out: a non-nil
+	// error is answered instead of the result, as a timeout after the
+	// provider did the work.
+	LoseRefundAnswer func(req checkout.RefundRequest) error
+	// RefundProcessing makes a new refund answer PROCESSING (requested)
+	// until SettleRefund, as WeChat's refunds to a bank card do.
+	RefundProcessing bool
 	// Rewrite edits a query's answer before it is returned, e.g. to report
 	// an amount other than the one created.
 	Rewrite func(st *checkout.TradeStatus)
@@ -101,14 +110,21 @@ type Provider struct {
 	mu      sync.Mutex
 	trades  map[string]*Trade
 	refunds map[string]checkout.RefundStatus
-	calls   []string
+	// refundOf is each refund's order and amount.
+	refundOf map[string]refundOf
+	calls    []string
+}
+
+type refundOf struct {
+	order  string
+	amount checkout.Money
 }
 
 var _ checkout.Provider = (*Provider)(nil)
 
 // New returns a fake provider for method m.
 func New(m checkout.Method) *Provider {
-	return &Provider{M: m, trades: map[string]*Trade{}, refunds: map[string]checkout.RefundStatus{}}
+	return &Provider{M: m, trades: map[string]*Trade{}, refunds: map[string]checkout.RefundStatus{}, refundOf: map[string]refundOf{}}
 }
 
 // Method names the provider.
@@ -319,13 +335,54 @@ func (p *Provider) Refund(ctx context.Context, req checkout.RefundRequest) (chec
 	}
 	t.Refunded += req.Amount
 	st := checkout.RefundStatus{State: checkout.RefundSucceeded, ProviderRefundNo: "FAKER" + req.RefundNo, Raw: "SUCCESS"}
+	if p.RefundProcessing {
+		st.State, st.Raw = checkout.RefundRequested, "PROCESSING"
+	}
 	p.refunds[req.RefundNo] = st
+	p.refundOf[req.RefundNo] = refundOf{order: req.OrderNo, amount: req.Amount}
+	if p.LoseRefundAnswer != nil {
+		if err := p.LoseRefundAnswer(req); err != nil {
+			return checkout.RefundStatus{}, err
+		}
+	}
 	return st, nil
+}
+
+// SettleRefund ends a PROCESSING refund as succeeded or failed (its money
+// back to the trade).
+func (p *Provider) SettleRefund(refundNo string, to checkout.RefundState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.refunds[refundNo]
+	if !ok || st.State != checkout.RefundRequested {
+		return
+	}
+	st.State, st.Raw = to, "SUCCESS"
+	if to == checkout.RefundFailed {
+		st.Raw = "CLOSED"
+		if t := p.trades[p.refundOf[refundNo].order]; t != nil {
+			t.Refunded -= p.refundOf[refundNo].amount
+		}
+	}
+	p.refunds[refundNo] = st
+}
+
+// RefundCount is how many distinct refunds the provider has made or is
+// making: a retry under the same number is not a new one.
+func (p *Provider) RefundCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.refunds)
 }
 
 // QueryRefund answers a refund's state.
 func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (checkout.RefundStatus, error) {
 	p.record("query refund", refundNo)
+	if p.OnQueryRefund != nil {
+		if err := p.OnQueryRefund(ctx, refundNo); err != nil {
+			return checkout.RefundStatus{}, err
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st, ok := p.refunds[refundNo]

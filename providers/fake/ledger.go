@@ -14,7 +14,8 @@ var ErrDisk = errors.New("fake: the disk is full")
 
 // Op names a ledger call for Ledger's fault hook: Name is "create",
 // "read", "advance", "update", "open", "follow-ups", "list", "create
-// refund", "settle refund", "paid and refunded" or "refunds"; No is the
+// refund", "settle refund", "paid and refunded", "refunds", "read refund",
+// "open refunds", "update refund" or "audit"; No is the
 // order (or refund) number; To the target state of an advance.
 type Op struct {
 	Name string
@@ -130,4 +131,32 @@ func (l *Ledger) Refunds(ctx context.Context, orderNo string) ([]checkout.Refund
 		return nil, err
 	}
 	return l.Ledger.Refunds(ctx, orderNo)
+}
+
+func (l *Ledger) Refund(ctx context.Context, no string) (checkout.Refund, error) {
+	if err := l.check(Op{Name: "read refund", No: no}); err != nil {
+		return checkout.Refund{}, err
+	}
+	return l.Ledger.Refund(ctx, no)
+}
+
+func (l *Ledger) OpenRefunds(ctx context.Context) ([]checkout.Refund, error) {
+	if err := l.check(Op{Name: "open refunds"}); err != nil {
+		return nil, err
+	}
+	return l.Ledger.OpenRefunds(ctx)
+}
+
+func (l *Ledger) UpdateRefund(ctx context.Context, no string, fn func(*checkout.Refund) error) (checkout.Refund, error) {
+	if err := l.check(Op{Name: "update refund", No: no}); err != nil {
+		return checkout.Refund{}, err
+	}
+	return l.Ledger.UpdateRefund(ctx, no, fn)
+}
+
+func (l *Ledger) Append(ctx context.Context, e checkout.AuditEntry) (checkout.AuditEntry, error) {
+	if err := l.check(Op{Name: "audit", No: e.Order}); err != nil {
+		return checkout.AuditEntry{}, err
+	}
+	return l.Ledger.Append(ctx, e)
 }
