@@ -85,7 +85,7 @@ func (e *AuditEntry) SetActor(a Actor) {
 // Hash empty (Prev included), in hex.
 func (e AuditEntry) ChainHash() string {
 	e.Hash = ""
-	e.At = e.At.UTC() // the instant, not the zone it was read in
+	e.At = e.At.UTC()       // the instant, not the zone it was read in
 	b, _ := json.Marshal(e) // a struct of strings, numbers and a time: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
