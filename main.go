@@ -55,10 +55,19 @@ type CLI struct {
 	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
 
 	Desk          deskCmd          `cmd:"" default:"1" help:"Open the cashier desk (the default)."`
+	Orders        ordersCmd        `cmd:"" help:"List a day's orders with their refunds."`
+	Refund        refundCmd        `cmd:"" help:"Refund an order, in full or in part (needs the manager PIN)."`
+	Pin           pinCmd           `cmd:"" help:"The manager PIN."`
+	Operator      operatorCmd      `cmd:"" help:"The operators who work the counter."`
+	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
 	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
 	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
 	Version       versionCmd       `cmd:"" help:"Print till's version."`
 	Help          helpCmd          `cmd:"" help:"Show this help (the same as --help)."`
+
+	// args is the command line as given, for a command that has the
+	// ledger's holder run it (ledger_commands.go).
+	args []string
 }
 
 func main() {
@@ -72,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "help" {
 		args = append(append([]string(nil), args[1:]...), "--help")
 	}
-	var cli CLI
+	cli := CLI{args: args}
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("till"),
@@ -95,6 +104,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := kctx.Run(&cli); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) { // the holder ran it and said so on its stderr
+			return ee.code
+		}
 		fmt.Fprintln(stderr, "till:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -364,6 +377,7 @@ func shopTime(loc *time.Location) func(groups []string, a slog.Attr) slog.Attr {
 // desk is everything the cashier desk runs on, wired.
 type desk struct {
 	cfg     *Config
+	dbPath  string
 	log     *slog.Logger
 	ledger  *store.Store
 	engine  *checkout.Engine
@@ -400,6 +414,7 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 
 	// The ledger first: a second desk is told the ledger is in use.
 	dbPath := p.ledgerPath(cfg.Sandbox())
+	d.dbPath = dbPath
 	ledger, err := openLedger(dbPath, os.Stderr, catalog.New(cfg.lang))
 	if err != nil {
 		return nil, err
@@ -543,6 +558,11 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 	notice := startNotice(d.cfg)
 	if notice != "" {
 		d.log.Warn(notice)
+	}
+	// The desk holds the ledger: commands run meanwhile (till orders,
+	// till refund, …) come through its control socket.
+	if err := d.serve(); err != nil {
+		return err
 	}
 	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
 		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice})

@@ -216,6 +216,40 @@ func (e *Engine) Today(ctx context.Context, limit int) ([]Order, error) {
 	return os, nil
 }
 
+// OrdersOn returns the orders created on the shop's calendar day that
+// holds t, newest first: one day's key range, never the whole ledger.
+func (e *Engine) OrdersOn(ctx context.Context, t time.Time) ([]Order, error) {
+	from, to := DayBounds(t, e.cfg.Location)
+	os, err := e.ledger.OrdersCreated(ctx, from, to, 0)
+	if err != nil {
+		return nil, &LedgerError{Op: "reading the orders of " + from.Format("2006-01-02"), Err: err}
+	}
+	return os, nil
+}
+
+// OrderHistory is one order with everything that happened to it.
+type OrderHistory struct {
+	Order   Order
+	Refunds []Refund
+	Entries []AuditEntry // its audit trail: who did what, when, where
+}
+
+// History returns order no with its refunds and its audit entries.
+func (e *Engine) History(ctx context.Context, no string) (OrderHistory, error) {
+	o, err := e.read(ctx, no)
+	if err != nil {
+		return OrderHistory{Order: o}, err
+	}
+	h := OrderHistory{Order: o}
+	if h.Refunds, err = e.ledger.Refunds(ctx, no); err != nil {
+		return h, &LedgerError{Op: "reading the refunds of order " + no, Err: err}
+	}
+	if h.Entries, err = e.ledger.AuditOf(ctx, no); err != nil {
+		return h, &LedgerError{Op: "reading the history of order " + no, Err: err}
+	}
+	return h, nil
+}
+
 // DayBounds returns the start of t's calendar day in loc and the start of
 // the next, so that a day is [from, to) whatever the machine's zone.
 func DayBounds(t time.Time, loc *time.Location) (from, to time.Time) {

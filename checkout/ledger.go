@@ -62,6 +62,9 @@ type Ledger interface {
 	// Append adds an audit entry that records no change of its own (a
 	// refusal): changes get theirs in their own transaction.
 	Append(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// AuditOf returns an order's audit entries (its refunds' included),
+	// oldest first.
+	AuditOf(ctx context.Context, orderNo string) ([]AuditEntry, error)
 }
 
 // Clock tells the time. main passes the real clock; tests pass a fake so

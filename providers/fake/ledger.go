@@ -15,7 +15,7 @@ var ErrDisk = errors.New("fake: the disk is full")
 // Op names a ledger call for Ledger's fault hook: Name is "create",
 // "read", "advance", "update", "open", "follow-ups", "list", "create
 // refund", "settle refund", "paid and refunded", "refunds", "read refund",
-// "open refunds", "update refund" or "audit"; No is the
+// "open refunds", "update refund", "audit" or "read audit"; No is the
 // order (or refund) number; To the target state of an advance.
 type Op struct {
 	Name string
@@ -159,4 +159,11 @@ func (l *Ledger) Append(ctx context.Context, e checkout.AuditEntry) (checkout.Au
 		return checkout.AuditEntry{}, err
 	}
 	return l.Ledger.Append(ctx, e)
+}
+
+func (l *Ledger) AuditOf(ctx context.Context, orderNo string) ([]checkout.AuditEntry, error) {
+	if err := l.check(Op{Name: "read audit", No: orderNo}); err != nil {
+		return nil, err
+	}
+	return l.Ledger.AuditOf(ctx, orderNo)
 }
