@@ -18,7 +18,7 @@ type auditCmd struct {
 	Verify bool   `help:"Check the whole trail: every entry in its place and unchanged."`
 }
 
-func (c *auditCmd) Run(cli *CLI, out io.Writer) error { return onLedger(cli, out, c) }
+func (c *auditCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onLedger(cli, out, e, c) }
 
 func (c *auditCmd) runOn(s *services, out io.Writer) error {
 	p := s.p

@@ -23,8 +23,10 @@ type operatorAddCmd struct {
 	Name string `arg:"" help:"The name the desk shows."`
 }
 
-func (c *operatorAddCmd) Run(cli *CLI, out io.Writer) error { return onLedger(cli, out, c) }
-func (c *operatorAddCmd) needsPIN() bool                    { return true }
+func (c *operatorAddCmd) Run(cli *CLI, out io.Writer, e errWriter) error {
+	return onLedger(cli, out, e, c)
+}
+func (c *operatorAddCmd) needsPIN() bool { return true }
 
 func (c *operatorAddCmd) runOn(s *services, out io.Writer) error {
 	p := s.p
@@ -47,7 +49,9 @@ func (c *operatorAddCmd) runOn(s *services, out io.Writer) error {
 
 type operatorListCmd struct{}
 
-func (c *operatorListCmd) Run(cli *CLI, out io.Writer) error { return onLedger(cli, out, c) }
+func (c *operatorListCmd) Run(cli *CLI, out io.Writer, e errWriter) error {
+	return onLedger(cli, out, e, c)
+}
 
 func (c *operatorListCmd) runOn(s *services, out io.Writer) error {
 	ops, err := s.ledger.Operators(s.ctx())

@@ -22,7 +22,7 @@ type ordersCmd struct {
 	CSV  bool   `name:"csv" help:"Print CSV, one row per order and per refund." xor:"format"`
 }
 
-func (c *ordersCmd) Run(cli *CLI, out io.Writer) error { return onLedger(cli, out, c) }
+func (c *ordersCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onLedger(cli, out, e, c) }
 
 // orderWithRefunds is an order as the command prints it.
 type orderWithRefunds struct {

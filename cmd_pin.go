@@ -16,14 +16,33 @@ type pinCmd struct {
 }
 
 // pinSetCmd sets the manager PIN, or changes it with the old one.
-type pinSetCmd struct{}
+type pinSetCmd struct {
+	// typed at the prompts, sent as TILL_MANAGER_PIN(_NEW)
+	oldPIN, newPIN string
+}
 
-func (c *pinSetCmd) Run(cli *CLI, out io.Writer) error {
+func (c *pinSetCmd) extraEnv() map[string]string {
+	env := map[string]string{}
+	if c.oldPIN != "" {
+		env["TILL_MANAGER_PIN"] = c.oldPIN
+	}
+	if c.newPIN != "" {
+		env["TILL_MANAGER_PIN_NEW"] = c.newPIN
+	}
+	return env
+}
+
+func (c *pinSetCmd) Run(cli *CLI, out io.Writer, e errWriter) error {
 	// The new PIN is read here, on the client's terminal, typed twice,
 	// before anything is sent; the old one too when a PIN exists (the
 	// ledger says so only to whoever opens it, so ask when not set).
+	p := catalog.New(catalog.FromEnv(os.Getenv))
+	if os.Getenv("TILL_MANAGER_PIN") == "" {
+		// Whether a PIN is set only the ledger knows: ask for it, and
+		// take no answer for none.
+		c.oldPIN, _ = promptSecret(p.T("cli.pin.prompt_current"))
+	}
 	if os.Getenv("TILL_MANAGER_PIN_NEW") == "" {
-		p := catalog.New(catalog.FromEnv(os.Getenv))
 		first, err := promptSecret(p.T("cli.pin.prompt_new"))
 		if err != nil {
 			return usageError{errors.New(p.T("cli.pin.new_needed"))}
@@ -32,9 +51,9 @@ func (c *pinSetCmd) Run(cli *CLI, out io.Writer) error {
 		if err != nil || again != first {
 			return usageError{errors.New(p.T("cli.pin.mismatch"))}
 		}
-		os.Setenv("TILL_MANAGER_PIN_NEW", first)
+		c.newPIN = first
 	}
-	return onLedger(cli, out, c)
+	return onLedger(cli, out, e, c)
 }
 
 func (c *pinSetCmd) runOn(s *services, out io.Writer) error {

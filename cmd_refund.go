@@ -19,7 +19,7 @@ type refundCmd struct {
 	Reason string `help:"Why (the customer sees it)."`
 }
 
-func (c *refundCmd) Run(cli *CLI, out io.Writer) error { return onLedger(cli, out, c) }
+func (c *refundCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onLedger(cli, out, e, c) }
 
 func (c *refundCmd) needsPIN() bool { return true }
 

@@ -123,7 +123,7 @@ var envKeys = []string{"TILL_MANAGER_PIN", "TILL_MANAGER_PIN_NEW", "TILL_OPERATO
 
 // onLedger runs cmd: through the holder's control socket when one holds
 // the ledger, else on the ledger opened here.
-func onLedger(cli *CLI, out io.Writer, cmd ledgerCommand) error {
+func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) error {
 	p := resolvePaths(cli)
 	cfg, err := loadConfig(p.config, p.configNamed)
 	if err != nil {
@@ -133,6 +133,11 @@ func onLedger(cli *CLI, out io.Writer, cmd ledgerCommand) error {
 	env := map[string]string{}
 	for _, k := range envKeys {
 		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	if x, ok := cmd.(interface{ extraEnv() map[string]string }); ok {
+		for k, v := range x.extraEnv() {
 			env[k] = v
 		}
 	}
@@ -157,7 +162,7 @@ func onLedger(cli *CLI, out io.Writer, cmd ledgerCommand) error {
 		if _, werr := out.Write(resp.Stdout); werr != nil {
 			return werr
 		}
-		os.Stderr.Write(resp.Stderr)
+		_, _ = errOut.Write(resp.Stderr)
 		return exitCode(resp.Exit)
 	case errors.Is(err, control.ErrOutcomeUnknown):
 		return errors.New(pr.T("cli.holder.outcome_unknown", catalog.V{"Err": err.Error()}))
@@ -170,7 +175,7 @@ func onLedger(cli *CLI, out io.Writer, cmd ledgerCommand) error {
 		return err
 	}
 	defer d.Close()
-	s := d.services(func(k string) string { return env[k] }, os.Stderr)
+	s := d.services(func(k string) string { return env[k] }, errOut)
 	return cmd.runOn(s, out)
 }
 
@@ -192,6 +197,10 @@ func (d *desk) services(env func(string) string, stderr io.Writer) *services {
 		actor: checkout.Actor{Terminal: d.cfg.Shop.Terminal, Operator: op, Via: "cli"},
 	}
 }
+
+// errWriter is where a command writes what is not its output (kong binds
+// it beside the output writer).
+type errWriter struct{ io.Writer }
 
 // exitError carries a command's exit code from the holder.
 type exitError struct{ code int }

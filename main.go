@@ -90,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.BindTo(stdout, (*io.Writer)(nil)),
+		kong.Bind(errWriter{stderr}),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "till:", err)

@@ -125,7 +125,8 @@ type Refund struct {
 	// Sent says the refund may have reached the provider: from then on
 	// only a query (or a resend with the same number) may settle it.
 	Sent bool `json:"sent,omitempty"`
-	// Attempts counts the calls made for it (sends and queries).
+	// Attempts counts the times it was sent (the first, and each resend
+	// of a refund the provider had no record of).
 	Attempts int `json:"attempts,omitempty"`
 	// ProviderSaid is the provider's last word about it ("PROCESSING",
 	// "SUCCESS", "ABNORMAL", "fund_change=Y") or, for a failed refund,

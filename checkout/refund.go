@@ -205,14 +205,14 @@ func (e *Engine) pushRefund(ctx context.Context, p Provider, refundNo string) (R
 	req := RefundRequest{OrderNo: o.No, RefundNo: r.No, Amount: r.Amount, Total: o.Amount, Reason: r.Reason}
 	var st RefundStatus
 	if !r.Sent {
-		st, err = e.send(ctx, p, r, req)
+		r, st, err = e.send(ctx, p, r, req)
 	} else {
 		st, err = p.QueryRefund(ctx, o.No, r.No)
 		if KindOf(err) == KindNotFound || err == nil && st.Missing {
 			// Never received, or refused before it was recorded: the same
 			// number again cannot refund twice.
 			e.log.Info("refund unknown to the provider, sending again", "refund", r.No)
-			st, err = e.send(ctx, p, r, req)
+			r, st, err = e.send(ctx, p, r, req)
 		}
 	}
 	return e.applyRefund(ctx, p, r, o, st, err)
@@ -220,11 +220,13 @@ func (e *Engine) pushRefund(ctx context.Context, p Provider, refundNo string) (R
 
 // send marks the refund sent (before the call: from then on it may be at
 // the provider) and asks for it.
-func (e *Engine) send(ctx context.Context, p Provider, r Refund, req RefundRequest) (RefundStatus, error) {
-	if _, err := e.ledger.UpdateRefund(ctx, r.No, func(s *Refund) error { s.Sent = true; s.Attempts++; return nil }); err != nil {
-		return RefundStatus{}, &LedgerError{Op: "recording that refund " + r.No + " is being sent (it was not sent)", Err: err}
+func (e *Engine) send(ctx context.Context, p Provider, r Refund, req RefundRequest) (Refund, RefundStatus, error) {
+	marked, err := e.ledger.UpdateRefund(ctx, r.No, func(s *Refund) error { s.Sent = true; s.Attempts++; return nil })
+	if err != nil {
+		return r, RefundStatus{}, &LedgerError{Op: "recording that refund " + r.No + " is being sent (it was not sent)", Err: err}
 	}
-	return p.Refund(ctx, req)
+	st, err := p.Refund(ctx, req)
+	return marked, st, err
 }
 
 // applyRefund records the provider's answer st (or err) about r.

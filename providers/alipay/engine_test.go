@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"till/checkout"
+	"till/providers/alipay/alipayemu"
 	"till/store"
 )
 
@@ -166,5 +167,49 @@ func TestEngineSaleAndTimeout(t *testing.T) {
 	}
 	if sales, refunds := dayNet(t, ledger, e.clock.Now()); sales != 4560 || refunds != 0 {
 		t.Fatalf("day: sales %s refunds %s", sales, refunds)
+	}
+}
+
+// TestEngineRefundTimeoutIsSettledByQuery: Alipay makes the refund and the
+// answer is lost; the refund stays requested, the next poll's
+// fastpay.refund.query finds it, and Alipay holds exactly one refund.
+// A refund Alipay never received (refund_status absent) is sent again with
+// the same out_request_no.
+func TestEngineRefundTimeoutIsSettledByQuery(t *testing.T) {
+	e := newEnv(t)
+	ledger := newLedger(t)
+	eng := checkout.NewEngine(ledger, []checkout.Provider{e.p}, checkout.Config{Location: Shanghai}, checkout.ClockFunc(e.clock.Now), nil)
+	o, err := eng.Start(ctx, checkout.MethodAlipay, 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.emu.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = eng.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("poll: %+v %v", o, err)
+	}
+	refunds := func() int {
+		tr, _ := e.emu.Trade(o.No)
+		return len(tr.Refunds)
+	}
+	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.refund", Reset: true, Times: 1})
+	r, _, err := eng.Refund(ctx, o.No, 300, "")
+	if !checkout.IsUnknown(err) || r.State != checkout.RefundRequested || refunds() != 1 {
+		t.Fatalf("refund with the answer lost: %+v %v (Alipay has %d)", r, err, refunds())
+	}
+	r, got, err := eng.PollRefund(ctx, r.No)
+	if err != nil || r.State != checkout.RefundSucceeded || got.Refunded != 300 || refunds() != 1 {
+		t.Fatalf("poll: %+v %+v %v (Alipay has %d)", r, got, err, refunds())
+	}
+
+	e.emu.SetFaults(alipayemu.Faults{Method: "alipay.trade.refund", Reset: true, Unprocessed: true, Times: 1})
+	r2, _, err := eng.Refund(ctx, o.No, 200, "")
+	if !checkout.IsUnknown(err) || refunds() != 1 {
+		t.Fatalf("refund never received: %+v %v (Alipay has %d)", r2, err, refunds())
+	}
+	r2, got, err = eng.PollRefund(ctx, r2.No)
+	if err != nil || r2.State != checkout.RefundSucceeded || got.Refunded != 500 || refunds() != 2 {
+		t.Fatalf("poll of the missing refund: %+v %+v %v (Alipay has %d)", r2, got, err, refunds())
 	}
 }

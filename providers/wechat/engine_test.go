@@ -70,3 +70,57 @@ func TestEngineSettlesUnknownOutcomes(t *testing.T) {
 		t.Fatalf("paid at the last moment: %v %+v", err, late)
 	}
 }
+
+// TestEngineRefundTimeoutIsSettledByQuery: WeChat makes the refund and the
+// answer is lost (the connection drops after the work is done). The
+// refund stays requested; the next poll asks by its number, finds it, and
+// records it: one refund at WeChat, never two. A refund that never reached
+// WeChat is found missing and sent again with the same number.
+func TestEngineRefundTimeoutIsSettledByQuery(t *testing.T) {
+	e := newEnv(t)
+	ledger, err := store.Open(filepath.Join(t.TempDir(), "till.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ledger.Close() })
+	eng := checkout.NewEngine(ledger, []checkout.Provider{e.p}, checkout.Config{Terminal: "T1"}, nil, nil)
+	ctx := t.Context()
+	o, err := eng.Start(ctx, checkout.MethodWeChat, 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustPay(o.No)
+	if o, err = eng.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("poll: %+v %v", o, err)
+	}
+
+	e.emu.SetFaults(wechatemu.Faults{Path: "/refunds", Processed: true, DropConnection: true, Times: 1})
+	r, _, err := eng.Refund(ctx, o.No, 300, "")
+	if !checkout.IsUnknown(err) || r.State != checkout.RefundRequested || !r.Sent {
+		t.Fatalf("refund with the answer lost: %+v %v", r, err)
+	}
+	if got := e.emu.RefundsOf(o.No); len(got) != 1 {
+		t.Fatalf("WeChat has %d refunds", len(got))
+	}
+	r, got, err := eng.PollRefund(ctx, r.No)
+	if err != nil || r.State != checkout.RefundSucceeded || got.Refunded != 300 || r.ProviderRefundNo == "" {
+		t.Fatalf("poll: %+v %+v %v", r, got, err)
+	}
+	if n := len(e.emu.RefundsOf(o.No)); n != 1 {
+		t.Fatalf("WeChat has %d refunds after the poll", n)
+	}
+
+	// Never reached WeChat (a 500 before the work): missing, sent again.
+	e.emu.SetFaults(wechatemu.Faults{Path: "/refunds", Status: 500, Times: 1})
+	r2, _, err := eng.Refund(ctx, o.No, 200, "")
+	if !checkout.IsUnknown(err) || r2.State != checkout.RefundRequested {
+		t.Fatalf("refund with a 500: %+v %v", r2, err)
+	}
+	if n := len(e.emu.RefundsOf(o.No)); n != 1 {
+		t.Fatalf("a refused request made a refund: %d", n)
+	}
+	r2, got, err = eng.PollRefund(ctx, r2.No)
+	if err != nil || r2.State != checkout.RefundSucceeded || got.Refunded != 500 || len(e.emu.RefundsOf(o.No)) != 2 {
+		t.Fatalf("poll of the missing refund: %+v %+v %v (WeChat has %d)", r2, got, err, len(e.emu.RefundsOf(o.No)))
+	}
+}

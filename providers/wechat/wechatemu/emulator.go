@@ -388,6 +388,21 @@ func (e *Emulator) Refund(outRefundNo string) (Refund, bool) {
 	return e.refund(outRefundNo)
 }
 
+// RefundsOf returns the refunds made of a trade (settlement applied), in
+// no set order: a test counts them.
+func (e *Emulator) RefundsOf(outTradeNo string) []Refund {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Refund
+	for no, r := range e.refunds {
+		if r.OutTradeNo == outTradeNo {
+			r, _ = e.refund(no)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Pay pays a trade as a customer would from the payer page. Paying a paid
 // trade again is a no-op; a closed or expired one gives ErrNotPayable, a
 // payment the Store could not keep ErrNotSaved (and the trade stays
