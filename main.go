@@ -31,6 +31,7 @@ import (
 	"till/assets"
 	"till/catalog"
 	"till/checkout"
+	"till/manager"
 	"till/providers/alipay"
 	"till/providers/sandbox"
 	"till/providers/wechat"
@@ -198,6 +199,9 @@ type Config struct {
 		Language string `toml:"language"` // "zh" or "en"; "" follows LANG
 		Bell     *bool  `toml:"bell"`     // ring on PAID; default on
 	} `toml:"ui"`
+	Manager struct {
+		Idle time.Duration `toml:"idle"` // manager mode closes after this long without a key
+	} `toml:"manager"`
 	Log struct {
 		File  string `toml:"file"`
 		Level string `toml:"level"`
@@ -275,6 +279,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkout.poll_interval: %s must be shorter than checkout.timeout (%s)", co.PollInterval, co.Timeout)
 	case co.LateCheckMargin < time.Second || co.LateCheckMargin > time.Hour:
 		return fmt.Errorf("checkout.late_check_margin: %s is out of range; 1s to 1h", co.LateCheckMargin)
+	case c.Manager.Idle < 10*time.Second || c.Manager.Idle > time.Hour:
+		return fmt.Errorf("manager.idle: %s is out of range; 10s to 1h", c.Manager.Idle)
 	}
 	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
 		// WeChat refuses a prepay without one, even though till polls.
@@ -566,7 +572,8 @@ func (deskCmd) Run(cli *CLI, out io.Writer) error {
 		return err
 	}
 	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
-		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice})
+		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice,
+		Guard: manager.New(d.ledger, checkout.SystemClock), ManagerIdle: d.cfg.Manager.Idle, Staff: d.ledger})
 	// A signal (kill, a shutdown, the terminal closing) stops the desk
 	// the way q does: the model draws its blank last frame, so the shell
 	// gets its screen back clean. Open sales are settled at the next start.

@@ -16,6 +16,7 @@ import (
 
 	"till/catalog"
 	"till/checkout"
+	"till/manager"
 	"till/providers/fake"
 )
 
@@ -89,6 +90,9 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 	late.Late = true
 	timeout := &checkout.ProviderError{Op: "query", Kind: checkout.KindUnknown, Err: fake.ErrTimeout, Message: "slow"}
 	unsaved := &checkout.SaveError{No: paid.No, Method: paid.Method, To: checkout.StatePaid, Err: errors.New("write till.db: no space left on device")}
+	refundHist := checkout.OrderHistory{Order: paid}
+	refundHist.Order.Refunded = 230
+	refundHist.Refunds = []checkout.Refund{{No: "R1", Amount: 230, State: checkout.RefundSucceeded}}
 	awaitWX := goldenOrder(checkout.MethodWeChat, checkout.StateAwaiting)
 	awaitAli := goldenOrder(checkout.MethodAlipay, checkout.StateAwaiting)
 	return map[string]Model{
@@ -106,9 +110,6 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 		"entry_late_banner": at(screenEntry, func(x *Model) {
 			x.late = []checkout.Order{late}
 			x.entry.recent = day[:3]
-		}),
-		"today": at(screenToday, func(x *Model) {
-			x.today.orders, x.today.loaded = day, true
 		}),
 		"waiting_wechat": waiting(awaitWX, nil),
 		"waiting_alipay_scanned": waiting(awaitAli, func(w *waitingModel) {
@@ -129,6 +130,59 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 		"problem_create_unknown":    problem(problemCreateUnknown, awaitWX, timeout),
 		"problem_close_failed":      problem(problemCloseFailed, awaitWX, timeout),
 		"problem_paid_unsaved":      problem(problemCloseFailed, awaitWX, unsaved),
+		"pin_first": at(screenPIN, func(x *Model) {
+			x.pin = newPINModel(x.deps, pinFirst, toMenu)
+		}),
+		"pin_wrong": at(screenPIN, func(x *Model) {
+			x.pin = newPINModel(x.deps, pinOpen, toMenu)
+			x.pin, _ = x.pin.checked(pinCheckedMsg{err: &manager.WrongPINError{Left: 3}})
+		}),
+		"pin_locked": at(screenPIN, func(x *Model) {
+			x.pin = newPINModel(x.deps, pinOpen, toMenu)
+			x.pin, _ = x.pin.checked(pinCheckedMsg{err: &manager.LockedError{Until: t0.Add(5 * time.Minute)}})
+		}),
+		"manager_menu": at(screenMenu, func(x *Model) {
+			x.menu = newMenu(x.deps)
+			x.session.Open(t0)
+		}),
+		"refund_amount": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.session.Open(t0)
+		}),
+		"refund_reason": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step = 500, refundReason
+		}),
+		"refund_confirm": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step, x.refund.reason = 500, refundConfirm, x.deps.p.T("refund.reason.returned")
+		}),
+		"refund_processing": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step, x.refund.reason, x.refund.since = 500, refundRunning, "wrong size", t0
+			x.refund.refund = checkout.Refund{No: "20261123060100000T1RK4QZ02", Amount: 500, State: checkout.RefundRequested, ProviderSaid: "PROCESSING"}
+		}),
+		"refund_unknown": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step, x.refund.since = 500, refundRunning, t0.Add(-time.Minute)
+			x.refund.refund = checkout.Refund{No: "20261123060100000T1RK4QZ02", Amount: 500, State: checkout.RefundRequested, Sent: true}
+			x.refund.callErr = timeout
+		}),
+		"refund_done": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step, x.refund.reason = 500, refundDone, "wrong size"
+			x.refund.refund = checkout.Refund{No: "20261123060100000T1RK4QZ02", Amount: 500, State: checkout.RefundSucceeded}
+			x.refund.order = refundHist.Order
+			x.refund.order.Refunded, x.refund.order.State = 500, checkout.StatePartiallyRefunded
+		}),
+		"refund_failed": at(screenRefund, func(x *Model) {
+			x.refund = newRefund(x.deps, refundHist)
+			x.refund.money, x.refund.step = 500, refundDone
+			x.refund.refund = checkout.Refund{No: "20261123060100000T1RK4QZ02", Amount: 500, State: checkout.RefundFailed, FailReason: "the shop's balance is too low"}
+		}),
+		"operator_pick": at(screenOperator, func(x *Model) {
+			x.picker = newOperatorModel(x.deps, []checkout.Operator{{ID: "lin", Name: "Lin Mei"}, {ID: "wang", Name: "Wang Fang 王芳"}}, "wang", false)
+		}),
 	}
 }
 

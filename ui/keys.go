@@ -39,6 +39,8 @@ type entryKeys struct {
 	Backspace key.Binding
 	Clear     key.Binding
 	Refresh   key.Binding
+	Manager   key.Binding
+	Operator  key.Binding
 }
 
 // narrowKey reads a key typed in a Chinese input method's full-width
@@ -68,6 +70,8 @@ func defaultEntryKeys(p *catalog.Printer) entryKeys {
 		Backspace: key.NewBinding(key.WithKeys("backspace"), key.WithHelp("⌫", p.T("key.delete"))),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.clear"))),
 		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", p.T("key.refresh"))),
+		Manager:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", p.T("key.manager"))),
+		Operator:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", p.T("key.operator"))),
 	}
 }
 
@@ -112,21 +116,5 @@ func defaultProblemKeys(p *catalog.Printer) problemKeys {
 	return problemKeys{
 		Retry:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", p.T("key.retry"))),
 		Abandon: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.give_up"))),
-	}
-}
-
-type todayKeys struct {
-	Up   key.Binding
-	Down key.Binding
-	Page key.Binding
-	Back key.Binding
-}
-
-func defaultTodayKeys(p *catalog.Printer) todayKeys {
-	return todayKeys{
-		Up:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", p.T("key.up"))),
-		Down: key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", p.T("key.down"))),
-		Page: key.NewBinding(key.WithKeys("pgdown", "pgup", "home", "end"), key.WithHelp("pgup/pgdn", p.T("key.page"))),
-		Back: key.NewBinding(key.WithKeys("esc", "h", "q"), key.WithHelp("esc", p.T("key.back"))),
 	}
 }

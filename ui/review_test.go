@@ -87,14 +87,14 @@ func TestSecondWDoesNotChargeTwice(t *testing.T) {
 }
 
 // TestBurstKeysReachTheScreenTheyMeet: keys that arrive together are
-// taken one by one through the whole desk: the h of "3h" opens today's
-// list, the q of "12q" quits, the Esc-less tail of "5w7" goes to the
+// taken one by one through the whole desk: the h of "3h" opens the
+// history, the q of "12q" quits, the Esc-less tail of "5w7" goes to the
 // waiting screen and types nothing into the next sale.
 func TestBurstKeysReachTheScreenTheyMeet(t *testing.T) {
 	r := newRig(t)
 	m := r.sized(80, 24)
-	if got, _ := update(m, runes("3h")); got.Active() != "today" {
-		t.Errorf("after 3h: %s, want today", got.Active())
+	if got, _ := update(m, runes("3h")); got.Active() != "history" {
+		t.Errorf("after 3h: %s, want history", got.Active())
 	}
 	if got, cmd := update(m, runes("12q")); cmd == nil || got.View() != "" {
 		t.Errorf("12q did not quit: %s", got.Active())

@@ -1,5 +1,6 @@
 // Package ui is till's cashier desk in Bubble Tea: one model per screen
-// (sale entry, waiting with the QR, result, problem, today's list), and a
+// (sale entry, waiting with the QR, result, problem, history, the manager's
+// PIN, menu and refund, who is at the counter), and a
 // root model that routes between them. Screens talk to each other and to
 // the engine only through messages; every engine call runs in a tea.Cmd,
 // so the screen never freezes while a provider thinks. Every word comes
@@ -20,6 +21,7 @@ import (
 
 	"till/catalog"
 	"till/checkout"
+	"till/manager"
 )
 
 // deps is what every screen needs, fixed at construction and read-only.
@@ -33,6 +35,8 @@ type deps struct {
 	sandbox  bool
 	shop     string
 	terminal string
+	guard    *manager.Guard // the manager PIN; nil: no manager mode
+	staff    Staff          // the operators; nil: none
 }
 
 func (d deps) hasMethod(m checkout.Method) bool {
@@ -58,7 +62,11 @@ func (d deps) titleParts() (name, mode string) {
 	if d.shop != "" && d.shop != "till" { // the default name says nothing twice
 		shop = " · " + d.shop
 	}
-	name = s.Title.Render("till") + s.Muted.Render(shop+" · "+d.p.T("header.counter", catalog.V{"Terminal": d.terminal}))
+	counter := shop + " · " + d.p.T("header.counter", catalog.V{"Terminal": d.terminal})
+	if op := d.engine.Operator(); op != checkout.DefaultOperator {
+		counter += " · " + op
+	}
+	name = s.Title.Render("till") + s.Muted.Render(counter)
 	if d.sandbox {
 		return name, s.Sandbox.Render(d.p.T("header.sandbox")) + s.Muted.Render(" "+d.p.T("header.no_real_money"))
 	}
@@ -83,6 +91,15 @@ type Options struct {
 	// SkipRecovery leaves orders open at start untouched and runs no
 	// settling passes (tests only).
 	SkipRecovery bool
+	// Guard checks the manager PIN (m: the manager's menu, refunds); nil
+	// leaves manager mode out.
+	Guard *manager.Guard
+	// ManagerIdle is how long manager mode stays open without a key
+	// (manager.DefaultIdle when zero).
+	ManagerIdle time.Duration
+	// Staff lists the operators and records who took the counter; nil:
+	// no operators.
+	Staff Staff
 }
 
 type screen int
@@ -92,11 +109,15 @@ const (
 	screenWaiting
 	screenResult
 	screenProblem
-	screenToday
+	screenHistory
+	screenPIN
+	screenMenu
+	screenRefund
+	screenOperator
 )
 
 func (s screen) String() string {
-	return [...]string{"entry", "waiting", "result", "problem", "today"}[s]
+	return [...]string{"entry", "waiting", "result", "problem", "history", "pin", "menu", "refund", "operator"}[s]
 }
 
 // ShutdownMsg stops the desk as q does, whatever is on screen: sent by
@@ -119,7 +140,19 @@ type Model struct {
 	waiting waitingModel
 	result  resultModel
 	problem problemModel
-	today   todayModel
+	history historyModel
+	pin     pinModel
+	menu    menuModel
+	refund  refundModel
+	picker  operatorModel
+
+	// Manager mode: open while session is active; managerSeq numbers its
+	// timer. pendingRefund is the order whose refund waits for the PIN.
+	session       manager.Session
+	managerSeq    int
+	pendingRefund *checkout.OrderHistory
+	// operators are the configured operators (none: "counter" does all).
+	operators []checkout.Operator
 
 	// Settling passes: one at a time (recovering), again right after
 	// the running one when asked meanwhile (again), and one timer whose
@@ -175,7 +208,7 @@ func New(o Options) Model {
 	}
 	cfg := o.Engine.Config()
 	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), p: p, now: o.Engine.Now, loc: cfg.Location,
-		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal}
+		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff}
 	h := help.New()
 	m := Model{
 		deps:     d,
@@ -187,9 +220,10 @@ func New(o Options) Model {
 		// Init starts the first pass; until it reports, no other starts.
 		recovering: !o.SkipRecovery,
 		entry:      newEntry(d),
-		today:      newToday(d),
+		history:    newHistory(d),
 		setup:      o.Notice,
 		acked:      map[string]bool{},
+		session:    manager.NewSession(o.ManagerIdle),
 		width:      80,
 		height:     24,
 	}
@@ -202,12 +236,24 @@ func (m Model) Init() tea.Cmd {
 	if m.recover {
 		cmds = append(cmds, recoverCmd(m.deps.ctx, m.deps.engine))
 	}
+	if m.deps.staff != nil {
+		cmds = append(cmds, operatorsCmd(m.deps.ctx, m.deps.staff))
+	}
 	return tea.Batch(cmds...)
+}
+
+// typingText reports a text field that takes what is typed as it is: the
+// note, the history's search, a refund's reason.
+func (m Model) typingText() bool {
+	return m.active == screenEntry && m.entry.editingNote || m.active == screenHistory && m.history.typing() ||
+		m.active == screenRefund && m.refund.step == refundOther
 }
 
 // InFlight reports whether a sale is under way, so that quitting can
 // warn first.
-func (m Model) InFlight() bool { return m.active == screenWaiting || m.active == screenProblem }
+func (m Model) InFlight() bool {
+	return m.active == screenWaiting || m.active == screenProblem || m.active == screenRefund && m.refund.busy()
+}
 
 // Active names the screen on show (for tests and logs).
 func (m Model) Active() string { return m.active.String() }
@@ -225,7 +271,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // burst takes typed runes that arrived together ("12.30w" from a fast
 // typist, a scanner or a script) one key at a time through the whole desk,
 // as if each had come alone: the w starts the sale and what follows is the
-// waiting screen's, a q quits, an h opens today's list. None is lost and
+// waiting screen's, a q quits, an h opens the history. None is lost and
 // none goes to a screen that is no longer there.
 func (m Model) burst(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
@@ -242,7 +288,7 @@ func (m Model) burst(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	p := m.deps.p
-	if k, ok := msg.(tea.KeyMsg); ok && !(m.active == screenEntry && m.entry.editingNote) {
+	if k, ok := msg.(tea.KeyMsg); ok && !m.typingText() {
 		msg = narrowKey(k) // a Chinese keyboard's "１２。３" is "12.3"
 	}
 	// 1. Window size and global keys.
@@ -265,7 +311,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m.quitArmed = false
 			m.notice = ""
 		}
-		typing := m.active == screenEntry && m.entry.editingNote
+		if m.session.Active(m.deps.now()) {
+			m.session.Touch(m.deps.now())
+		}
+		typing := m.typingText()
 		if len(m.late) > 0 && !typing && key.Matches(msg, m.keys.SeenLate) {
 			return m, lateSeenCmd(m.deps.ctx, m.deps.engine, m.late[0].No)
 		}
@@ -280,16 +329,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 					m.help.ShowAll = !m.help.ShowAll
 					return m, nil
 				case key.Matches(msg, m.entry.keys.Today):
-					m.active = screenToday
-					var cmd tea.Cmd
-					m.today, cmd = m.today.open()
-					return m, cmd
+					return m.openHistory()
+				case key.Matches(msg, m.entry.keys.Manager) && m.deps.guard != nil:
+					return m.openManager(toMenu)
+				case key.Matches(msg, m.entry.keys.Operator) && len(m.operators) > 0:
+					m.active = screenOperator
+					m.picker = newOperatorModel(m.deps, m.operators, m.deps.engine.Operator(), false)
+					return m, operatorsCmd(m.deps.ctx, m.deps.staff)
 				}
-			}
-		case screenToday:
-			if key.Matches(msg, m.today.keys.Back) {
-				m.active = screenEntry
-				return m, nil
 			}
 		case screenResult:
 			return m.leaveResult(msg)
@@ -318,6 +365,39 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.acked[msg.no] = true
 		m.late = dropOrder(m.late, msg.no)
 		return m, recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+	case managerTickMsg:
+		return m.managerTick(msg)
+	case operatorsMsg:
+		if msg.err == nil {
+			m.operators = msg.ops
+		}
+		if m.active == screenOperator {
+			m.picker, _ = m.picker.Update(msg)
+		} else if len(m.operators) > 0 && m.deps.engine.Operator() == checkout.DefaultOperator && m.active == screenEntry {
+			// Operators are configured and nobody has said who is at
+			// the counter: ask before the first sale.
+			m.active = screenOperator
+			m.picker = newOperatorModel(m.deps, m.operators, "", true)
+		}
+		return m, nil
+	case onDutyMsg:
+		if msg.err != nil {
+			m.notice, m.noticeWarn, m.noticeFromPass = describe(p, msg.err, ""), true, false
+		}
+		return m, nil
+	case pinStatusMsg, pinCheckedMsg:
+		if m.active != screenPIN {
+			return m, nil
+		}
+		m.pin, _ = m.pin.Update(msg)
+		return m.afterPINUpdate(nil)
+	case refundAnsweredMsg, refundTickMsg:
+		if m.active != screenRefund {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.refund, cmd = m.refund.Update(msg)
+		return m, cmd
 	case saleStartedMsg:
 		return m.started(msg)
 	case saleDoneMsg:
@@ -357,8 +437,13 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case recentMsg:
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
-		m.today, _ = m.today.Update(msg)
 		return m, cmd
+	case historyLoadedMsg, historyDetailMsg, historyFoundMsg:
+		// The history's answers go to it whatever is on screen: the
+		// reload after a refund answers while the refund is up.
+		var cmd tea.Cmd
+		m.history, cmd = m.history.Update(msg)
+		return m.afterHistoryUpdate(cmd)
 	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg, problemRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
 		// moved on, an old result must not come back over the next sale.
@@ -399,8 +484,33 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m, next = m.update(a)
 			return m, tea.Batch(cmd, next)
 		}
-	case screenToday:
-		m.today, cmd = m.today.Update(msg)
+	case screenHistory:
+		m.history, cmd = m.history.Update(msg)
+		return m.afterHistoryUpdate(cmd)
+	case screenPIN:
+		m.pin, cmd = m.pin.Update(msg)
+		return m.afterPINUpdate(cmd)
+	case screenMenu:
+		m.menu, cmd = m.menu.Update(msg)
+		return m.afterMenuUpdate(cmd)
+	case screenRefund:
+		m.refund, cmd = m.refund.Update(msg)
+		if m.refund.leave {
+			m.refund.leave = false
+			next, back := m.leaveRefund()
+			return next, tea.Batch(cmd, back)
+		}
+	case screenOperator:
+		m.picker, cmd = m.picker.Update(msg)
+		switch {
+		case m.picker.chosen != nil:
+			op := *m.picker.chosen
+			m.deps.engine.SetOperator(op.ID)
+			next, load := m.toEntry("", false)
+			return next, tea.Batch(cmd, load, onDutyCmd(m.deps.ctx, m.deps.staff, m.terminal, op))
+		case m.picker.leave:
+			m.active = screenEntry
+		}
 	}
 	return m, cmd
 }
@@ -593,9 +703,11 @@ func (m Model) resize() Model {
 	h := m.height - headerH - helpH - 1
 	m.entry.width, m.entry.height = w, h
 	m.entry.winW, m.entry.winH = m.width, m.height
-	m.today.width, m.today.height = w, h
+	m.history.width, m.history.height = w, h
 	m.problem.width, m.result.width = w, w
 	m.problem.height, m.result.height = h, h
+	m.pin.width, m.menu.width, m.picker.width = w, w, w
+	m.refund.width, m.refund.height = w, h
 	m.waiting = m.waiting.setSize(frame{W: m.width, H: m.height, headerH: headerH, help: helpH})
 	return m
 }
@@ -618,8 +730,16 @@ func (m Model) shortHelp() []key.Binding {
 		bs = m.result.shortHelp()
 	case screenProblem:
 		bs = m.problem.shortHelp()
-	case screenToday:
-		bs = m.today.shortHelp()
+	case screenHistory:
+		bs = m.history.shortHelp()
+	case screenPIN:
+		bs = m.pin.shortHelp()
+	case screenMenu:
+		bs = m.menu.shortHelp()
+	case screenRefund:
+		bs = m.refund.shortHelp()
+	case screenOperator:
+		bs = m.picker.shortHelp()
 	}
 	return bs
 }
@@ -632,7 +752,11 @@ func (m Model) shortHelp() []key.Binding {
 func (m Model) headerView() string {
 	s := m.deps.styles
 	w := m.width - 2
-	title := ansi.Truncate(m.deps.title(), w, "…")
+	t := m.deps.title()
+	if now := m.deps.now(); m.session.Active(now) {
+		t += "  " + s.Live.Render(m.deps.p.T("manager.badge", catalog.V{"Left": m.deps.p.Countdown(m.session.Left(now))}))
+	}
+	title := ansi.Truncate(t, w, "…")
 	noticeStyle := s.Accent
 	if m.noticeWarn {
 		noticeStyle = s.Warn
@@ -723,8 +847,16 @@ func (m Model) View() string {
 		body = m.result.View()
 	case screenProblem:
 		body = m.problem.View()
-	case screenToday:
-		body = m.today.View()
+	case screenHistory:
+		body = m.history.View()
+	case screenPIN:
+		body = m.pin.View()
+	case screenMenu:
+		body = m.menu.View()
+	case screenRefund:
+		body = m.refund.View()
+	case screenOperator:
+		body = m.picker.View()
 	}
 	header, help := m.headerView(), m.helpView()
 	body = clampView(body, m.width-2, m.height-lipgloss.Height(header)-lipgloss.Height(help))
