@@ -125,12 +125,13 @@ func orderState(p *catalog.Printer, o checkout.Order) string {
 	s := stateName(p, o.State)
 	switch {
 	case o.State == checkout.StateDisputed:
-		s += " " + p.T("cli.orders.provider_says", catalog.V{"Amount": p.Money(o.ProviderAmount)})
+		s += p.T("cli.orders.provider_says", catalog.V{"Amount": p.Money(o.ProviderAmount)})
 	case o.Late:
-		s += " " + p.T("cli.orders.late")
+		s += p.T("cli.orders.late")
 	}
 	if o.Refunded > 0 {
-		s += " " + p.T("cli.orders.refunded", catalog.V{"Amount": p.Money(o.Refunded)})
+		// The language's brackets carry their own spacing.
+		s += p.T("cli.orders.refunded", catalog.V{"Amount": p.Money(o.Refunded)})
 	}
 	return s
 }

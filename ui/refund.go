@@ -60,6 +60,9 @@ func refundCmd(ctx context.Context, e *checkout.Engine, no string, amount checko
 	return func() tea.Msg {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
+		// The counter's operator, in manager mode: the audit line says a
+		// manager's PIN let it through.
+		c = checkout.WithActor(c, checkout.Actor{Terminal: e.Config().Terminal, Operator: e.Operator(), Via: "desk manager"})
 		r, o, err := e.Refund(c, no, amount, reason)
 		if r.No != "" {
 			e.WatchRefund(r.No) // this screen asks about it from now on
