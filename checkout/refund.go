@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -68,8 +69,9 @@ func RefundLeft(o Order, refunds []Refund) Money {
 // holds control characters.
 func CheckReason(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReasonRunes || strings.ContainsFunc(s, invisible) {
-		return "", &RefundError{Code: RefundBadReason, Reason: fmt.Sprintf("the reason must be at most %d characters of text", MaxReasonRunes)}
+	control := func(r rune) bool { return unicode.IsControl(r) || invisible(r) }
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReasonRunes || strings.ContainsFunc(s, control) {
+		return "", &RefundError{Code: RefundBadReason, Reason: fmt.Sprintf("the reason must be at most %d characters of plain text: no tabs, line breaks or control characters", MaxReasonRunes)}
 	}
 	return s, nil
 }
@@ -202,7 +204,13 @@ func (e *Engine) pushRefund(ctx context.Context, p Provider, refundNo string) (R
 	if err != nil || r.State != RefundRequested {
 		return r, o, err
 	}
-	req := RefundRequest{OrderNo: o.No, RefundNo: r.No, Amount: r.Amount, Total: o.Amount, Reason: r.Reason}
+	// The provider checks the total against the trade it holds: for a
+	// disputed order that is what the customer paid, not the sale.
+	total := o.Amount
+	if o.State == StateDisputed && o.ProviderAmount > 0 {
+		total = o.ProviderAmount
+	}
+	req := RefundRequest{OrderNo: o.No, RefundNo: r.No, Amount: r.Amount, Total: total, Reason: r.Reason}
 	var st RefundStatus
 	if !r.Sent {
 		r, st, err = e.send(ctx, p, r, req)

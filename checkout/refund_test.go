@@ -343,3 +343,37 @@ func TestRefundLedgerFailureSendsNothing(t *testing.T) {
 		t.Fatalf("err %v, provider made %d", err, r.wx.RefundCount())
 	}
 }
+
+// A disputed WeChat order: WeChat's amount.total is the provider's amount,
+// and a refund must name that total (protocols.md A8: amount.total is the
+// original order total; the emulator refuses another).
+func TestDisputedRefundNamesTheProvidersTotal(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodWeChat, 1000)
+	r.wx.Rewrite = func(st *checkout.TradeStatus) { st.Amount = 2000 } // customer paid 20.00 for a 10.00 sale
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := r.eng.Poll(context.Background(), o.No)
+	if d.State != checkout.StateDisputed || d.ProviderAmount != 2000 {
+		t.Fatalf("not disputed: %+v", d)
+	}
+	var sent checkout.RefundRequest
+	r.wx.OnRefund = func(_ context.Context, req checkout.RefundRequest) error { sent = req; return nil }
+	// The fake keeps the sale's 10.00 as its trade and refuses; what
+	// matters here is what till asked for.
+	_, _, _ = r.eng.Refund(context.Background(), o.No, 2000, "amount mismatch")
+	if sent.Amount != 2000 || sent.Total != 2000 {
+		t.Fatalf("refund request for a disputed order: amount %d total %d (want total = the provider's 2000)", sent.Amount, sent.Total)
+	}
+}
+
+// TestReasonWithControlCharactersIsRefused: a reason goes to the payer's
+// app and the audit trail; tabs, line breaks and escapes never do.
+func TestReasonWithControlCharactersIsRefused(t *testing.T) {
+	for _, s := range []string{"a\tb", "line1\nline2", "x\x1b[2Jy", "bell\a"} {
+		if got, err := checkout.CheckReason(s); err == nil {
+			t.Errorf("CheckReason(%q) accepted: %q", s, got)
+		}
+	}
+}

@@ -176,6 +176,11 @@ func providerMessage(p *catalog.Printer, pe *checkout.ProviderError, provider st
 		}
 		return p.T("err.unknown", v)
 	}
+	if pe.Op == "refund" && (pe.Code == "INVALID_REQUEST" || pe.Code == "PARAM_ERROR") {
+		// WeChat's answer to a refund above what it can still refund
+		// (money sent back outside till) has no code of its own.
+		return p.T("err.code.refund_refused", v)
+	}
 	if key, ok := codeKeys[pe.Code]; ok {
 		return p.T(key, v)
 	}

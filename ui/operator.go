@@ -128,6 +128,9 @@ func (m operatorModel) View() string {
 	w := max(m.width, 20)
 	var b strings.Builder
 	b.WriteString(s.Title.Render(p.T("operator.title")) + "\n\n")
+	if len(m.ops) == 0 && m.err == "" {
+		b.WriteString(s.Muted.Width(w).Render(p.T("operator.none")) + "\n")
+	}
 	for i, op := range m.ops {
 		line := truncate(pad(op.ID, 8)+"  "+op.Name, w-2)
 		if op.ID == m.current {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -40,10 +41,15 @@ var refundReasons = []string{"refund.reason.returned", "refund.reason.wrong_amou
 // refundAnsweredMsg is the answer to a refund or to a poll of it. Sent by
 // refundCmd and refundPollCmd; handled by the refund screen.
 type refundAnsweredMsg struct {
+	call   uint64 // the refund screen's call it answers (refundModel.call)
 	refund checkout.Refund
 	order  checkout.Order
 	err    error
 }
+
+// refundCalls numbers the refund screens' calls, so that an answer that
+// comes after its screen was left is known for an orphan.
+var refundCalls atomic.Uint64
 
 // refundTickMsg is the timer of the next poll of refund no.
 type refundTickMsg struct{ no string }
@@ -56,7 +62,7 @@ const (
 	refundWatch     = 30 * time.Second
 )
 
-func refundCmd(ctx context.Context, e *checkout.Engine, no string, amount checkout.Money, reason string) tea.Cmd {
+func refundCmd(ctx context.Context, e *checkout.Engine, call uint64, no string, amount checkout.Money, reason string) tea.Cmd {
 	return func() tea.Msg {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
@@ -67,16 +73,16 @@ func refundCmd(ctx context.Context, e *checkout.Engine, no string, amount checko
 		if r.No != "" {
 			e.WatchRefund(r.No) // this screen asks about it from now on
 		}
-		return refundAnsweredMsg{refund: r, order: o, err: err}
+		return refundAnsweredMsg{call: call, refund: r, order: o, err: err}
 	}
 }
 
-func refundPollCmd(ctx context.Context, e *checkout.Engine, no string) tea.Cmd {
+func refundPollCmd(ctx context.Context, e *checkout.Engine, call uint64, no string) tea.Cmd {
 	return func() tea.Msg {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		r, o, err := e.PollRefund(c, no)
-		return refundAnsweredMsg{refund: r, order: o, err: err}
+		return refundAnsweredMsg{call: call, refund: r, order: o, err: err}
 	}
 }
 
@@ -115,6 +121,7 @@ type refundModel struct {
 	callErr error     // the last call's trouble while the refund is in progress
 	since   time.Time // when it was sent
 	polling bool
+	call    uint64 // the call in flight or last made, see refundCalls
 	width   int
 	height  int
 
@@ -166,7 +173,8 @@ func (m refundModel) Update(msg tea.Msg) (refundModel, tea.Cmd) {
 			return m, nil
 		}
 		m.polling = true
-		return m, refundPollCmd(m.deps.ctx, m.deps.engine, m.refund.No)
+		m.call = refundCalls.Add(1)
+		return m, refundPollCmd(m.deps.ctx, m.deps.engine, m.call, m.refund.No)
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -238,8 +246,8 @@ func (m refundModel) key(k tea.KeyMsg) (refundModel, tea.Cmd) {
 			return m, nil
 		}
 		if key.Matches(k, m.keys.Confirm) {
-			m.step, m.since = refundRunning, m.deps.now()
-			return m, tea.Batch(m.spinner.Tick, refundCmd(m.deps.ctx, m.deps.engine, m.hist.Order.No, m.money, m.reason))
+			m.step, m.since, m.call = refundRunning, m.deps.now(), refundCalls.Add(1)
+			return m, tea.Batch(m.spinner.Tick, refundCmd(m.deps.ctx, m.deps.engine, m.call, m.hist.Order.No, m.money, m.reason))
 		}
 	case refundRunning, refundDone:
 		if back || key.Matches(k, m.keys.Next) && m.step == refundDone {
@@ -251,6 +259,20 @@ func (m refundModel) key(k tea.KeyMsg) (refundModel, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// owns reports whether msg answers this screen's call in flight.
+func (m refundModel) owns(msg refundAnsweredMsg) bool {
+	return msg.call == m.call && m.step == refundRunning
+}
+
+// orphanRefund takes an answer whose screen is gone (the manager left
+// while the refund was being sent): a refund still at the provider is
+// handed to the settling passes, which the screen had kept off it.
+func orphanRefund(e *checkout.Engine, msg refundAnsweredMsg) {
+	if msg.refund.No != "" && msg.refund.State == checkout.RefundRequested {
+		e.ReleaseRefund(msg.refund.No)
+	}
 }
 
 // answered takes the engine's answer to the refund or a poll.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,4 +168,88 @@ func TestOperatorIsAskedAndRecorded(t *testing.T) {
 	if !duty || !sale {
 		t.Fatalf("audit: duty %v sale %v: %+v", duty, sale, es)
 	}
+}
+
+// TestRefundLeftWhileSendingIsSettledByThePasses: the manager leaves the
+// refund screen (esc) while the first send is still out and its answer,
+// when it comes, is unknown. The settling passes must take the refund
+// over: before the fix the screen's watch was never lifted and no pass
+// asked about it while the desk ran.
+func TestRefundLeftWhileSendingIsSettledByThePasses(t *testing.T) {
+	r := newRig(t)
+	o := r.paidSale(t, 1230)
+	if err := manager.New(r.ledger, r.clock, cheap).Set(context.Background(), "", "4826"); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var slow atomic.Bool
+	slow.Store(true)
+	r.wx.OnRefund = func(ctx context.Context, req checkout.RefundRequest) error {
+		if !slow.Load() {
+			return nil
+		}
+		<-release
+		return &checkout.ProviderError{Op: "refund", Kind: checkout.KindUnknown, Message: "timeout"}
+	}
+	tm := r.managerDesk(t, 100, 30)
+	waitFor(t, tm, "Amount")
+	tm.Type("h")
+	waitFor(t, tm, "¥12.30")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Order "+o.No)
+	tm.Type("r")
+	waitFor(t, tm, "PIN")
+	tm.Type("4826")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Amount to refund")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Why?")
+	tm.Type("1")
+	waitFor(t, tm, "Refund ¥12.30")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "REFUNDING")
+	keys(tm, tea.KeyEsc) // leave while the send is out
+	waitFor(t, tm, "left to refund")
+	slow.Store(false)
+	close(release) // the answer comes, unknown, to a screen that is gone
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.engine.Recover(ctx)
+		open, err := r.ledger.OpenRefunds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refund is still requested after the passes: %+v", open)
+		}
+		time.Sleep(20 * time.Millisecond) // the answer's message reaches the desk's loop
+	}
+	rs, _ := r.ledger.Refunds(ctx, o.No)
+	if len(rs) != 1 || rs[0].State != checkout.RefundSucceeded {
+		t.Fatalf("refunds: %+v", rs)
+	}
+}
+
+// TestOperatorsAddedWhileTheDeskRuns: an operator added through the
+// desk's socket while it runs is offered on o, with no restart; before any
+// exists, o says how to add one.
+func TestOperatorsAddedWhileTheDeskRuns(t *testing.T) {
+	r := newRig(t)
+	tm := r.managerDesk(t, 80, 24)
+	waitFor(t, tm, "Amount")
+	tm.Type("o")
+	waitFor(t, tm, "No operators yet", "till operator add")
+	keys(tm, tea.KeyEsc)
+	waitFor(t, tm, "Amount")
+	if _, err := r.ledger.AddOperator(context.Background(), checkout.Operator{ID: "lin", Name: "Lin Mei"}); err != nil {
+		t.Fatal(err)
+	}
+	tm.Type("o")
+	waitFor(t, tm, "Who is at the counter?", "Lin Mei")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "counter T1 · lin")
 }

@@ -469,3 +469,17 @@ func TestTinyWindowsNeverOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestRefundRefusalIsNotCalledTheBalance: WeChat's refusal of a refund
+// above what it can still refund (INVALID_REQUEST) says so, in both
+// languages, and never that the shop's balance is too low.
+func TestRefundRefusalIsNotCalledTheBalance(t *testing.T) {
+	for lang, want := range map[catalog.Lang]string{catalog.English: "can still refund", catalog.Chinese: "尚可退"} {
+		p := catalog.New(lang)
+		err := &checkout.ProviderError{Op: "refund", Kind: checkout.KindRefused, Code: "INVALID_REQUEST", Message: "refused"}
+		got := describe(p, err, checkout.MethodWeChat)
+		if !strings.Contains(got, want) || strings.Contains(got, p.T("err.code.balance", nil)) {
+			t.Errorf("%s: %q", lang, got)
+		}
+	}
+}

@@ -332,7 +332,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 					return m.openHistory()
 				case key.Matches(msg, m.entry.keys.Manager) && m.deps.guard != nil:
 					return m.openManager(toMenu)
-				case key.Matches(msg, m.entry.keys.Operator) && len(m.operators) > 0:
+				case key.Matches(msg, m.entry.keys.Operator) && m.deps.staff != nil:
+					// Opened whatever the desk knew at start: operators
+					// added since (through the desk's socket) come with
+					// the reload.
 					m.active = screenOperator
 					m.picker = newOperatorModel(m.deps, m.operators, m.deps.engine.Operator(), false)
 					return m, operatorsCmd(m.deps.ctx, m.deps.staff)
@@ -392,6 +395,10 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.pin, _ = m.pin.Update(msg)
 		return m.afterPINUpdate(nil)
 	case refundAnsweredMsg, refundTickMsg:
+		if a, ok := msg.(refundAnsweredMsg); ok && (m.active != screenRefund || !m.refund.owns(a)) {
+			orphanRefund(m.deps.engine, a)
+			return m, nil
+		}
 		if m.active != screenRefund {
 			return m, nil
 		}

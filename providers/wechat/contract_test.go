@@ -304,7 +304,7 @@ func TestRefunds(t *testing.T) {
 	}
 
 	_, err = e.p.Refund(ctx, checkout.RefundRequest{OrderNo: no, RefundNo: no + "R2", Amount: 1000, Total: 1234})
-	wantKind(t, err, checkout.KindInsufficient, "NOT_ENOUGH")
+	wantKind(t, err, checkout.KindRefused, "INVALID_REQUEST")
 
 	// The bank closes one refund and finds another abnormal.
 	r3 := checkout.RefundRequest{OrderNo: no, RefundNo: no + "R3", Amount: 100, Total: 1234}
@@ -367,7 +367,7 @@ func TestRefundImmediateSuccess(t *testing.T) {
 		t.Fatalf("%+v %v", st, err)
 	}
 	_, err = e.p.Refund(t.Context(), checkout.RefundRequest{OrderNo: no, RefundNo: no + "R2", Amount: 1, Total: 1234})
-	wantKind(t, err, checkout.KindInsufficient, "NOT_ENOUGH")
+	wantKind(t, err, checkout.KindRefused, "INVALID_REQUEST")
 }
 
 // Every error answer WeChat documents, injected by the emulator's fault
@@ -656,3 +656,20 @@ func rewriteTo(base string) http.RoundTripper {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRefundAboveWhatIsLeftIsNotTheBalance: money sent back on the
+// merchant platform, outside till, leaves less at WeChat than till
+// thinks; WeChat's refusal of the next refund is a refusal of the request
+// (400 INVALID_REQUEST), not NOT_ENOUGH, which is the merchant's balance.
+func TestRefundAboveWhatIsLeftIsNotTheBalance(t *testing.T) {
+	e := newEnv(t)
+	no := orderNo()
+	e.mustCreate(no)
+	e.mustPay(no)
+	ctx := t.Context()
+	if _, err := e.p.Refund(ctx, checkout.RefundRequest{OrderNo: no, RefundNo: no + "P1", Amount: 600, Total: 1234}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.p.Refund(ctx, checkout.RefundRequest{OrderNo: no, RefundNo: no + "R1", Amount: 1000, Total: 1234})
+	wantKind(t, err, checkout.KindRefused, "INVALID_REQUEST")
+}

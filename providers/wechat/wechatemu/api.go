@@ -546,7 +546,8 @@ func (e *Emulator) createRefund(body []byte) answer {
 		return paramError("amount.total", total, "与原订单金额不一致")
 	}
 	if amount > t.Total-t.Refunded {
-		return failure(http.StatusForbidden, "NOT_ENOUGH", "可退金额不足")
+		// Not NOT_ENOUGH: that is the merchant's balance (protocols.md A8).
+		return failure(http.StatusBadRequest, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
 	}
 	now := e.now().Truncate(time.Second)
 	rf := Refund{

@@ -22,7 +22,7 @@
 //   - Native prepay, query by out_trade_no or transaction_id, close, refund,
 //     refund query, with the real status codes and {"code","message"} bodies:
 //     closing a paid trade is 403 ORDERPAID, refunding more than is left is
-//     403 NOT_ENOUGH, the same out_trade_no with other parameters is 403
+//     400 INVALID_REQUEST (403 NOT_ENOUGH is the merchant's balance), the same out_trade_no with other parameters is 403
 //     OUT_TRADE_NO_USED, an unpaid trade past time_expire reads CLOSED.
 //   - Sends TRANSACTION.SUCCESS and REFUND.* notifications to notify_url,
 //     signed and AES-256-GCM encrypted with the APIv3 key, and retries them

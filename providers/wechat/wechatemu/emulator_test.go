@@ -257,7 +257,7 @@ func TestTradeLifecycleAndSignedAnswers(t *testing.T) {
 	if status, m = refund("R1", 1000); status != 200 || m["status"] != "SUCCESS" || m["success_time"] == nil {
 		t.Fatalf("refund: %d %v", status, m)
 	}
-	if status, m = refund("R2", 235); status != 403 || m["code"] != "NOT_ENOUGH" {
+	if status, m = refund("R2", 235); status != 400 || m["code"] != "INVALID_REQUEST" {
 		t.Fatalf("over-refund: %d %v", status, m)
 	}
 	if status, m = refund("R1", 999); status != 400 || m["code"] != "INVALID_REQUEST" {
