@@ -52,6 +52,7 @@ const (
 	AuditOperatorAdded  AuditKind = "operator.added"  // an operator was added
 	AuditOperatorOnDuty AuditKind = "operator.duty"   // an operator took the counter
 	AuditCommandRefused AuditKind = "command.refused" // a command that needs the PIN was refused
+	AuditDayClosed      AuditKind = "day.closed"      // a day's figures were frozen as its Z close
 )
 
 // AuditEntry is one line of the append-only audit trail. Entries are

@@ -33,6 +33,18 @@ type Ledger interface {
 	// at most limit of them (limit <= 0: all).
 	OrdersCreated(ctx context.Context, from, to time.Time, limit int) ([]Order, error)
 
+	// DayRecords reads, in one transaction, what the figures of [from, to)
+	// are computed from (see DayRecords), and the Z close of day when day
+	// is not "": key ranges of the day and the small open indexes, never
+	// the whole history.
+	DayRecords(ctx context.Context, from, to time.Time, day string) (DayRecords, error)
+	// CloseDay stores day's Z close in one write transaction: it reads the
+	// records as DayRecords does, has build freeze them (build may refuse
+	// with an error, which writes nothing), numbers the close after the
+	// last one, stamps ClosedAt, and appends its audit entry. A day
+	// already closed is handed to build in DayRecords.Close.
+	CloseDay(ctx context.Context, from, to time.Time, day string, build func(DayRecords) (DayClose, error)) (DayClose, error)
+
 	// CreateRefund records a refund (requested, or succeeded when the
 	// provider already did it) after checking, in the same transaction,
 	// that the order was paid and that succeeded and in-flight refunds plus

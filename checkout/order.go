@@ -1,6 +1,9 @@
 package checkout
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Method is a payment provider a clerk can charge with.
 type Method string
@@ -137,6 +140,20 @@ type Refund struct {
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	SucceededAt    time.Time `json:"succeeded_at,omitzero"`
+	// FailedAt is when till learnt the provider refused it: a failed
+	// refund is listed on that day's report.
+	FailedAt time.Time `json:"failed_at,omitzero"`
+}
+
+// SettledAt is when r succeeded or failed, zero while it is requested.
+func (r Refund) SettledAt() time.Time {
+	switch r.State {
+	case RefundSucceeded:
+		return r.SucceededAt
+	case RefundFailed:
+		return cmp.Or(r.FailedAt, r.UpdatedAt)
+	}
+	return time.Time{}
 }
 
 // Refundable is how much of o's money can go back at most: what was paid

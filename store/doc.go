@@ -25,8 +25,18 @@
 //	  <refund no>         -> JSON checkout.Refund
 //	refunds_by_order
 //	  <order no> 0x00 <refund no> -> empty
+//	refunds_by_settled
+//	  <settled><refund no> -> empty     (succeeded: SucceededAt; failed: FailedAt)
+//	open_refunds
+//	  <refund no>         -> empty      (only refunds still requested)
+//	audit, audit_by_time, audit_by_order   (the hash-chained trail; audit.go)
+//	operators
+//	  <id>                -> JSON checkout.Operator
+//	day_closes
+//	  <YYYY-MM-DD>        -> JSON checkout.DayClose (a day's Z close)
+//	meta/last_close       -> the last Z close's number, decimal
 //
-// <created> and <paid> are the instant's UnixNano as 8 bytes big-endian, so
+// <created>, <paid> and <settled> are the instant's UnixNano as 8 bytes big-endian, so
 // the keys sort by time whatever the zone and a day is one cursor range;
 // the order number after it keeps keys unique when two orders share a
 // nanosecond. Order numbers also sort by creation time (see

@@ -128,6 +128,9 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 		if to == checkout.RefundSucceeded && next.SucceededAt.IsZero() {
 			next.SucceededAt = now
 		}
+		if to == checkout.RefundFailed && next.FailedAt.IsZero() {
+			next.FailedAt = now
+		}
 		if err := putRefund(tx, &r, next); err != nil {
 			return err
 		}
@@ -313,6 +316,17 @@ func putRefund(tx *wtx, old *checkout.Refund, r checkout.Refund) error {
 	}
 	if err := keepIndexed(tx.Bucket(bucketOpenRefunds), r.No, r.State == checkout.RefundRequested); err != nil {
 		return err
+	}
+	settled := tx.Bucket(bucketRefundsBySettled)
+	if old != nil && !old.SettledAt().IsZero() && !old.SettledAt().Equal(r.SettledAt()) {
+		if err := settled.Delete(timeKey(old.SettledAt(), old.No)); err != nil {
+			return err
+		}
+	}
+	if at := r.SettledAt(); !at.IsZero() {
+		if err := settled.Put(timeKey(at, r.No), []byte{}); err != nil {
+			return err
+		}
 	}
 	if e := auditRefund(old, r); e != nil {
 		if _, err := appendAudit(tx, *e); err != nil {

@@ -14,24 +14,27 @@ import (
 
 // Bucket and key names; doc.go draws the tree.
 var (
-	bucketMeta            = []byte("meta")
-	bucketOrders          = []byte("orders")
-	bucketOrdersByCreated = []byte("orders_by_created")
-	bucketOrdersByPaid    = []byte("orders_by_paid")
-	bucketOpen            = []byte("open")
-	bucketRefunds         = []byte("refunds")
-	bucketRefundsByOrder  = []byte("refunds_by_order")
-	bucketFollowUps       = []byte("follow_ups")
-	bucketOpenRefunds     = []byte("open_refunds")
-	bucketAudit           = []byte("audit")
-	bucketAuditByTime     = []byte("audit_by_time")
-	bucketAuditByOrder    = []byte("audit_by_order")
-	bucketOperators       = []byte("operators")
+	bucketMeta             = []byte("meta")
+	bucketOrders           = []byte("orders")
+	bucketOrdersByCreated  = []byte("orders_by_created")
+	bucketOrdersByPaid     = []byte("orders_by_paid")
+	bucketOpen             = []byte("open")
+	bucketRefunds          = []byte("refunds")
+	bucketRefundsByOrder   = []byte("refunds_by_order")
+	bucketFollowUps        = []byte("follow_ups")
+	bucketOpenRefunds      = []byte("open_refunds")
+	bucketAudit            = []byte("audit")
+	bucketAuditByTime      = []byte("audit_by_time")
+	bucketAuditByOrder     = []byte("audit_by_order")
+	bucketOperators        = []byte("operators")
+	bucketRefundsBySettled = []byte("refunds_by_settled")
+	bucketDayCloses        = []byte("day_closes")
 
 	keySchemaVersion = []byte("schema_version")
 	keyMode          = []byte("mode")
 	keyAuditHead     = []byte("audit_head")
 	keyManagerPIN    = []byte("manager_pin")
+	keyLastClose     = []byte("last_close")
 )
 
 // ErrSchemaNewer means the file was written by a newer till; opening it
@@ -52,6 +55,7 @@ var migrations = []migration{
 	{"create buckets", createBucketsV1},
 	{"follow-ups index", createFollowUpsV2},
 	{"open refunds, audit trail, operators", createAuditV3},
+	{"refunds by settled time, day closes", createDayClosesV4},
 }
 
 // schemaVersion is the version this code writes.
@@ -130,6 +134,28 @@ func createAuditV3(tx *bolt.Tx) error {
 		}
 		if r.State == checkout.RefundRequested {
 			return open.Put(k, []byte{})
+		}
+		return nil
+	})
+}
+
+// createDayClosesV4 adds the index of refunds by the time they succeeded
+// or failed (filled from the refunds already there: a report counts a
+// refund on the day it succeeded) and the days' Z closes.
+func createDayClosesV4(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketRefundsBySettled, bucketDayCloses} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", name, err)
+		}
+	}
+	settled := tx.Bucket(bucketRefundsBySettled)
+	return tx.Bucket(bucketRefunds).ForEach(func(k, v []byte) error {
+		var r checkout.Refund
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("refund %s: decoding: %w", k, err)
+		}
+		if at := r.SettledAt(); !at.IsZero() {
+			return settled.Put(timeKey(at, r.No), []byte{})
 		}
 		return nil
 	})

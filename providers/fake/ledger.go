@@ -15,7 +15,8 @@ var ErrDisk = errors.New("fake: the disk is full")
 // Op names a ledger call for Ledger's fault hook: Name is "create",
 // "read", "advance", "update", "open", "follow-ups", "list", "create
 // refund", "settle refund", "paid and refunded", "refunds", "read refund",
-// "open refunds", "update refund", "audit" or "read audit"; No is the
+// "open refunds", "update refund", "audit", "read audit", "day" or
+// "close day"; No is the
 // order (or refund) number; To the target state of an advance.
 type Op struct {
 	Name string
@@ -103,6 +104,20 @@ func (l *Ledger) OrdersCreated(ctx context.Context, from, to time.Time, limit in
 		return nil, err
 	}
 	return l.Ledger.OrdersCreated(ctx, from, to, limit)
+}
+
+func (l *Ledger) DayRecords(ctx context.Context, from, to time.Time, day string) (checkout.DayRecords, error) {
+	if err := l.check(Op{Name: "day", No: day}); err != nil {
+		return checkout.DayRecords{}, err
+	}
+	return l.Ledger.DayRecords(ctx, from, to, day)
+}
+
+func (l *Ledger) CloseDay(ctx context.Context, from, to time.Time, day string, build func(checkout.DayRecords) (checkout.DayClose, error)) (checkout.DayClose, error) {
+	if err := l.check(Op{Name: "close day", No: day}); err != nil {
+		return checkout.DayClose{}, err
+	}
+	return l.Ledger.CloseDay(ctx, from, to, day, build)
 }
 
 func (l *Ledger) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.Order, error) {

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"till/checkout"
+)
+
+// What a day's report reads: the orders paid in it (orders_by_paid), the
+// refunds settled in it (refunds_by_settled) with their orders, the open
+// orders and refunds (small indexes), and the day's Z close
+// (day_closes/<YYYY-MM-DD>), all in one transaction. meta/last_close holds
+// the number of the last Z close.
+
+// DayRecords reads what the figures of [from, to) are computed from, and
+// day's Z close when day is not "".
+func (s *Store) DayRecords(ctx context.Context, from, to time.Time, day string) (checkout.DayRecords, error) {
+	var out checkout.DayRecords
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		out, err = dayRecords(tx, from, to, day)
+		return err
+	})
+	return out, err
+}
+
+func dayRecords(tx *bolt.Tx, from, to time.Time, day string) (checkout.DayRecords, error) {
+	rec := checkout.DayRecords{From: from, To: to, Orders: map[string]checkout.Order{}}
+	if !from.Before(to) {
+		return rec, nil
+	}
+	err := eachInRange(tx, bucketOrdersByPaid, from, to, func(no string) error {
+		o, err := getOrder(tx, no)
+		if err != nil {
+			return fmt.Errorf("index %s: %w", bucketOrdersByPaid, err)
+		}
+		rec.Paid = append(rec.Paid, o)
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	err = eachInRange(tx, bucketRefundsBySettled, from, to, func(no string) error {
+		r, err := getRefund(tx, no)
+		if err != nil {
+			return fmt.Errorf("index %s: %w", bucketRefundsBySettled, err)
+		}
+		rec.Settled = append(rec.Settled, r)
+		if _, ok := rec.Orders[r.OrderNo]; !ok {
+			o, err := getOrder(tx, r.OrderNo)
+			if err != nil {
+				return fmt.Errorf("refund %s: %w", r.No, err)
+			}
+			rec.Orders[r.OrderNo] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	err = tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+		o, err := getOrder(tx, string(k))
+		if err != nil {
+			return fmt.Errorf("index %s: %w", bucketOpen, err)
+		}
+		if o.CreatedAt.Before(to) {
+			rec.Open = append(rec.Open, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	err = tx.Bucket(bucketOpenRefunds).ForEach(func(k, _ []byte) error {
+		r, err := getRefund(tx, string(k))
+		if err != nil {
+			return fmt.Errorf("index %s: %w", bucketOpenRefunds, err)
+		}
+		if r.CreatedAt.Before(to) {
+			rec.OpenRefunds = append(rec.OpenRefunds, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	if day != "" {
+		z, err := getDayClose(tx, day)
+		switch {
+		case err == nil:
+			rec.Close = &z
+		case !errors.Is(err, checkout.ErrNotFound):
+			return rec, err
+		}
+	}
+	return rec, nil
+}
+
+// eachInRange calls fn with the number in each key of a time index in
+// [from, to), oldest first.
+func eachInRange(tx *bolt.Tx, index []byte, from, to time.Time, fn func(no string) error) error {
+	hi := timeKey(to, "")
+	c := tx.Bucket(index).Cursor()
+	for k, _ := c.Seek(timeKey(from, "")); k != nil && bytes.Compare(k, hi) < 0; k, _ = c.Next() {
+		if err := fn(string(k[8:])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getDayClose(tx *bolt.Tx, day string) (checkout.DayClose, error) {
+	return getJSON[checkout.DayClose](tx, bucketDayCloses, "day close", day)
+}
+
+// CloseDay stores day's Z close: build freezes the records read in this
+// same write transaction, so nothing settles between the count and the
+// freeze; the close gets the next number, the transaction's time and
+// actor, and an audit entry.
+func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, build func(checkout.DayRecords) (checkout.DayClose, error)) (checkout.DayClose, error) {
+	if day == "" {
+		return checkout.DayClose{}, errors.New("a day close needs its day")
+	}
+	var out checkout.DayClose
+	err := s.update(ctx, func(tx *wtx) error {
+		rec, err := dayRecords(tx.Tx, from, to, day)
+		if err != nil {
+			return err
+		}
+		z, err := build(rec)
+		if err != nil {
+			return err
+		}
+		if rec.Close != nil { // build must refuse a closed day; never overwrite one
+			return fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
+		}
+		meta := tx.Bucket(bucketMeta)
+		last := 0
+		if v := meta.Get(keyLastClose); v != nil {
+			if last, err = strconv.Atoi(string(v)); err != nil {
+				return fmt.Errorf("meta/%s: %w", keyLastClose, err)
+			}
+		}
+		z.Seq, z.Day, z.ClosedAt = last+1, day, tx.now
+		if z.Terminal == "" && z.Operator == "" {
+			z.Terminal, z.Operator = tx.actor.Terminal, tx.actor.Operator
+		}
+		v, err := json.Marshal(z)
+		if err != nil {
+			return fmt.Errorf("day close %s: encoding: %w", day, err)
+		}
+		if err := tx.Bucket(bucketDayCloses).Put([]byte(day), v); err != nil {
+			return err
+		}
+		if err := meta.Put(keyLastClose, []byte(strconv.Itoa(z.Seq))); err != nil {
+			return err
+		}
+		_, err = appendAudit(tx, checkout.AuditEntry{
+			Kind: checkout.AuditDayClosed, Amount: z.Figures.NetFen,
+			Detail: fmt.Sprintf("Z %d of %s: %d sales %s, %d refunds %s, %d unsettled", z.Seq, day,
+				z.Figures.Sales.Count, z.Figures.Sales.Amount.Yuan(), z.Figures.Refunds.Count, z.Figures.Refunds.Amount.Yuan(),
+				len(z.Unsettled)+len(z.UnsettledRefunds)),
+		})
+		out = z
+		return err
+	})
+	return out, err
+}
