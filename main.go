@@ -56,6 +56,8 @@ type CLI struct {
 	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
 
 	Desk          deskCmd          `cmd:"" default:"1" help:"Open the cashier desk (the default)."`
+	Report        reportCmd        `cmd:"" help:"Print a day's report, or a range's (--from, --to)."`
+	CloseDay      closeDayCmd      `cmd:"" name:"close-day" help:"Close the day (Z report): freeze its figures (needs the manager PIN)."`
 	Orders        ordersCmd        `cmd:"" help:"List a day's orders with their refunds."`
 	Refund        refundCmd        `cmd:"" help:"Refund an order, in full or in part (needs the manager PIN)."`
 	Pin           pinCmd           `cmd:"" help:"The manager PIN."`

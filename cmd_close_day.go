@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"till/catalog"
+	"till/checkout"
+)
+
+// closeDayCmd does the Z close from a script: the PIN first, then what is
+// unsettled asked about by query, then the day's figures frozen into the
+// ledger with the next Z number.
+type closeDayCmd struct {
+	Day    string `help:"The day to close, YYYY-MM-DD in the shop's time zone (default: today)." placeholder:"YYYY-MM-DD"`
+	Anyway bool   `help:"Close even with orders or refunds the providers have not settled: they are kept as unsettled at the close, and listed as changes after it if they land on the day."`
+}
+
+func (c *closeDayCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onLedger(cli, out, e, c) }
+
+func (c *closeDayCmd) needsPIN() bool { return true }
+
+func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
+	p, loc := s.p, s.cfg.location
+	day, err := s.dayStart(c.Day)
+	if err != nil {
+		return err
+	}
+	if err := s.requirePIN(); err != nil {
+		return err
+	}
+	rep, err := s.engine.Report(s.ctx(), day)
+	if err != nil {
+		return err
+	}
+	if rep.Unsettled.Count > 0 && !rep.Closed() {
+		// Settle first: most of what is open is only waiting for a query.
+		pass := s.engine.Recover(s.ctx())
+		fmt.Fprintln(s.stderr, p.N("cli.close.settled", len(pass.Settled)+len(pass.Refunds)))
+	}
+	z, err := s.engine.CloseDay(s.ctx(), day, c.Anyway)
+	var ce *checkout.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Code == checkout.CloseUnsettled:
+		var b []string
+		for _, o := range ce.Left.Orders {
+			b = append(b, "  "+p.T("cli.report.unsettled_order", catalog.V{"No": o.No, "Provider": providerLabel(p, o.Method), "Amount": p.Money(o.Amount), "At": o.CreatedAt.In(loc).Format("2006-01-02 15:04"), "State": stateName(p, o.State)}))
+		}
+		for _, rf := range ce.Left.Refunds {
+			b = append(b, "  "+p.T("cli.report.unsettled_refund", catalog.V{"No": rf.No, "Order": rf.OrderNo, "Provider": providerLabel(p, rf.Method), "Amount": p.Money(rf.Amount), "At": rf.CreatedAt.In(loc).Format("2006-01-02 15:04")}))
+		}
+		for _, l := range b {
+			fmt.Fprintln(s.stderr, l)
+		}
+		return errors.New(p.N("cli.close.unsettled", ce.Left.Count, catalog.V{"Day": ce.Day}))
+	case errors.As(err, &ce) && ce.Code == checkout.CloseAlready:
+		return errors.New(p.T("cli.close.already", catalog.V{"Day": ce.Day, "Seq": ce.Z.Seq, "At": ce.Z.ClosedAt.In(loc).Format("2006-01-02 15:04"), "Operator": ce.Z.Operator}))
+	case errors.As(err, &ce) && ce.Code == checkout.CloseFuture:
+		return errors.New(p.T("cli.close.future", catalog.V{"Day": ce.Day}))
+	case err != nil:
+		return err
+	}
+	f := z.Figures
+	fmt.Fprintln(out, p.T("cli.close.done", catalog.V{
+		"Day": z.Day, "Seq": z.Seq, "Sales": f.Sales.Count, "SalesAmount": p.Money(f.Sales.Amount),
+		"Refunds": f.Refunds.Count, "RefundsAmount": p.Money(f.Refunds.Amount), "Net": p.Money(f.NetFen),
+	}))
+	if n := len(z.Unsettled) + len(z.UnsettledRefunds); n > 0 {
+		fmt.Fprintln(out, p.N("cli.close.with_unsettled", n))
+	}
+	return nil
+}
