@@ -10,11 +10,10 @@ import (
 	"till/checkout"
 )
 
-// TestReportJSONContract: `till report --json` has the fields of the
-// contract in design.md, named exactly, with amounts in integer fen, and
-// agrees with the sales and the refund made; the same through the desk's
-// socket and on the closed ledger.
-func TestReportJSONContract(t *testing.T) {
+// servingDesk is a sandbox desk with the manager PIN 4826, serving its
+// control socket.
+func servingDesk(t *testing.T) *desk {
+	t.Helper()
 	sandboxHome(t)
 	t.Setenv("TILL_MANAGER_PIN_NEW", "4826")
 	if code, _, errOut := till(t, "pin", "set"); code != 0 {
@@ -28,6 +27,15 @@ func TestReportJSONContract(t *testing.T) {
 	if err := d.serve(); err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// TestReportJSONContract: `till report --json` has the fields of the
+// contract in design.md, named exactly, with amounts in integer fen, and
+// agrees with the sales and the refund made; the same through the desk's
+// socket and on the closed ledger.
+func TestReportJSONContract(t *testing.T) {
+	d := servingDesk(t)
 	wx := paidSale(t, d, checkout.MethodWeChat, 1230)
 	paidSale(t, d, checkout.MethodAlipay, 800)
 	t.Setenv("TILL_MANAGER_PIN", "4826")
@@ -115,19 +123,7 @@ func TestReportJSONContract(t *testing.T) {
 // report then has z.seq, z.closed_at and changes_after_close; the CSV has
 // its header and amounts in yuan.
 func TestCloseDayFromAScript(t *testing.T) {
-	sandboxHome(t)
-	t.Setenv("TILL_MANAGER_PIN_NEW", "4826")
-	if code, _, errOut := till(t, "pin", "set"); code != 0 {
-		t.Fatalf("pin set: %s", errOut)
-	}
-	os.Unsetenv("TILL_MANAGER_PIN_NEW")
-	d, err := openDesk(&CLI{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.serve(); err != nil {
-		t.Fatal(err)
-	}
+	d := servingDesk(t)
 	paidSale(t, d, checkout.MethodWeChat, 1230)
 	if code, _, errOut := till(t, "close-day"); code != 2 || !strings.Contains(errOut, "TILL_MANAGER_PIN") {
 		t.Fatalf("close-day with no PIN: %d %s", code, errOut)

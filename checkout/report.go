@@ -159,7 +159,7 @@ const (
 	ChangeSale          ChangeKind = "sale"           // a sale counted on the day, learnt after the close
 	ChangeRefund        ChangeKind = "refund"         // a refund that succeeded on the day, learnt after the close
 	ChangeDisputed      ChangeKind = "disputed"       // a disputed order of the day, learnt after the close
-	ChangeSettled       ChangeKind = "settled"        // an order unsettled at the close, since settled unpaid
+	ChangeSettled       ChangeKind = "settled"        // an order unsettled at the close, since settled off the day (unpaid, or paid another day)
 	ChangeSaleGone      ChangeKind = "sale_gone"      // a sale counted at the close that no longer counts
 	ChangeRefundGone    ChangeKind = "refund_gone"    // a refund counted at the close that no longer counts
 	ChangeRefundSettled ChangeKind = "refund_settled" // a refund unsettled at the close, since settled off the day
