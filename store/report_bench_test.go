@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,8 +164,7 @@ func fixtureDay(w *wtx, start time.Time, report bool, want *dayWant) error {
 		if !o.State.WasPaid() {
 			continue
 		}
-		var refund func(checkout.Money, time.Duration, checkout.RefundState) error
-		refund = func(amount checkout.Money, after time.Duration, to checkout.RefundState) error {
+		refund := func(amount checkout.Money, after time.Duration, to checkout.RefundState) error {
 			asked := paidAt.Add(after)
 			r := checkout.Refund{
 				No: benchNo(asked, "R", i), OrderNo: o.No, Method: o.Method, Amount: amount, State: checkout.RefundRequested,
@@ -260,8 +260,15 @@ func buildReportStore(tb testing.TB, path string, history int) (dayWant, error) 
 		}
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte("bench_fixture"))
+		b, err := tx.CreateBucketIfNotExists(bucketBenchFixture)
 		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(want)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte("want"), v); err != nil {
 			return err
 		}
 		return b.Put([]byte("recipe"), []byte(recipeOf(history)))
@@ -302,28 +309,13 @@ func reportStore(tb testing.TB, history int) (*Store, dayWant) {
 		dir = tb.TempDir()
 	}
 	path := filepath.Join(dir, fmt.Sprintf("report-%d.db", history))
-	var want dayWant
-	if s, err := Open(path); err == nil {
-		var recipe []byte
-		_ = s.db.View(func(tx *bolt.Tx) error {
-			if b := tx.Bucket([]byte("bench_fixture")); b != nil {
-				recipe = slices.Clone(b.Get([]byte("recipe")))
-			}
-			return nil
-		})
-		if string(recipe) == recipeOf(history) {
-			tb.Logf("using %s (%s)", path, recipe)
-			// The tally is the recipe's: write the day alone, without
-			// keeping it, to know it.
-			_ = s.db.View(func(tx *bolt.Tx) error { return nil })
-			want = tallyReportDay(tb)
-			tb.Cleanup(func() { s.Close() })
+	if _, err := os.Stat(path); err == nil {
+		if s, want, ok := keptReportStore(tb, path, history); ok {
 			return s, want
 		}
-		s.Close()
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		tb.Fatal(err)
+		if err := os.Remove(path); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	want, err := buildReportStore(tb, path, history)
 	if err != nil {
@@ -335,4 +327,121 @@ func reportStore(tb testing.TB, history int) (*Store, dayWant) {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s, want
+}
+
+// keptReportStore opens a kept fixture if its marker names this recipe.
+func keptReportStore(tb testing.TB, path string, history int) (*Store, dayWant, bool) {
+	tb.Helper()
+	s, err := Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var want dayWant
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBenchFixture)
+		if b == nil || string(b.Get([]byte("recipe"))) != recipeOf(history) {
+			return errStaleFixture
+		}
+		return json.Unmarshal(b.Get([]byte("want")), &want)
+	})
+	if err != nil {
+		tb.Logf("rebuilding %s: %v", path, err)
+		s.Close()
+		return nil, dayWant{}, false
+	}
+	tb.Logf("using the kept %s", path)
+	tb.Cleanup(func() { s.Close() })
+	return s, want, true
+}
+
+var (
+	bucketBenchFixture = []byte("bench_fixture")
+	errStaleFixture    = errors.New("not built by this recipe")
+)
+
+// benchReport reports the day from the store with history orders of
+// history: one DayRecords transaction and one BuildReport, as
+// checkout.Engine.Report does.
+func benchReport(b *testing.B, history int) {
+	s, want := reportStore(b, history)
+	loc := benchShop(b)
+	day, _ := checkout.ParseDay(reportDay, loc)
+	from, to := checkout.DayBounds(day, loc)
+	ctx := b.Context()
+	report := func() checkout.DayReport {
+		rec, err := s.DayRecords(ctx, from, to, reportDay)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return checkout.BuildReport(rec, loc, reportDay, reportDay)
+	}
+	if got := wantOf(report()); got != want {
+		b.Fatalf("the day's report: %+v, the recipe wrote %+v", got, want)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := report(); r.Sales.Count != want.Sales {
+			b.Fatalf("%d sales, want %d", r.Sales.Count, want.Sales)
+		}
+	}
+}
+
+// BenchmarkReportDay2000In10kHistory: the day after five such days.
+func BenchmarkReportDay2000In10kHistory(b *testing.B) { benchReport(b, 10_000) }
+
+// BenchmarkReportDay2000In1MHistory: the day after 500 such days (a busy
+// shop's year and four months); built only with TILL_BENCH_MILLION=1.
+func BenchmarkReportDay2000In1MHistory(b *testing.B) {
+	if os.Getenv("TILL_BENCH_MILLION") != "1" {
+		b.Skip("set TILL_BENCH_MILLION=1 to build the million-order store (several GB; TILL_BENCH_DIR keeps it)")
+	}
+	benchReport(b, 1_000_000)
+}
+
+// TestReportDayRatio logs how the day's report from the million-order
+// store compares with the one from the small store: both benchmarks,
+// interleaved, seven times each (-benchtime long each), and the ratio of
+// their medians. It checks
+// that the two reports are the same; it asserts nothing about time.
+func TestReportDayRatio(t *testing.T) {
+	if os.Getenv("TILL_BENCH_MILLION") != "1" {
+		t.Skip("set TILL_BENCH_MILLION=1 (and TILL_BENCH_DIR to keep the stores)")
+	}
+	loc := benchShop(t)
+	day, _ := checkout.ParseDay(reportDay, loc)
+	from, to := checkout.DayBounds(day, loc)
+	sizes := []int{10_000, 1_000_000}
+	var reports []checkout.DayReport
+	var runs []func(*testing.B)
+	for _, h := range sizes {
+		s, _ := reportStore(t, h)
+		report := func() checkout.DayReport {
+			rec, err := s.DayRecords(t.Context(), from, to, reportDay)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return checkout.BuildReport(rec, loc, reportDay, reportDay)
+		}
+		reports = append(reports, report())
+		runs = append(runs, func(b *testing.B) {
+			for b.Loop() {
+				report()
+			}
+		})
+	}
+	if !reflect.DeepEqual(reports[0], reports[1]) {
+		t.Fatalf("the day's report differs between the stores:\n%+v\n%+v", wantOf(reports[0]), wantOf(reports[1]))
+	}
+	ns := make([][]int64, len(sizes))
+	const rounds = 7
+	for range rounds {
+		for i, run := range runs {
+			ns[i] = append(ns[i], testing.Benchmark(run).NsPerOp())
+		}
+	}
+	for i := range ns {
+		slices.Sort(ns[i])
+		t.Logf("%d orders of history: %v ns/op, median %.2f ms", sizes[i], ns[i], float64(ns[i][rounds/2])/1e6)
+	}
+	t.Logf("ratio 1M/10k of the medians: %.3f (target at most 1.2)", float64(ns[1][rounds/2])/float64(ns[0][rounds/2]))
 }
