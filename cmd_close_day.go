@@ -17,7 +17,9 @@ type closeDayCmd struct {
 	Anyway bool   `help:"Close even with orders or refunds the providers have not settled: they are kept as unsettled at the close, and listed as changes after it if they land on the day."`
 }
 
-func (c *closeDayCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onLedger(cli, out, e, c) }
+func (c *closeDayCmd) Run(cli *CLI, out io.Writer, e errWriter) error {
+	return onLedger(cli, out, e, c)
+}
 
 func (c *closeDayCmd) needsPIN() bool { return true }
 

@@ -25,13 +25,16 @@ const callTimeout = 30 * time.Second
 // and schedules the next pass.
 type recoveredMsg struct{ pass checkout.Pass }
 
-// recentMsg carries today's sales for the entry screen (and the whole day
-// for the today list). Sent by recentCmd; handled by the entry and today
-// screens.
+// recentMsg carries today's newest orders for the entry screen, and
+// today's figures as the day report computes them (sales on their paid
+// day, refunds on the day they succeeded) for its "Today" line. Sent by
+// recentCmd; handled by the entry screen.
 type recentMsg struct {
 	limit  int // what was asked for: recentLimit, or 0 for the whole day
 	orders []checkout.Order
 	err    error
+	day    checkout.DayReport
+	dayErr error
 }
 
 // recoverTickMsg is the timer of the next settling pass; seq tells the
@@ -127,7 +130,8 @@ func recentCmd(ctx context.Context, e *checkout.Engine, limit int) tea.Cmd {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		orders, err := e.Today(c, limit)
-		return recentMsg{limit: limit, orders: orders, err: err}
+		day, dayErr := e.Report(c, e.Now())
+		return recentMsg{limit: limit, orders: orders, err: err, day: day, dayErr: dayErr}
 	}
 }
 

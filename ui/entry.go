@@ -40,6 +40,11 @@ type entryModel struct {
 
 	recent    []checkout.Order
 	recentErr error
+	// today is the day's sales and net as the day report has them (the
+	// one place that computes them), for the "Today" line; todayErr the
+	// failure to read them.
+	today    dayFigures
+	todayErr error
 
 	// charging is the sale to start, set by the w or a key and taken
 	// (and cleared) by the root at once.
@@ -93,6 +98,10 @@ func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 	case recentMsg:
 		if msg.limit == recentLimit {
 			m.recent, m.recentErr = msg.orders, msg.err
+			m.todayErr = msg.dayErr
+			if msg.dayErr == nil {
+				m.today = liveFigures(msg.day)
+			}
 		}
 		return m, nil
 	case tea.KeyMsg:
@@ -238,8 +247,33 @@ func (m entryModel) View() string {
 	return b.String()
 }
 
+// dayFigures are a day's paid sales and its net, as they stand now.
+type dayFigures struct {
+	sales int
+	net   checkout.Money
+}
+
+// liveFigures are rep's sales and net as they stand now: a closed day's
+// report holds the figures frozen at its close, and what came after (a
+// sale after an early close, a refund) is in its changes after the close,
+// so the two add up to the live day.
+func liveFigures(rep checkout.DayReport) dayFigures {
+	f := dayFigures{sales: rep.Sales.Count, net: rep.NetFen + rep.ChangesNetFen}
+	for _, c := range rep.ChangesAfterClose {
+		switch c.Kind {
+		case checkout.ChangeSale:
+			f.sales++
+		case checkout.ChangeSaleGone:
+			f.sales--
+		}
+	}
+	return f
+}
+
 // dayTotal is how many of orders were paid and what they brought in net
-// of refunds: the line over every list of the day's sales.
+// of what was refunded of them: the history's line over a day's list of
+// orders (by the day they were created). The sale screen's "Today" line
+// is the day report's instead.
 func dayTotal(orders []checkout.Order) (count int, net checkout.Money) {
 	for _, o := range orders {
 		if o.State.WasPaid() {
@@ -260,9 +294,15 @@ func (m entryModel) recentView(height int) string {
 	if m.recentErr != nil {
 		return s.Error.Render(p.T("entry.recent_failed", catalog.V{"Err": describe(p, m.recentErr, "")}))
 	}
-	count, paid := dayTotal(m.recent)
 	var b strings.Builder
-	b.WriteString(s.Title.Render(p.N("entry.today", count, catalog.V{"Net": p.Money(paid)})))
+	if m.todayErr != nil {
+		b.WriteString(s.Error.Render(ansi.Truncate(p.T("entry.today_failed", catalog.V{"Err": describe(p, m.todayErr, "")}), max(m.width, 1), "…")))
+	} else {
+		b.WriteString(s.Title.Render(p.N("entry.today", m.today.sales, catalog.V{"Net": p.Money(m.today.net)})))
+	}
+	if len(m.recent) == 0 && m.today.sales > 0 {
+		return b.String() // sold today, none of it rung up today (paid after midnight)
+	}
 	if len(m.recent) == 0 {
 		b.WriteString("\n" + s.Muted.Render(p.T("entry.no_sales")))
 		return b.String()

@@ -36,6 +36,13 @@ func goldenOrder(m checkout.Method, st checkout.State) checkout.Order {
 		CreatedAt: t0, AcceptedAt: t0, ExpiresAt: t0.Add(3 * time.Minute), Note: "table 4"}
 }
 
+// figuresOf is what the "Today" line shows for orders all created, paid
+// and refunded on the day, as the day report counts them.
+func figuresOf(orders []checkout.Order) dayFigures {
+	n, net := dayTotal(orders)
+	return dayFigures{sales: n, net: net}
+}
+
 // screens builds each screen of the desk in lang at w x h, by name.
 func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 	t.Helper()
@@ -101,7 +108,7 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 			x.entry.amount = "1,234"
 			x.entry, _ = x.entry.charge(checkout.MethodWeChat)
 		}),
-		"entry_busy_day": at(screenEntry, func(x *Model) { x.entry.recent = day }),
+		"entry_busy_day": at(screenEntry, func(x *Model) { x.entry.recent, x.entry.today = day, figuresOf(day) }),
 		"entry_note": at(screenEntry, func(x *Model) {
 			x.entry.amount = "9,90"
 			x.entry.editingNote = true
@@ -109,7 +116,7 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 		}),
 		"entry_late_banner": at(screenEntry, func(x *Model) {
 			x.late = []checkout.Order{late}
-			x.entry.recent = day[:3]
+			x.entry.recent, x.entry.today = day[:3], figuresOf(day[:3])
 		}),
 		"waiting_wechat": waiting(awaitWX, nil),
 		"waiting_alipay_scanned": waiting(awaitAli, func(w *waitingModel) {
@@ -179,6 +186,14 @@ func screens(t *testing.T, lang catalog.Lang, w, h int) map[string]Model {
 			x.refund = newRefund(x.deps, refundHist)
 			x.refund.money, x.refund.step = 500, refundDone
 			x.refund.refund = checkout.Refund{No: "20261123060100000T1RK4QZ02", Amount: 500, State: checkout.RefundFailed, FailReason: "the shop's balance is too low"}
+		}),
+		"report": at(screenReport, func(x *Model) {
+			x.report = reportAt(x.deps, t0, goldenReport(x.deps.loc), x.report.width, x.report.height)
+			x.session.Open(t0)
+		}),
+		"report_close": at(screenReport, func(x *Model) {
+			x.report = reportAt(x.deps, t0, goldenReport(x.deps.loc), x.report.width, x.report.height)
+			x.report, _ = x.report.Update(keyMsg("c"))
 		}),
 		"operator_pick": at(screenOperator, func(x *Model) {
 			x.picker = newOperatorModel(x.deps, []checkout.Operator{{ID: "lin", Name: "Lin Mei"}, {ID: "wang", Name: "Wang Fang 王芳"}}, "wang", false)

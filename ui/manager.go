@@ -334,7 +334,9 @@ func (m pinModel) View() string {
 type menuItem int
 
 const (
-	menuRefund menuItem = iota // find an order in the history and refund it
+	menuRefund   menuItem = iota // find an order in the history and refund it
+	menuReport                   // the day report, today's first
+	menuCloseDay                 // today's report, then its close
 	menuChangePIN
 	menuLock // leave manager mode now
 )
@@ -363,10 +365,12 @@ type menuModel struct {
 	leave  bool      // intent: Esc
 }
 
-var menuItems = []menuItem{menuRefund, menuChangePIN, menuLock}
+var menuItems = []menuItem{menuRefund, menuReport, menuCloseDay, menuChangePIN, menuLock}
 
 var menuKeyIDs = map[menuItem]string{
 	menuRefund:    "manager.menu.refund",
+	menuReport:    "manager.menu.report",
+	menuCloseDay:  "manager.menu.close_day",
 	menuChangePIN: "manager.menu.change_pin",
 	menuLock:      "manager.menu.lock",
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"slices"
+
 	tea "github.com/charmbracelet/bubbletea"
 
 	"till/catalog"
@@ -69,7 +71,9 @@ func (m Model) afterMenuUpdate(cmd tea.Cmd) (Model, tea.Cmd) {
 	if m.menu.leave {
 		m.menu.leave = false
 		m.active = screenEntry
-		return m, cmd
+		// What the manager did (a refund, a close) shows on the sale
+		// screen's list and its "Today" line.
+		return m, tea.Batch(cmd, recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
 	}
 	if m.menu.chosen == nil {
 		return m, cmd
@@ -79,6 +83,9 @@ func (m Model) afterMenuUpdate(cmd tea.Cmd) (Model, tea.Cmd) {
 	switch item {
 	case menuRefund:
 		next, load := m.openHistory()
+		return next, tea.Batch(cmd, load)
+	case menuReport, menuCloseDay:
+		next, load := m.openReport(item == menuCloseDay)
 		return next, tea.Batch(cmd, load)
 	case menuChangePIN:
 		m.active = screenPIN
@@ -104,7 +111,8 @@ func (m Model) managerTick(msg managerTickMsg) (Model, tea.Cmd) {
 	}
 	m.session.Close()
 	switch {
-	case m.active == screenMenu, m.active == screenPIN && m.pin.purpose == pinChange, m.active == screenRefund && !m.refund.busy() && m.refund.step != refundDone:
+	case m.active == screenMenu, m.active == screenPIN && m.pin.purpose == pinChange, m.active == screenRefund && !m.refund.busy() && m.refund.step != refundDone,
+		m.active == screenReport && !m.report.busy():
 		return m.toEntry(m.deps.p.T("manager.ended", catalog.V{"Idle": m.deps.p.Countdown(m.session.Idle())}), false)
 	}
 	return m, nil
@@ -150,4 +158,25 @@ func (m Model) afterHistoryUpdate(cmd tea.Cmd) (Model, tea.Cmd) {
 		return next, tea.Batch(cmd, open)
 	}
 	return m, cmd
+}
+
+// openReport shows today's report, and its close when closing (the
+// menu's "Close the day").
+func (m Model) openReport(closing bool) (Model, tea.Cmd) {
+	m.active = screenReport
+	var load tea.Cmd
+	m.report, load = m.report.open(m.deps.now(), closing)
+	return m.resize(), load
+}
+
+// leaveReport goes back from the report to the manager's menu, or to the
+// sale screen when manager mode ended meanwhile (a close was answering).
+func (m Model) leaveReport() (Model, tea.Cmd) {
+	if m.session.Active(m.deps.now()) {
+		m.active = screenMenu
+		m.menu = newMenu(m.deps)
+		m.menu.cursor = max(slices.Index(menuItems, menuReport), 0)
+		return m.resize(), nil
+	}
+	return m.toEntry("", false)
 }

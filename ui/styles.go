@@ -47,6 +47,9 @@ type Styles struct {
 	State    map[string]lipgloss.Style
 	HelpLine lipgloss.Style
 
+	// Bar draws the report's sales by hour.
+	Bar lipgloss.Style
+
 	// Band is the full-width ground of a result, by outcome: "paid",
 	// "closed", "failed", "refunded"; and of the waiting state:
 	// "waiting", "scanned".
@@ -101,6 +104,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		"scanned":  band(bandScanned, colorInk),
 	}
 	s.HelpLine = r.NewStyle().MarginTop(1)
+	s.Bar = r.NewStyle().Foreground(colorPaid)
 	s.CountdownSoon = r.NewStyle().Bold(true).Foreground(colorWarn)
 	s.CountdownLast = r.NewStyle().Bold(true).Foreground(colorDanger)
 	return s

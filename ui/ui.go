@@ -1,6 +1,6 @@
 // Package ui is till's cashier desk in Bubble Tea: one model per screen
 // (sale entry, waiting with the QR, result, problem, history, the manager's
-// PIN, menu and refund, who is at the counter), and a
+// PIN, menu, refund and day report, who is at the counter), and a
 // root model that routes between them. Screens talk to each other and to
 // the engine only through messages; every engine call runs in a tea.Cmd,
 // so the screen never freezes while a provider thinks. Every word comes
@@ -114,10 +114,11 @@ const (
 	screenMenu
 	screenRefund
 	screenOperator
+	screenReport
 )
 
 func (s screen) String() string {
-	return [...]string{"entry", "waiting", "result", "problem", "history", "pin", "menu", "refund", "operator"}[s]
+	return [...]string{"entry", "waiting", "result", "problem", "history", "pin", "menu", "refund", "operator", "report"}[s]
 }
 
 // ShutdownMsg stops the desk as q does, whatever is on screen: sent by
@@ -145,6 +146,7 @@ type Model struct {
 	menu    menuModel
 	refund  refundModel
 	picker  operatorModel
+	report  reportModel
 
 	// Manager mode: open while session is active; managerSeq numbers its
 	// timer. pendingRefund is the order whose refund waits for the PIN.
@@ -221,6 +223,7 @@ func New(o Options) Model {
 		recovering: !o.SkipRecovery,
 		entry:      newEntry(d),
 		history:    newHistory(d),
+		report:     newReport(d),
 		setup:      o.Notice,
 		acked:      map[string]bool{},
 		session:    manager.NewSession(o.ManagerIdle),
@@ -445,6 +448,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
 		return m, cmd
+	case reportLoadedMsg, reportSettledMsg, dayClosedMsg:
+		// The report's answers go to it whatever is on screen; it drops
+		// those it no longer waits for.
+		var cmd tea.Cmd
+		m.report, cmd = m.report.Update(msg)
+		return m, cmd
 	case historyLoadedMsg, historyDetailMsg, historyFoundMsg:
 		// The history's answers go to it whatever is on screen: the
 		// reload after a refund answers while the refund is up.
@@ -505,6 +514,13 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		if m.refund.leave {
 			m.refund.leave = false
 			next, back := m.leaveRefund()
+			return next, tea.Batch(cmd, back)
+		}
+	case screenReport:
+		m.report, cmd = m.report.Update(msg)
+		if m.report.leave {
+			m.report.leave = false
+			next, back := m.leaveReport()
 			return next, tea.Batch(cmd, back)
 		}
 	case screenOperator:
@@ -715,6 +731,7 @@ func (m Model) resize() Model {
 	m.problem.height, m.result.height = h, h
 	m.pin.width, m.menu.width, m.picker.width = w, w, w
 	m.refund.width, m.refund.height = w, h
+	m.report.width, m.report.height = w, h
 	m.waiting = m.waiting.setSize(frame{W: m.width, H: m.height, headerH: headerH, help: helpH})
 	return m
 }
@@ -747,6 +764,8 @@ func (m Model) shortHelp() []key.Binding {
 		bs = m.refund.shortHelp()
 	case screenOperator:
 		bs = m.picker.shortHelp()
+	case screenReport:
+		bs = m.report.shortHelp()
 	}
 	return bs
 }
@@ -864,6 +883,8 @@ func (m Model) View() string {
 		body = m.refund.View()
 	case screenOperator:
 		body = m.picker.View()
+	case screenReport:
+		body = m.report.View()
 	}
 	header, help := m.headerView(), m.helpView()
 	body = clampView(body, m.width-2, m.height-lipgloss.Height(header)-lipgloss.Height(help))
