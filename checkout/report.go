@@ -36,8 +36,15 @@ type DayRecords struct {
 	// To: each may yet land in the range.
 	Open        []Order
 	OpenRefunds []Refund
+	// Rechecks holds the closed orders created before To whose late check
+	// is still to come (a code the customer may still pay): they may land
+	// in the range as late payments.
+	Rechecks []Order
 	// Close is the day's Z close when the records are of one closed day.
 	Close *DayClose
+	// LateMargin is the room given to a provider's clock after an order's
+	// payable window (the engine's LateCheckMargin; zero: the default).
+	LateMargin time.Duration
 }
 
 // Tally is a count and its amount.
@@ -266,8 +273,14 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 			t.anomalies.FailedRefunds = append(t.anomalies.FailedRefunds, r)
 		}
 	}
+	margin := cmp.Or(rec.LateMargin, DefaultLateCheckMargin)
 	for _, o := range rec.Open {
-		if MayLandIn(o, rec.From, rec.To) {
+		if o.State.Open() && mayLand(o, rec.From, rec.To, margin) {
+			t.unsettled.Orders = append(t.unsettled.Orders, o)
+		}
+	}
+	for _, o := range rec.Rechecks {
+		if o.State == StateClosed && !o.RecheckAt.IsZero() && mayLand(o, rec.From, rec.To, margin) {
 			t.unsettled.Orders = append(t.unsettled.Orders, o)
 		}
 	}
@@ -282,13 +295,12 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 	return t
 }
 
-// MayLandIn reports whether open order o could still turn out paid inside
-// [from, to): it was created before to, and the provider could have taken
-// the money as late as from (its payable window plus the margin for a
-// provider's clock running behind).
-func MayLandIn(o Order, from, to time.Time) bool {
-	return o.State.Open() && o.CreatedAt.Before(to) &&
-		!PayableUntil(o).Add(DefaultLateCheckMargin).Before(from)
+// mayLand reports whether order o, open or closed with its late check to
+// come, could still turn out paid inside [from, to): it was created
+// before to, and the provider could have taken the money as late as from
+// (its payable window plus margin, for a provider's clock running behind).
+func mayLand(o Order, from, to time.Time, margin time.Duration) bool {
+	return o.CreatedAt.Before(to) && !PayableUntil(o).Add(margin).Before(from)
 }
 
 // BuildReport computes the report of rec, a range of days in loc (its
@@ -471,6 +483,7 @@ func (e *Engine) Report(ctx context.Context, day time.Time) (DayReport, error) {
 	if err != nil {
 		return DayReport{}, &LedgerError{Op: "reading the figures of " + name, Err: err}
 	}
+	rec.LateMargin = e.cfg.LateCheckMargin
 	return BuildReport(rec, e.cfg.Location, name, name), nil
 }
 
@@ -491,6 +504,7 @@ func (e *Engine) ReportRange(ctx context.Context, first, last time.Time) (DayRep
 	if err != nil {
 		return DayReport{}, &LedgerError{Op: fmt.Sprintf("reading the figures of %s to %s", a, b), Err: err}
 	}
+	rec.LateMargin = e.cfg.LateCheckMargin
 	return BuildReport(rec, e.cfg.Location, a, b), nil
 }
 
@@ -541,8 +555,9 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 	actor, _ := ActorFrom(ctx)
 	z, err := e.ledger.CloseDay(ctx, from, to, name, func(rec DayRecords) (DayClose, error) {
 		if rec.Close != nil {
-			return DayClose{}, closedError(*rec.Close)
+			return DayClose{}, closedError(*rec.Close, e.cfg.Location)
 		}
+		rec.LateMargin = e.cfg.LateCheckMargin
 		t := tally(rec, e.cfg.Location)
 		if t.unsettled.Count > 0 && !anyway {
 			t.unsettled.Orders, t.unsettled.Refunds = sortedOrders(t.unsettled.Orders), sortedRefunds(t.unsettled.Refunds)
@@ -562,9 +577,9 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 	return z, nil
 }
 
-func closedError(z DayClose) *CloseError {
+func closedError(z DayClose, loc *time.Location) *CloseError {
 	return &CloseError{Code: CloseAlready, Day: z.Day, Z: &z,
-		Reason: fmt.Sprintf("%s is already closed (Z %d at %s)", z.Day, z.Seq, z.ClosedAt.Format(time.DateTime))}
+		Reason: fmt.Sprintf("%s is already closed (Z %d at %s)", z.Day, z.Seq, z.ClosedAt.In(loc).Format(time.DateTime))}
 }
 
 func sortedOrders(os []Order) []Order {

@@ -496,3 +496,33 @@ func TestReportRangeRefusals(t *testing.T) {
 		t.Fatalf("month 13: %v", err)
 	}
 }
+
+// TestCodeThatMayStillBePaidIsUnsettled: an Alipay sale cancelled before
+// the scan is closed, but its code may still be paid until its late
+// check: the day lists it as unsettled and will not close without anyway;
+// once the late check has found it unpaid, the day closes.
+func TestCodeThatMayStillBePaidIsUnsettled(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	o := r.start(t, checkout.MethodAlipay, 500)
+	got, err := r.eng.Finish(ctx, o.No, "cancelled by clerk")
+	if err != nil || got.State != checkout.StateClosed || got.RecheckAt.IsZero() {
+		t.Fatalf("cancel: %+v %v", got, err)
+	}
+	rep, err := r.eng.Report(ctx, start)
+	if err != nil || rep.Unsettled.Count != 1 || rep.Unsettled.Orders[0].No != o.No {
+		t.Fatalf("unsettled: %+v %v", rep.Unsettled, err)
+	}
+	var ce *checkout.CloseError
+	if _, err := r.eng.CloseDay(ctx, start, false); !errors.As(err, &ce) || ce.Code != checkout.CloseUnsettled {
+		t.Fatalf("close with a code that may still be paid: %v", err)
+	}
+	r.clock.Set(got.RecheckAt)
+	r.eng.Recover(ctx) // the late check: Alipay has no trade, so never paid
+	if rep, _ := r.eng.Report(ctx, start); rep.Unsettled.Count != 0 {
+		t.Fatalf("after the late check: %+v", rep.Unsettled)
+	}
+	if _, err := r.eng.CloseDay(ctx, start, false); err != nil {
+		t.Fatalf("close after the late check: %v", err)
+	}
+}

@@ -16,7 +16,8 @@ import (
 
 // What a day's report reads: the orders paid in it (orders_by_paid), the
 // refunds settled in it (refunds_by_settled) with their orders, the open
-// orders and refunds (small indexes), and the day's Z close
+// orders and refunds and the closed orders with a late check to come
+// (small indexes), and the day's Z close
 // (day_closes/<YYYY-MM-DD>), all in one transaction. meta/last_close holds
 // the number of the last Z close.
 
@@ -73,6 +74,19 @@ func dayRecords(tx *bolt.Tx, from, to time.Time, day string) (checkout.DayRecord
 		}
 		if o.CreatedAt.Before(to) {
 			rec.Open = append(rec.Open, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	err = tx.Bucket(bucketFollowUps).ForEach(func(k, _ []byte) error {
+		o, err := getOrder(tx, string(k))
+		if err != nil {
+			return fmt.Errorf("index %s: %w", bucketFollowUps, err)
+		}
+		if !o.RecheckAt.IsZero() && o.CreatedAt.Before(to) {
+			rec.Rechecks = append(rec.Rechecks, o)
 		}
 		return nil
 	})
