@@ -205,7 +205,11 @@ func writeReportText(out io.Writer, s *services, r checkout.DayReport) {
 		}
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, p.N("cli.report.unsettled", r.Unsettled.Count))
+	if r.Unsettled.Count == 0 {
+		fmt.Fprintln(out, p.T("cli.report.unsettled_none"))
+	} else {
+		fmt.Fprintln(out, p.N("cli.report.unsettled", r.Unsettled.Count))
+	}
 	for _, o := range r.Unsettled.Orders {
 		fmt.Fprintln(out, "  "+p.T("cli.report.unsettled_order", catalog.V{"No": o.No, "Provider": providerLabel(p, o.Method), "Amount": p.Money(o.Amount), "At": o.CreatedAt.In(loc).Format("2006-01-02 15:04"), "State": stateName(p, o.State)}))
 	}
@@ -213,7 +217,11 @@ func writeReportText(out io.Writer, s *services, r checkout.DayReport) {
 		fmt.Fprintln(out, "  "+p.T("cli.report.unsettled_refund", catalog.V{"No": rf.No, "Order": rf.OrderNo, "Provider": providerLabel(p, rf.Method), "Amount": p.Money(rf.Amount), "At": rf.CreatedAt.In(loc).Format("2006-01-02 15:04")}))
 	}
 	a := r.Anomalies
-	fmt.Fprintln(out, p.N("cli.report.anomalies", a.Count))
+	if a.Count == 0 {
+		fmt.Fprintln(out, p.T("cli.report.anomalies_none"))
+	} else {
+		fmt.Fprintln(out, p.N("cli.report.anomalies", a.Count))
+	}
 	for _, o := range a.Disputed {
 		fmt.Fprintln(out, "  "+p.T("cli.report.disputed", catalog.V{"No": o.No, "Amount": p.Money(o.Amount), "Paid": p.Money(o.ProviderAmount), "Provider": providerLabel(p, o.Method)}))
 	}
