@@ -60,8 +60,13 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 		return errors.New(p.T("cli.close.already", catalog.V{"Day": ce.Day, "Seq": ce.Z.Seq, "At": ce.Z.ClosedAt.In(loc).Format("2006-01-02 15:04"), "Operator": ce.Z.Operator}))
 	case errors.As(err, &ce) && ce.Code == checkout.CloseFuture:
 		return errors.New(p.T("cli.close.future", catalog.V{"Day": ce.Day}))
+	case errors.As(err, &ce) && ce.Code == checkout.CloseBefore:
+		return errors.New(p.T("cli.close.before_ledger", catalog.V{"Day": ce.Day}))
 	case err != nil:
 		return err
+	}
+	if _, end := checkout.DayBounds(day, loc); s.engine.Now().Before(end) {
+		fmt.Fprintln(s.stderr, p.T("cli.close.not_over", catalog.V{"Day": z.Day, "Now": p.Clock(s.engine.Now().In(loc))}))
 	}
 	f := z.Figures
 	fmt.Fprintln(out, p.T("cli.close.done", catalog.V{

@@ -702,12 +702,15 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 		paidAt = now
 	}
 	r := Refund{
-		No:        e.numbers.Refund(),
-		OrderNo:   o.No,
-		Method:    o.Method,
-		Amount:    o.Amount,
-		State:     RefundSucceeded,
-		Reason:    "paid as the sale was being closed; the provider refunded it",
+		No:      e.numbers.Refund(),
+		OrderNo: o.No,
+		Method:  o.Method,
+		Amount:  o.Amount,
+		State:   RefundSucceeded,
+		Reason:  "paid as the sale was being closed; the provider refunded it",
+		// The sale's own clerk and counter: the money came and went in
+		// one go, so the report nets it out for them, not for another.
+		Operator: o.Operator, Terminal: o.Terminal,
 		CreatedAt: now, UpdatedAt: now, SucceededAt: now,
 	}
 	got, err := e.ledger.PaidAndRefunded(context.WithoutCancel(ctx), o.No, func(s *Order) {

@@ -42,6 +42,9 @@ type DayRecords struct {
 	Rechecks []Order
 	// Close is the day's Z close when the records are of one closed day.
 	Close *DayClose
+	// FirstOrder is when the ledger's first order was created (zero for
+	// a ledger with none): a day before it has nothing to close.
+	FirstOrder time.Time
 	// LateMargin is the room given to a provider's clock after an order's
 	// payable window (the engine's LateCheckMargin; zero: the default).
 	LateMargin time.Duration
@@ -320,6 +323,7 @@ func BuildReport(rec DayRecords, loc *time.Location, first, last string) DayRepo
 	}
 	if z := rec.Close; z != nil {
 		r.Figures = z.Figures
+		r.Timezone = cmp.Or(z.Timezone, r.Timezone) // the zone its day was frozen in
 		r.Z = &ZInfo{Seq: z.Seq, ClosedAt: z.ClosedAt, Terminal: z.Terminal, Operator: z.Operator, UnsettledAtClose: len(z.Unsettled) + len(z.UnsettledRefunds)}
 		r.ChangesAfterClose = changesSince(*z, rec, t)
 		for _, c := range r.ChangesAfterClose {
@@ -335,15 +339,16 @@ func BuildReport(rec DayRecords, loc *time.Location, first, last string) DayRepo
 func changesSince(z DayClose, rec DayRecords, t tallied) []Change {
 	out := []Change{}
 	sales, refunds, disputed := set(z.Sales), set(z.Refunds), set(z.Disputed)
+	liveSales, liveDisputed := set(t.sales), set(t.disputed)
 	live := map[string]bool{}
 	for _, o := range rec.Paid {
 		switch {
-		case o.State == StateDisputed && slices.Contains(t.disputed, o.No):
+		case o.State == StateDisputed && liveDisputed[o.No]:
 			live[o.No] = true
 			if !disputed[o.No] {
 				out = append(out, Change{Kind: ChangeDisputed, Order: o.No, Method: o.Method, State: string(o.State), At: o.PaidAt})
 			}
-		case o.State.WasPaid() && slices.Contains(t.sales, o.No):
+		case o.State.WasPaid() && liveSales[o.No]:
 			live[o.No] = true
 			if !sales[o.No] {
 				out = append(out, Change{Kind: ChangeSale, Order: o.No, Method: o.Method, AmountFen: o.Amount, State: string(o.State), At: o.PaidAt})
@@ -518,6 +523,7 @@ const (
 	CloseAlready   CloseCode = "already_closed" // the day has its Z close
 	CloseFuture    CloseCode = "future"         // the day has not begun
 	CloseUnsettled CloseCode = "unsettled"      // orders or refunds are still unsettled
+	CloseBefore    CloseCode = "before_ledger"  // the day ended before the ledger's first order
 )
 
 // CloseError is a refused day close: Left lists what is unsettled, Z the
@@ -556,6 +562,12 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 	z, err := e.ledger.CloseDay(ctx, from, to, name, func(rec DayRecords) (DayClose, error) {
 		if rec.Close != nil {
 			return DayClose{}, closedError(*rec.Close, e.cfg.Location)
+		}
+		if rec.FirstOrder.IsZero() || !rec.FirstOrder.Before(to) {
+			// An empty day before the shop's first sale would take a Z
+			// number and put the Zs out of the days' order.
+			return DayClose{}, &CloseError{Code: CloseBefore, Day: name,
+				Reason: fmt.Sprintf("%s ended before the first sale in this ledger: there is nothing to close", name)}
 		}
 		rec.LateMargin = e.cfg.LateCheckMargin
 		t := tally(rec, e.cfg.Location)

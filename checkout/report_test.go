@@ -526,3 +526,100 @@ func TestCodeThatMayStillBePaidIsUnsettled(t *testing.T) {
 		t.Fatalf("close after the late check: %v", err)
 	}
 }
+
+// dayOf is a day of n paid sales, the records BuildReport takes.
+func dayOf(n int) checkout.DayRecords {
+	from := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	rec := checkout.DayRecords{From: from, To: from.AddDate(0, 0, 1), Orders: map[string]checkout.Order{}}
+	for i := range n {
+		at := from.Add(time.Duration(i) * time.Second)
+		rec.Paid = append(rec.Paid, checkout.Order{No: fmt.Sprintf("O%08d", i), Method: checkout.MethodWeChat, Amount: 100, State: checkout.StatePaid, CreatedAt: at, PaidAt: at})
+	}
+	return rec
+}
+
+// benchBuild computes the report of a day of 8,000 sales, closed or not.
+func benchBuild(b *testing.B, closed bool) {
+	rec := dayOf(8000)
+	if closed {
+		z := checkout.NewDayClose(rec, time.UTC, "2026-11-23", checkout.Actor{})
+		rec.Close = &z
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		checkout.BuildReport(rec, time.UTC, "2026-11-23", "2026-11-23")
+	}
+}
+
+// BenchmarkBuildReportClosedDay: a closed day's report finds its changes
+// after the close by set lookups, so it costs about what an open day's
+// does (its floor, below), not the square of the day's sales.
+func BenchmarkBuildReportClosedDay(b *testing.B) { benchBuild(b, true) }
+
+// BenchmarkBuildReportOpenDay is the floor: the same day, not closed.
+func BenchmarkBuildReportOpenDay(b *testing.B) { benchBuild(b, false) }
+
+// TestPaidAndRefundedNetsOutForItsOperator: a sale the provider paid and
+// refunded in its close answer (Alipay's cancel of a trade paid at the
+// last moment) nets to nothing for the clerk who rang it up; before, the
+// refund counted for "counter" and the clerk kept the sale.
+func TestPaidAndRefundedNetsOutForItsOperator(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.eng.SetOperator("lin")
+	r.wx.PayOnClose, r.wx.RefundOnClose = true, true
+	o := r.start(t, checkout.MethodWeChat, 880)
+	if _, err := r.eng.Finish(ctx, o.No, "timed out"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.eng.Report(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := rep.ByOperator["lin"]; g.NetFen != 0 || g.RefundsCount != 1 || g.SalesCount != 1 {
+		t.Errorf("lin: %+v, want the sale and its refund (net 0)", g)
+	}
+	if g, ok := rep.ByOperator[checkout.DefaultOperator]; ok {
+		t.Errorf("%s: %+v, want no row", checkout.DefaultOperator, g)
+	}
+}
+
+// TestClosedDayKeepsItsZone: a closed day is shown in the zone its
+// figures were frozen in, even after [shop] timezone changed.
+func TestClosedDayKeepsItsZone(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.paid(t, 1000)
+	z, err := r.eng.CloseDay(ctx, start, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.eng.Config()
+	ny, _ := time.LoadLocation("America/New_York")
+	cfg.Location = ny
+	e2 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	day, _ := time.ParseInLocation(checkout.DayLayout, z.Day, ny)
+	rep, err := e2.Report(ctx, day)
+	if err != nil || !rep.Closed() || rep.Timezone != "Asia/Shanghai" {
+		t.Fatalf("closed day in another zone: %s %v", rep.Timezone, err)
+	}
+}
+
+// TestNoCloseBeforeTheFirstSale: a day that ended before the ledger's
+// first order is not closed (it would take a Z number and put the Zs out
+// of the days' order); nor is any day of an empty ledger.
+func TestNoCloseBeforeTheFirstSale(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var ce *checkout.CloseError
+	if _, err := r.eng.CloseDay(ctx, start, false); !errors.As(err, &ce) || ce.Code != checkout.CloseBefore {
+		t.Fatalf("an empty ledger: %v", err)
+	}
+	r.paid(t, 1000)
+	if _, err := r.eng.CloseDay(ctx, start.AddDate(-1, 0, 0), false); !errors.As(err, &ce) || ce.Code != checkout.CloseBefore {
+		t.Fatalf("a year before the first sale: %v", err)
+	}
+	if z, err := r.eng.CloseDay(ctx, start, false); err != nil || z.Seq != 1 {
+		t.Fatalf("the first sale's day: %+v %v", z, err)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,6 +106,9 @@ func dayRecords(tx *bolt.Tx, from, to time.Time, day string) (checkout.DayRecord
 	})
 	if err != nil {
 		return rec, err
+	}
+	if k, _ := tx.Bucket(bucketOrdersByCreated).Cursor().First(); len(k) >= 8 {
+		rec.FirstOrder = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
 	}
 	if day != "" {
 		z, err := getDayClose(tx, day)

@@ -147,7 +147,9 @@ func (m Model) afterHistoryUpdate(cmd tea.Cmd) (Model, tea.Cmd) {
 	case m.history.leave:
 		m.history.leave = false
 		m.active = screenEntry
-		return m, cmd
+		// A refund made from the history changed today's net: the sale
+		// screen reads it again.
+		return m, tea.Batch(cmd, recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
 	case m.history.refund != nil:
 		h := *m.history.refund
 		m.history.refund = nil

@@ -507,6 +507,9 @@ func (m reportModel) closed(msg dayClosedMsg) reportModel {
 	case errors.As(msg.err, &ce) && ce.Code == checkout.CloseFuture:
 		m.step = reportShow
 		m.notice, m.warn = p.T("report.close.not_begun", catalog.V{"Day": p.Date(m.day)}), true
+	case errors.As(msg.err, &ce) && ce.Code == checkout.CloseBefore:
+		m.step = reportShow
+		m.notice, m.warn = p.T("report.close.before_ledger", catalog.V{"Day": p.Date(m.day)}), true
 	default:
 		m.closeErr = p.T("report.close.failed", catalog.V{"Err": describe(p, msg.err, "")})
 	}
@@ -745,20 +748,28 @@ func (m reportModel) tableLines(f checkout.Figures) []string {
 		rc, ra = max(rc, len(strconv.Itoa(r.g.RefundsCount))), max(ra, w(p.Money(r.g.RefundsFen)))
 		net = max(net, w(p.Money(r.g.NetFen)))
 	}
+	// The figures are never cut: on a narrow screen the gaps close up
+	// first, then the names give way.
+	inner, gap := "  ", "   "
 	salesW := max(sc+2+sa, w(colSales))
 	refundsW := max(rc+2+ra, w(colRefunds))
 	netW := max(net, w(colNet))
+	if 2+nameW+2+salesW+3+refundsW+3+netW > m.w() {
+		inner, gap = " ", " "
+		salesW, refundsW = max(sc+1+sa, w(colSales)), max(rc+1+ra, w(colRefunds))
+		nameW = max(4, min(nameW, m.w()-(2+2+salesW+1+refundsW+1+netW)))
+	}
 	line := func(r row) string {
 		g := r.g
 		return m.cut("  " + cell(r.name, nameW) + "  " +
-			padLeft(padLeft(strconv.Itoa(g.SalesCount), sc)+"  "+padLeft(p.Money(g.SalesFen), sa), salesW) + "   " +
-			padLeft(padLeft(strconv.Itoa(g.RefundsCount), rc)+"  "+padLeft(p.Money(g.RefundsFen), ra), refundsW) + "   " +
+			padLeft(padLeft(strconv.Itoa(g.SalesCount), sc)+inner+padLeft(p.Money(g.SalesFen), sa), salesW) + gap +
+			padLeft(padLeft(strconv.Itoa(g.RefundsCount), rc)+inner+padLeft(p.Money(g.RefundsFen), ra), refundsW) + gap +
 			padLeft(p.Money(g.NetFen), netW))
 	}
 	header := func(label string, cols bool) string {
 		text := label
 		if cols {
-			text = pad(label, nameW+4) + padLeft(colSales, salesW) + "   " + padLeft(colRefunds, refundsW) + "   " + padLeft(colNet, netW)
+			text = cell(label, nameW+4) + padLeft(colSales, salesW) + gap + padLeft(colRefunds, refundsW) + gap + padLeft(colNet, netW)
 		}
 		return s.Label.Render(m.cut(text))
 	}

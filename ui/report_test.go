@@ -10,6 +10,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
@@ -455,4 +457,75 @@ func TestTodayLineCountsASalePaidAfterMidnight(t *testing.T) {
 	if v := fm.entry.recentView(10); strings.Contains(v, "No sales yet today") {
 		t.Fatalf("a sale today and no sales said:\n%s", v)
 	}
+}
+
+// TestReportTableNeverCutsFigures: at 60x20 a day of six-figure takings
+// with a long operator name keeps every figure of the table whole: the
+// gaps close up and the name gives way, never the net.
+func TestReportTableNeverCutsFigures(t *testing.T) {
+	r := newRig(t)
+	d := r.model.deps
+	from, to := goldenReportDay(d.loc)
+	rec := checkout.DayRecords{From: from, To: to, Orders: map[string]checkout.Order{}}
+	for i := range 120 {
+		at := from.Add(8*time.Hour + time.Duration(i)*time.Minute)
+		rec.Paid = append(rec.Paid, checkout.Order{No: fmt.Sprintf("O%03d", i), Method: checkout.MethodWeChat, Amount: 99_999,
+			State: checkout.StatePaid, CreatedAt: at, PaidAt: at, Operator: "nightsh1"})
+	}
+	for i := range 12 {
+		o := rec.Paid[i]
+		rec.Settled = append(rec.Settled, checkout.Refund{No: fmt.Sprintf("R%03d", i), OrderNo: o.No, Method: o.Method, Amount: 99_999,
+			State: checkout.RefundSucceeded, Operator: o.Operator, CreatedAt: o.PaidAt, SucceededAt: o.PaidAt.Add(time.Hour)})
+		rec.Orders[o.No] = o
+	}
+	day := from.Format(checkout.DayLayout)
+	m := reportAt(d, from.Add(23*time.Hour), checkout.BuildReport(rec, d.loc, day, day), 58, 15)
+	rows := 0
+	for _, l := range m.bodyLines() {
+		pl := ansi.Strip(l)
+		if strings.Contains(pl, "WeChat") || strings.Contains(pl, "nightsh1") {
+			rows++
+			if !strings.HasSuffix(pl, "¥107,998.92") {
+				t.Errorf("the row's net is cut: %q", pl)
+			}
+		}
+	}
+	if rows != 2 {
+		t.Fatalf("%d rows of the table found", rows)
+	}
+}
+
+// TestTodayLineAfterARefundFromTheHistory: a refund made from the history
+// shows in the sale screen's Today line as soon as the manager is back
+// there; before, the line kept the old net until the next settling pass.
+func TestTodayLineAfterARefundFromTheHistory(t *testing.T) {
+	r := newDayRig(t)
+	o := r.paidSale(t, 1230)
+	if err := manager.New(r.ledger, r.clock, cheap).Set(context.Background(), "", "4826"); err != nil {
+		t.Fatal(err)
+	}
+	tm := r.managerDesk(t, 100, 30)
+	waitFor(t, tm, "Today: 1 paid, ¥12.30 net")
+	tm.Type("h")
+	waitFor(t, tm, "1 order, 1 paid, ¥12.30 net")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Order "+o.No)
+	tm.Type("r")
+	waitFor(t, tm, "PIN")
+	tm.Type("4826")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Amount to refund")
+	keys(tm, tea.KeyBackspace, tea.KeyBackspace, tea.KeyBackspace, tea.KeyBackspace, tea.KeyBackspace)
+	tm.Type("5")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Why?")
+	tm.Type("1")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "REFUNDED ¥5.00")
+	keys(tm, tea.KeyEsc)
+	waitFor(t, tm, "1 refund")
+	keys(tm, tea.KeyEsc)
+	waitFor(t, tm, "1 order, 1 paid")
+	keys(tm, tea.KeyEsc)
+	waitFor(t, tm, "Today: 1 paid, ¥7.30 net")
 }
