@@ -149,6 +149,12 @@ func TestCloseDayFromAScript(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Z 1") || !strings.Contains(out, "net ¥12.30") {
 		t.Fatalf("close-day: %d %q %q", code, out, errOut)
 	}
+	if !strings.Contains(errOut, "is not over yet") {
+		t.Errorf("closing today gave no warning: %q", errOut)
+	}
+	if code, _, errOut := till(t, "close-day", "--day", "2020-01-01"); code != 1 || !strings.Contains(errOut, "before the first sale") {
+		t.Fatalf("a day before the first sale: %d %s", code, errOut)
+	}
 	if code, _, errOut := till(t, "close-day"); code != 1 || !strings.Contains(errOut, "already closed: Z 1") {
 		t.Fatalf("a second close: %d %s", code, errOut)
 	}

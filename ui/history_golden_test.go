@@ -178,26 +178,33 @@ func TestHistoryGoldens(t *testing.T) {
 			w, h := size[0], size[1]
 			for name, m := range historyViews(t, lang, w, h) {
 				t.Run(fmt.Sprintf("%s/%dx%d/%s", lang, w, h, name), func(t *testing.T) {
-					body := m.View()
-					if err := fits(body, m.width, m.height); err != nil {
-						t.Errorf("the body does not fit %dx%d: %v\n%s", m.width, m.height, err, body)
-					}
 					frame := historyFrame(m, w)
-					if err := fits(frame, w, h); err != nil {
-						t.Errorf("the screen does not fit %dx%d: %v\n%s", w, h, err, frame)
-					}
-					if lang == catalog.Chinese {
-						for _, word := range english {
-							if strings.Contains(frame, word) {
-								t.Errorf("English %q on a Chinese screen:\n%s", word, frame)
-							}
-						}
-					}
+					checkScreen(t, lang, m.View(), m.width, m.height, frame, w, h, english)
 					switch name {
 					case "list", "list_search", "detail":
 						golden.RequireEqual(t, []byte(frame))
 					}
 				})
+			}
+		}
+	}
+}
+
+// checkScreen checks that a screen's body fits its bw x bh and the whole
+// frame the terminal's w x h, and that a Chinese one holds none of the
+// English words.
+func checkScreen(t *testing.T, lang catalog.Lang, body string, bw, bh int, frame string, w, h int, english []string) {
+	t.Helper()
+	if err := fits(body, bw, bh); err != nil {
+		t.Errorf("the body does not fit %dx%d: %v\n%s", bw, bh, err, body)
+	}
+	if err := fits(frame, w, h); err != nil {
+		t.Errorf("the screen does not fit %dx%d: %v\n%s", w, h, err, frame)
+	}
+	if lang == catalog.Chinese {
+		for _, word := range english {
+			if strings.Contains(frame, word) {
+				t.Errorf("English %q on a Chinese screen:\n%s", word, frame)
 			}
 		}
 	}
