@@ -55,7 +55,7 @@ type CLI struct {
 	Config string `help:"Configuration file (default: $XDG_CONFIG_HOME/till/config.toml)." env:"TILL_CONFIG" type:"path" placeholder:"FILE"`
 	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
 
-	Desk          deskCmd          `cmd:"" default:"1" help:"Open the cashier desk (the default)."`
+	Desk          deskCmd          `cmd:"" default:"withargs" help:"Open the cashier desk (the default)."`
 	Report        reportCmd        `cmd:"" help:"Print a day's report, or a range's (--from, --to)."`
 	CloseDay      closeDayCmd      `cmd:"" name:"close-day" help:"Close the day (Z report): freeze its figures (needs the manager PIN)."`
 	Orders        ordersCmd        `cmd:"" help:"List a day's orders with their refunds."`
@@ -208,6 +208,9 @@ type Config struct {
 		File  string `toml:"file"`
 		Level string `toml:"level"`
 	} `toml:"log"`
+	Webhook struct {
+		Listen string `toml:"listen"` // host:port for the notification listener; "" is off (sandbox: a free loopback port)
+	} `toml:"webhook"`
 	WeChat *wechat.Config `toml:"wechat"`
 	Alipay *alipay.Config `toml:"alipay"`
 
@@ -391,6 +394,11 @@ type desk struct {
 	ledger  *store.Store
 	engine  *checkout.Engine
 	closers []io.Closer
+
+	providers []checkout.Provider
+	// webhookURL is the sandbox listener's base URL, which the engine
+	// gives the emulators as notify_url; set by listen before any sale.
+	webhookURL string
 }
 
 func (d *desk) Close() {
@@ -465,7 +473,9 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 		Ceiling:         cfg.ceiling,
 		ShopName:        cfg.Shop.Name,
 		Location:        cfg.location,
+		NotifyURL:       d.notifyURL,
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
+	d.providers = providers
 	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
 }
@@ -551,14 +561,19 @@ func liveProviders(cfg *Config, log *slog.Logger) ([]checkout.Provider, error) {
 	return providers, nil
 }
 
-type deskCmd struct{}
+type deskCmd struct {
+	Listen string `help:"Take the providers' notifications on this address (host:port), as [webhook] listen does." placeholder:"ADDR"`
+}
 
-func (deskCmd) Run(cli *CLI, out io.Writer) error {
+func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 	d, err := openDesk(cli)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if err := d.listen(c.Listen); err != nil {
+		return err
+	}
 	// Anything that logs through the standard loggers goes to the file,
 	// not over the screen.
 	slog.SetDefault(d.log)

@@ -53,6 +53,10 @@ const (
 	AuditOperatorOnDuty AuditKind = "operator.duty"   // an operator took the counter
 	AuditCommandRefused AuditKind = "command.refused" // a command that needs the PIN was refused
 	AuditDayClosed      AuditKind = "day.closed"      // a day's figures were frozen as its Z close
+	// AuditNotifyMismatch is a verified provider notification that
+	// disagrees with the ledger (amount, currency, method, a state that
+	// cannot follow): refused, for a manager to look at.
+	AuditNotifyMismatch AuditKind = "notify.mismatch"
 )
 
 // AuditEntry is one line of the append-only audit trail. Entries are

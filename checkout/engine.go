@@ -76,6 +76,8 @@ type Engine struct {
 	startedRefunds sync.Map
 	// operator is who works the counter now (SetOperator).
 	operator atomic.Value // string
+	// notices carries the orders a notification settled (Notices).
+	notices chan Order
 }
 
 // SetOperator says who works the counter from now on: the sales and
@@ -185,6 +187,7 @@ func NewEngine(l Ledger, providers []Provider, cfg Config, clock Clock, log *slo
 		cfg:       cfg,
 		log:       log,
 		locks:     map[string]*orderLock{},
+		notices:   make(chan Order, noticeBuffer),
 	}
 }
 

@@ -105,6 +105,29 @@ type lateSeenMsg struct {
 	err error
 }
 
+// notifiedMsg is an order a provider's notification has just settled.
+// Sent by noticeCmd, which the root re-arms after each one; handled by the
+// waiting screen when the order is its own, so that PAID shows at once
+// rather than at the next poll.
+type notifiedMsg struct{ order checkout.Order }
+
+// noticeCmd waits for the next order the engine's notifications settle;
+// it gives up (nil) when the desk stops.
+func noticeCmd(ctx context.Context, e *checkout.Engine) tea.Cmd {
+	if e == nil {
+		return nil
+	}
+	ch := e.Notices()
+	return func() tea.Msg {
+		select {
+		case o := <-ch:
+			return notifiedMsg{order: o}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 // pollTickMsg says it is time to poll order no. Stale ticks (for an order
 // no longer on screen) are dropped.
 type pollTickMsg struct{ no string }

@@ -235,7 +235,7 @@ func New(o Options) Model {
 
 // Init settles orders left open by the last run and loads today's sales.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
+	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit), noticeCmd(m.deps.ctx, m.deps.engine)}
 	if m.recover {
 		cmds = append(cmds, recoverCmd(m.deps.ctx, m.deps.engine))
 	}
@@ -460,6 +460,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.history, cmd = m.history.Update(msg)
 		return m.afterHistoryUpdate(cmd)
+	case notifiedMsg:
+		next := noticeCmd(m.deps.ctx, m.deps.engine)
+		if m.active != screenWaiting {
+			return m, next
+		}
+		var cmd tea.Cmd
+		m.waiting, cmd = m.waiting.Update(msg)
+		return m, tea.Batch(cmd, next)
 	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg, problemRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
 		// moved on, an old result must not come back over the next sale.

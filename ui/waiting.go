@@ -145,6 +145,15 @@ func (m waitingModel) Update(msg tea.Msg) (waitingModel, tea.Cmd) {
 		}
 		m.polling = true
 		return m, pollCmd(m.deps.ctx, m.deps.engine, m.order.No)
+	case notifiedMsg:
+		// Settled by a notification: done, whatever a poll in flight
+		// answers later (the next screen drops it).
+		if msg.order.No != m.order.No || msg.order.State.Open() || m.phase != phaseWaiting {
+			return m, nil
+		}
+		m.order = msg.order
+		o := m.order
+		return m, func() tea.Msg { return saleDoneMsg{order: o} }
 	case polledMsg:
 		if msg.no != m.order.No {
 			return m, nil

@@ -54,13 +54,22 @@ type Sandbox struct {
 type Option func(*options)
 
 type options struct {
-	lang catalog.Lang
+	lang        catalog.Lang
+	retryWeChat time.Duration
+	retryAlipay time.Duration
 }
 
 // WithLang is the language of both payer pages for a customer whose
 // browser names neither Chinese nor English (and for curl); without it,
 // English.
 func WithLang(l catalog.Lang) Option { return func(o *options) { o.lang = l } }
+
+// WithNotifyRetryUnit scales the emulators' notification retry schedules
+// (WeChat's in seconds, Alipay's in minutes of the real service) to d per
+// unit: tests pass a millisecond.
+func WithNotifyRetryUnit(d time.Duration) Option {
+	return func(o *options) { o.retryWeChat, o.retryAlipay = d, d }
+}
 
 // Start opens (or creates) the sandbox file at path, starts both
 // emulators on loopback ports chosen by the system, and builds the
@@ -117,6 +126,7 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		APIv3Key:          apiv3,
 		Store:             bucketStore{s.db, bucketWeChat},
 		RefundDelay:       2 * time.Second,
+		NotifyRetryUnit:   o.retryWeChat,
 		Logger:            log.With("emulator", "wechat"),
 		Lang:              o.lang,
 	})
@@ -124,12 +134,13 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		return fmt.Errorf("sandbox: WeChat Pay emulator: %w", err)
 	}
 	s.Alipay, err = alipayemu.Start("127.0.0.1:0", alipayemu.Config{
-		AppID:        AlipayAppID,
-		AppPublicKey: &appKey.PublicKey,
-		AlipayKey:    alipayKey,
-		Store:        bucketStore{s.db, bucketAlipay},
-		Logger:       log.With("emulator", "alipay"),
-		Lang:         o.lang,
+		AppID:           AlipayAppID,
+		AppPublicKey:    &appKey.PublicKey,
+		AlipayKey:       alipayKey,
+		Store:           bucketStore{s.db, bucketAlipay},
+		NotifyRetryUnit: o.retryAlipay,
+		Logger:          log.With("emulator", "alipay"),
+		Lang:            o.lang,
 	})
 	if err != nil {
 		return fmt.Errorf("sandbox: Alipay emulator: %w", err)

@@ -52,6 +52,7 @@ type PaymentEvent struct {
 	TradeState    string              // SUCCESS, ...
 	State         checkout.TradeState // TradeState in checkout's words
 	Amount        checkout.Money      // amount.total
+	Currency      string              // amount.currency, "CNY"; "" if absent
 	AppID         string
 	MchID         string
 	Attach        string
@@ -123,7 +124,9 @@ func refuse(format string, args ...any) error {
 func (n *Notifier) Parse(r *http.Request) (Event, error) {
 	ev, err := n.parse(r)
 	if err != nil {
-		n.log.Warn("wechat notification not accepted", "err", err)
+		// Debug: anyone can post junk here; the webhook logs refusals
+		// itself, rate-limited.
+		n.log.Debug("wechat notification not accepted", "err", err)
 	} else {
 		n.log.Debug("wechat notification", "event", fmt.Sprintf("%T", ev))
 	}
@@ -216,6 +219,9 @@ func decodeEvent(req *notify.Request) (Event, error) {
 		}
 		if tx.Amount != nil && tx.Amount.Total != nil {
 			ev.Amount = checkout.Money(*tx.Amount.Total)
+		}
+		if tx.Amount != nil && tx.Amount.Currency != nil {
+			ev.Currency = *tx.Amount.Currency
 		}
 		if tx.SuccessTime != nil {
 			if t, err := time.Parse(time.RFC3339, *tx.SuccessTime); err == nil {

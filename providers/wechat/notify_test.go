@@ -140,7 +140,7 @@ func TestHandBuiltPaymentNotificationAccepted(t *testing.T) {
 	want := wechat.PaymentEvent{
 		ID: "EV-2018022511223320873", EventType: "TRANSACTION.SUCCESS",
 		OrderNo: "T2026112300001", TransactionID: "4200000985202611236627185417",
-		TradeState: "SUCCESS", State: checkout.TradePaid, Amount: 1234,
+		TradeState: "SUCCESS", State: checkout.TradePaid, Amount: 1234, Currency: "CNY",
 		AppID: appID, MchID: mchID, Attach: "terminal=T7", Terminal: "T7",
 	}
 	paidAt := pe.PaidAt

@@ -171,6 +171,10 @@ func (r *rebase) RoundTrip(req *http.Request) (*http.Response, error) {
 // Method is WeChat Pay.
 func (p *Provider) Method() checkout.Method { return checkout.MethodWeChat }
 
+// Merchant is the mchid and appid this provider is configured with, which a
+// notification must carry.
+func (p *Provider) Merchant() (mchID, appID string) { return p.creds.MchID, p.creds.AppID }
+
 // cst is Beijing time: WeChat's RFC 3339 fields use +08:00.
 var cst = time.FixedZone("CST", 8*3600)
 
