@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"till/catalog"
@@ -15,12 +16,13 @@ import (
 // process holds is waited for up to the lock timeout, with one line on
 // status saying so and naming the holder; when it stays held, the error
 // says so in p's language (and still matches store.ErrLocked). Other
-// errors are store.Open's.
-func openLedger(path string, status io.Writer, p *catalog.Printer) (*store.Store, error) {
+// errors are store.Open's. command names this process in the owner file
+// ("till serve"); "" is the command line's words.
+func openLedger(path string, status io.Writer, p *catalog.Printer, command string) (*store.Store, error) {
 	if status == nil {
 		status = io.Discard
 	}
-	st, err := store.Open(path, store.WithWaiting(func(h *store.Owner) {
+	st, err := store.Open(path, store.WithCommand(command), store.WithWaiting(func(h *store.Owner) {
 		if h == nil {
 			fmt.Fprintln(status, p.T("cli.ledger.opening_unknown"))
 			return
@@ -31,7 +33,11 @@ func openLedger(path string, status io.Writer, p *catalog.Printer) (*store.Store
 	if errors.As(err, &le) {
 		v := catalog.V{"File": filepath.Base(le.Path), "Path": le.Path}
 		msg := p.T("cli.ledger.in_use_unknown", v)
-		if le.Owner != nil {
+		switch {
+		case le.Owner != nil && strings.HasSuffix(le.Owner.Command, " serve"):
+			// The headless holder: nothing to close on a screen.
+			msg = p.T("cli.ledger.in_use_serve", v, holderValues(p, le.Owner))
+		case le.Owner != nil:
 			msg = p.T("cli.ledger.in_use", v, holderValues(p, le.Owner))
 		}
 		return nil, &ledgerInUseError{msg: msg, err: err}

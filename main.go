@@ -63,6 +63,7 @@ type CLI struct {
 	Pin           pinCmd           `cmd:"" help:"The manager PIN."`
 	Operator      operatorCmd      `cmd:"" help:"The operators who work the counter."`
 	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
+	Serve         serveCmd         `cmd:"" help:"Run headless: take the providers' notifications, serve the ledger commands and settle open orders, with no desk."`
 	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
 	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
 	Version       versionCmd       `cmd:"" help:"Print till's version."`
@@ -209,7 +210,7 @@ type Config struct {
 		Level string `toml:"level"`
 	} `toml:"log"`
 	Webhook struct {
-		Listen string `toml:"listen"` // host:port for the notification listener; "" is off (sandbox: a free loopback port)
+		Listen string `toml:"listen"` // host:port for the notification listener; "" is off (sandbox: a free loopback port); "off" is off in the sandbox too
 	} `toml:"webhook"`
 	WeChat *wechat.Config `toml:"wechat"`
 	Alipay *alipay.Config `toml:"alipay"`
@@ -399,6 +400,8 @@ type desk struct {
 	// webhookURL is the sandbox listener's base URL, which the engine
 	// gives the emulators as notify_url; set by listen before any sale.
 	webhookURL string
+	// listenURL is the listener's base URL, "" while it is off.
+	listenURL string
 }
 
 func (d *desk) Close() {
@@ -410,7 +413,12 @@ func (d *desk) Close() {
 // openDesk loads the config, opens the log and the ledger and builds the
 // providers and the engine. Bad config and bad keys fail here, at start,
 // not at the first sale.
-func openDesk(cli *CLI) (_ *desk, err error) {
+func openDesk(cli *CLI) (*desk, error) { return openDeskAs(cli, "") }
+
+// openDeskAs is openDesk naming this process command in the ledger's
+// owner file ("till serve"), so that another desk is told who holds it;
+// "" is the command line's words ("till", "till orders").
+func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	p := resolvePaths(cli)
 	cfg, err := loadConfig(p.config, p.configNamed)
 	if err != nil {
@@ -432,7 +440,7 @@ func openDesk(cli *CLI) (_ *desk, err error) {
 	// The ledger first: a second desk is told the ledger is in use.
 	dbPath := p.ledgerPath(cfg.Sandbox())
 	d.dbPath = dbPath
-	ledger, err := openLedger(dbPath, os.Stderr, catalog.New(cfg.lang))
+	ledger, err := openLedger(dbPath, os.Stderr, catalog.New(cfg.lang), command)
 	if err != nil {
 		return nil, err
 	}

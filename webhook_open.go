@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"till/checkout"
@@ -23,7 +24,9 @@ func (d *desk) listen(flag string) error {
 	if addr == "" && d.cfg.Sandbox() {
 		addr = "127.0.0.1:0"
 	}
-	if addr == "" {
+	if addr == "" || addr == "off" {
+		// "off" keeps the sandbox's listener off too: the desk then learns
+		// of payments by polling alone, as with no notify_url.
 		return nil
 	}
 	cfg := webhook.Config{Engine: d.engine, Log: d.log.With("pkg", "webhook")}
@@ -44,10 +47,14 @@ func (d *desk) listen(flag string) error {
 		defer cancel()
 		return l.Close(ctx)
 	}))
+	d.listenURL = l.URL
 	if d.cfg.Sandbox() {
 		d.webhookURL = l.URL
 	}
 	d.log.Info("webhook listening", "url", l.URL)
+	if a := d.cfg.Alipay; a != nil && strings.TrimSpace(a.NotifyURL) == "" {
+		d.log.Warn("the listener is on but [alipay] notify_url is not set: Alipay sends no notifications, its payments are seen by polling")
+	}
 	return nil
 }
 

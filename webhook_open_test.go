@@ -78,6 +78,20 @@ func TestListenAddressInUseIsNamed(t *testing.T) {
 	}
 }
 
+// TestListenOff: "off" keeps even the sandbox's listener off, and the
+// emulators get no notify_url.
+func TestListenOff(t *testing.T) {
+	sandboxHome(t)
+	d, err := openDesk(&CLI{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.listen("off"); err != nil || d.webhookURL != "" || d.listenURL != "" || d.notifyURL(checkout.MethodWeChat) != "" {
+		t.Fatalf("listen off: %v, URL %q", err, d.webhookURL)
+	}
+}
+
 // --listen works with the desk named or not.
 func TestListenFlag(t *testing.T) {
 	for _, args := range [][]string{{"--listen", "127.0.0.1:8787"}, {"desk", "--listen", "127.0.0.1:8787"}} {

@@ -250,14 +250,17 @@ type File struct {
 // file only informs, and a desk that holds the lock works without it.
 // Temporary files a crash left between create and rename (and the fixed
 // name an older till used) are the lock holder's to remove.
-func (f *File) claim() {
+func (f *File) claim(command string) {
+	if command == "" {
+		command = ownerCommand()
+	}
 	left, _ := filepath.Glob(OwnerPath(f.path) + ".*.tmp")
 	for _, name := range append(left, OwnerPath(f.path)+".tmp") {
 		_ = os.Remove(name)
 	}
 	f.wrote, _ = writeOwner(f.path, Owner{
 		PID:     os.Getpid(),
-		Command: ownerCommand(),
+		Command: printable(command),
 		Since:   time.Now().Truncate(time.Second),
 	})
 }

@@ -51,6 +51,7 @@ type Store struct {
 	now         func() time.Time
 	lockTimeout time.Duration
 	waiting     func(holder *Owner)
+	command     string
 }
 
 var _ checkout.Ledger = (*Store)(nil)
@@ -77,6 +78,13 @@ func WithWaiting(fn func(holder *Owner)) Option {
 	return func(s *Store) { s.waiting = fn }
 }
 
+// WithCommand names the holder in the owner file as cmd (e.g. "till
+// serve"), so that one refused is told who holds the file; "" keeps the
+// name read from the command line.
+func WithCommand(cmd string) Option {
+	return func(s *Store) { s.command = cmd }
+}
+
 // WithClock sets the clock that stamps UpdatedAt (and CreatedAt or
 // SucceededAt when the caller left them zero). It is read once per
 // transaction, so every stamp of one change is the same instant.
@@ -97,7 +105,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	f, err := openFile(path, s.lockTimeout, s.waiting)
+	f, err := openFile(path, s.lockTimeout, s.waiting, s.command)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +130,10 @@ const firstLockTry = 100 * time.Millisecond
 // Once it holds the lock it writes the owner file (see Owner); the File's
 // Close removes it. The sandbox opens sandbox.db with it too.
 func OpenFile(path string, lockTimeout time.Duration) (*File, error) {
-	return openFile(path, lockTimeout, nil)
+	return openFile(path, lockTimeout, nil, "")
 }
 
-func openFile(path string, lockTimeout time.Duration, waiting func(*Owner)) (*File, error) {
+func openFile(path string, lockTimeout time.Duration, waiting func(*Owner), command string) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the directory of %s: %w", path, err)
 	}
@@ -156,7 +164,7 @@ func openFile(path string, lockTimeout time.Duration, waiting func(*Owner)) (*Fi
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	f := &File{DB: db, path: path}
-	f.claim()
+	f.claim(command)
 	return f, nil
 }
 

@@ -51,6 +51,10 @@ type recoverNowMsg struct{}
 // left open are asked about again, and late checks that fell due run.
 const recoverEvery = 30 * time.Second
 
+// RecoverEvery is recoverEvery for `till serve`, which settles on the
+// desk's schedule with no screen.
+const RecoverEvery = recoverEvery
+
 func recoverTickCmd(d time.Duration, seq int) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return recoverTickMsg{seq: seq} })
 }

@@ -32,6 +32,7 @@ const ProductCode = "FACE_TO_FACE_PAYMENT"
 type Provider struct {
 	client *alipay.Client
 	appID  string
+	notify string // Credentials.NotifyURL: for orders that name none
 	clock  func() time.Time
 	log    *slog.Logger
 }
@@ -115,7 +116,7 @@ func New(c Credentials, opts ...Option) (*Provider, error) {
 			return nil, fieldErr("alipay_cert_file", "the SDK refused the certificate: %v", err)
 		}
 	}
-	return &Provider{client: client, appID: c.AppID, clock: o.clock, log: o.log}, nil
+	return &Provider{client: client, appID: c.AppID, notify: c.NotifyURL, clock: o.clock, log: o.log}, nil
 }
 
 func certPEM(c *x509.Certificate) string {
@@ -201,9 +202,13 @@ func (p *Provider) Create(ctx context.Context, req checkout.CreateRequest) (chec
 	if req.Amount <= 0 {
 		return checkout.CreateResult{}, &checkout.ProviderError{Op: op, Kind: checkout.KindRefused, Message: "the amount must be at least 0.01"}
 	}
+	notifyURL := req.NotifyURL
+	if notifyURL == "" {
+		notifyURL = p.notify
+	}
 	param := preCreate{TradePreCreate: alipay.TradePreCreate{
 		Trade: alipay.Trade{
-			NotifyURL:   req.NotifyURL,
+			NotifyURL:   notifyURL,
 			Subject:     subject(req.Description),
 			OutTradeNo:  req.OrderNo,
 			TotalAmount: req.Amount.String(),

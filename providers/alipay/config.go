@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -42,6 +43,12 @@ type Config struct {
 
 	// RequestTimeout bounds one call, e.g. "15s" (default DefaultTimeout).
 	RequestTimeout string `toml:"request_timeout"`
+
+	// NotifyURL is where Alipay posts its asynchronous notifications:
+	// the shop's public https URL of till's listener, behind the
+	// merchant's reverse proxy (e.g. https://shop.example.com/notify/alipay).
+	// Empty, Alipay sends none and till learns of payments by polling.
+	NotifyURL string `toml:"notify_url"`
 }
 
 // ConfigError names the [alipay] field that is wrong.
@@ -68,6 +75,10 @@ func (c Config) Load() (Credentials, error) {
 		return Credentials{}, err
 	}
 	if err := checkGateway(cr.Gateway); err != nil {
+		return Credentials{}, err
+	}
+	cr.NotifyURL = strings.TrimSpace(c.NotifyURL)
+	if err := checkNotifyURL(cr.NotifyURL, cr.Gateway); err != nil {
 		return Credentials{}, err
 	}
 	if s := strings.TrimSpace(c.RequestTimeout); s != "" {
@@ -166,6 +177,46 @@ func checkGateway(g string) error {
 		return fieldErr("gateway", "%q is not an http(s) URL, e.g. %s", g, ProductionGateway)
 	}
 	return nil
+}
+
+// checkNotifyURL holds notify_url to what Alipay can call: an absolute
+// https URL on a public host, without a query, fragment or user name. A
+// URL on this machine (over http too) is let through only when the
+// gateway is on this machine as well, as for an emulator: the real Alipay
+// could never reach it.
+func checkNotifyURL(s, gateway string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return fieldErr("notify_url", "%q is not an absolute URL (e.g. https://shop.example.com/notify/alipay)", s)
+	}
+	local := false
+	if g, gerr := url.Parse(gateway); gateway != "" && gerr == nil && isLoopbackHost(g.Hostname()) {
+		local = true
+	}
+	switch {
+	case isLoopbackHost(u.Hostname()) && !local:
+		return fieldErr("notify_url", "%q is on this machine, where Alipay cannot reach it: use the shop's public https URL (a reverse proxy in front of till)", s)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fieldErr("notify_url", "%q must not carry a query string", s)
+	case u.Fragment != "" || u.User != nil:
+		return fieldErr("notify_url", "%q must not carry a fragment or a user name", s)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && local:
+		return nil
+	}
+	return fieldErr("notify_url", "%q must be an https URL: a live merchant's notifications go to the shop's public https endpoint (http is allowed only on loopback, against an emulator)", s)
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func readFile(field, name string) ([]byte, error) {
@@ -304,6 +355,7 @@ type Credentials struct {
 	Gateway    string        // empty: the SDK's default for Production
 	Production bool          // production system (true) or Alipay's sandbox
 	Timeout    time.Duration // per call when New builds the HTTP client; 0 = DefaultTimeout
+	NotifyURL  string        // where Alipay posts notifications when the order names none; "" for none
 }
 
 // CertMode reports whether the credentials use certificates.
