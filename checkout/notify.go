@@ -190,18 +190,7 @@ func (e *Engine) NotifiedRefund(ctx context.Context, n RefundNotice) (Refund, Or
 	if r.State != RefundRequested {
 		return bad(fmt.Sprintf("%s says refund %s is %s; the ledger has it %s", n.Method.Label(), r.No, n.State, r.State))
 	}
-	settled, so, err := e.ledger.SettleRefund(context.WithoutCancel(ctx), r.No, n.State, func(s *Refund) {
-		s.ProviderSaid, s.ProviderSaidAt = n.Raw, e.clock.Now()
-		if n.ProviderRefundNo != "" {
-			s.ProviderRefundNo = n.ProviderRefundNo
-		}
-		if !n.SucceededAt.IsZero() {
-			s.SucceededAt = n.SucceededAt
-		}
-		if n.State == RefundFailed {
-			s.FailReason = "the provider closed the refund (" + n.Raw + ")"
-		}
-	})
+	settled, so, err := e.ledger.SettleRefund(context.WithoutCancel(ctx), r.No, n.State, e.providerSaid(n.State, n.Raw, n.ProviderRefundNo, n.SucceededAt))
 	if errors.Is(err, ErrTransition) {
 		// Settled by a poll meanwhile: read what it is now.
 		if cur, rerr := e.ledger.Refund(ctx, r.No); rerr == nil {

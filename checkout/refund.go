@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -274,18 +275,7 @@ func (e *Engine) applyRefund(ctx context.Context, p Provider, r Refund, o Order,
 	}
 	switch st.State {
 	case RefundSucceeded, RefundFailed:
-		settled, so, serr := e.ledger.SettleRefund(ctx, r.No, st.State, func(s *Refund) {
-			s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
-			if st.ProviderRefundNo != "" {
-				s.ProviderRefundNo = st.ProviderRefundNo
-			}
-			if !st.SucceededAt.IsZero() {
-				s.SucceededAt = st.SucceededAt
-			}
-			if st.State == RefundFailed {
-				s.FailReason = "the provider closed the refund (" + st.Raw + ")"
-			}
-		})
+		settled, so, serr := e.ledger.SettleRefund(ctx, r.No, st.State, e.providerSaid(st.State, st.Raw, st.ProviderRefundNo, st.SucceededAt))
 		if serr != nil {
 			// The provider has settled it and the ledger does not say so
 			// yet: it stays requested and the next call records it.
@@ -343,6 +333,24 @@ func (e *Engine) recoverRefunds(ctx context.Context, pass *Pass) {
 		default:
 			e.log.Info("refund settled by recovery", "refund", r.No, "state", got.State)
 			pass.Refunds = append(pass.Refunds, got)
+		}
+	}
+}
+
+// providerSaid records on a refund being settled what the provider said
+// of it (an answer to a query, or a notification): its words, its own
+// refund number and success time when it gave them, and why it failed.
+func (e *Engine) providerSaid(state RefundState, raw, providerNo string, succeededAt time.Time) func(*Refund) {
+	return func(s *Refund) {
+		s.ProviderSaid, s.ProviderSaidAt = raw, e.clock.Now()
+		if providerNo != "" {
+			s.ProviderRefundNo = providerNo
+		}
+		if !succeededAt.IsZero() {
+			s.SucceededAt = succeededAt
+		}
+		if state == RefundFailed {
+			s.FailReason = "the provider closed the refund (" + raw + ")"
 		}
 	}
 }
