@@ -50,8 +50,11 @@ type RefundNotice struct {
 	ProviderRefundNo string
 	// Amount is this refund's amount; 0 when the provider gives only the
 	// running total (Alipay's refund_fee), in Refunded.
-	Amount      Money
-	Refunded    Money // all the order's refunds together; 0 when not given
+	Amount   Money
+	Refunded Money // all the order's refunds together; 0 when not given
+	// Total is the order's amount as the provider holds it (WeChat's
+	// amount.total); 0 when not given.
+	Total       Money
 	State       RefundState
 	SucceededAt time.Time
 	Raw         string
@@ -87,12 +90,15 @@ func (e *Engine) Notified(ctx context.Context, n PaymentNotice) (Order, error) {
 	if n.State != TradePaid && n.State != TradeRefunded {
 		// Not a payment: the poll and the close settle the rest.
 		if n.Raw != "" && n.Raw != o.ProviderSaid && o.State.Open() {
-			if got, err := e.ledger.Update(context.WithoutCancel(ctx), o.No, func(s *Order) error {
+			got, err := e.ledger.Update(context.WithoutCancel(ctx), o.No, func(s *Order) error {
 				s.ProviderSaid, s.ProviderSaidAt = n.Raw, e.clock.Now()
 				return nil
-			}); err == nil {
-				o = got
+			})
+			if err != nil {
+				// Not acknowledged unless written: the provider sends it again.
+				return o, &LedgerError{Op: "recording the word on order " + o.No, Err: err}
 			}
+			o = got
 		}
 		return o, nil
 	}
@@ -169,18 +175,22 @@ func (e *Engine) NotifiedRefund(ctx context.Context, n RefundNotice) (Refund, Or
 		return bad(fmt.Sprintf("the notification puts refund %s on order %s, the ledger on %s", r.No, n.OrderNo, r.OrderNo))
 	case n.Amount != 0 && n.Amount != r.Amount:
 		return bad(fmt.Sprintf("%s notification of a %s refund for this %s one", n.Method.Label(), n.Amount.Yuan(), r.Amount.Yuan()))
+	case n.Total != 0 && n.Total != providerTotal(o):
+		return bad(fmt.Sprintf("%s notification of a refund from an order of %s; the ledger's is %s", n.Method.Label(), n.Total.Yuan(), providerTotal(o).Yuan()))
 	case n.Refunded != 0 && (n.Refunded < r.Amount || n.Refunded > Refundable(o)):
 		return bad(fmt.Sprintf("%s says %s refunded in all, with this refund of %s on an order of %s", n.Method.Label(), n.Refunded.Yuan(), r.Amount.Yuan(), Refundable(o).Yuan()))
 	}
 	if n.State != RefundSucceeded && n.State != RefundFailed {
 		// In progress (ABNORMAL, PROCESSING): keep the word only.
 		if r.State == RefundRequested && n.Raw != "" && n.Raw != r.ProviderSaid {
-			if got, err := e.ledger.UpdateRefund(context.WithoutCancel(ctx), r.No, func(s *Refund) error {
+			got, err := e.ledger.UpdateRefund(context.WithoutCancel(ctx), r.No, func(s *Refund) error {
 				s.ProviderSaid, s.ProviderSaidAt = n.Raw, e.clock.Now()
 				return nil
-			}); err == nil {
-				r = got
+			})
+			if err != nil {
+				return r, o, &LedgerError{Op: "recording the word on refund " + r.No, Err: err}
 			}
+			r = got
 		}
 		return r, o, nil
 	}
@@ -238,4 +248,13 @@ func (e *Engine) mismatch(ctx context.Context, orderNo, refundNo string, amount 
 	}
 	e.log.Error("notification refused", "order", orderNo, "refund", refundNo, "reason", reason)
 	return &NoticeError{OrderNo: orderNo, RefundNo: refundNo, Reason: reason, Err: ErrNoticeMismatch}
+}
+
+// providerTotal is the order's amount as the provider holds it: what the
+// customer paid for a disputed order, the sale's amount otherwise.
+func providerTotal(o Order) Money {
+	if o.State == StateDisputed && o.ProviderAmount > 0 {
+		return o.ProviderAmount
+	}
+	return o.Amount
 }

@@ -207,11 +207,7 @@ func (e *Engine) pushRefund(ctx context.Context, p Provider, refundNo string) (R
 	}
 	// The provider checks the total against the trade it holds: for a
 	// disputed order that is what the customer paid, not the sale.
-	total := o.Amount
-	if o.State == StateDisputed && o.ProviderAmount > 0 {
-		total = o.ProviderAmount
-	}
-	req := RefundRequest{OrderNo: o.No, RefundNo: r.No, Amount: r.Amount, Total: total, Reason: r.Reason}
+	req := RefundRequest{OrderNo: o.No, RefundNo: r.No, Amount: r.Amount, Total: providerTotal(o), Reason: r.Reason}
 	var st RefundStatus
 	if !r.Sent {
 		r, st, err = e.send(ctx, p, r, req)

@@ -31,3 +31,25 @@ func TestNotificationShowsPaidBeforeThePoll(t *testing.T) {
 	}
 	waitFor(t, tm, "PAID  ¥1.00")
 }
+
+// TestLatePaymentNotifiedShowsAtOnce: a payment notified for a sale till
+// had closed shows its banner and the sale screen's line at once, not at
+// the next settling pass (before, only a waiting screen heard of it).
+func TestLatePaymentNotifiedShowsAtOnce(t *testing.T) {
+	r := newDayRig(t)
+	ctx := context.Background()
+	o, err := r.engine.Start(ctx, checkout.MethodWeChat, 300, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.engine.Finish(ctx, o.No, "cancelled by clerk"); err != nil {
+		t.Fatal(err)
+	}
+	tm := r.run(t)
+	waitFor(t, tm, "closed")
+	if _, err := r.engine.Notified(ctx, checkout.PaymentNotice{Method: checkout.MethodWeChat, OrderNo: o.No,
+		Amount: o.Amount, State: checkout.TradePaid, Raw: "SUCCESS"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, tm, "PAID AFTER IT WAS CLOSED", "Today: 1 paid, ¥3.00 net")
+}

@@ -10,6 +10,7 @@ package ui
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -443,7 +444,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 
 	// 3. Engine and tick messages go to the screen that owns them.
-	switch msg.(type) {
+	switch tm := msg.(type) {
 	case recentMsg:
 		var cmd tea.Cmd
 		m.entry, cmd = m.entry.Update(msg)
@@ -461,7 +462,13 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.history, cmd = m.history.Update(msg)
 		return m.afterHistoryUpdate(cmd)
 	case notifiedMsg:
-		next := noticeCmd(m.deps.ctx, m.deps.engine)
+		// The sale screen's list and line, and the banner of a payment
+		// that came after its sale was closed, show it at once, not at
+		// the next settling pass.
+		next := tea.Batch(noticeCmd(m.deps.ctx, m.deps.engine), recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
+		if o := tm.order; o.Late && o.LateSeenAt.IsZero() && !m.acked[o.No] && !slices.ContainsFunc(m.late, func(l checkout.Order) bool { return l.No == o.No }) {
+			m.late = append(m.late, o)
+		}
 		if m.active != screenWaiting {
 			return m, next
 		}

@@ -9,6 +9,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,30 +108,55 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// ServeHTTP bounds the requests in flight (503 when full), the body size,
-// and turns any panic into a 500.
+// ServeHTTP reads the body (at most MaxBody, within the server's read
+// timeout), then bounds the requests being worked on (503 when full), and
+// turns any panic into a 500. The body is read before a slot is taken, so
+// clients that send slowly cannot hold the slots real notifications need.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.cfg.Log.Error("webhook: panic while handling a request", "path", r.URL.Path, "panic", fmt.Sprint(v))
+			h.fail(w, r, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	if r.ContentLength > MaxBody {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	if r.Body != nil {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			h.fail(w, r, http.StatusRequestEntityTooLarge, "body too large")
+			return
+		case err != nil:
+			h.fail(w, r, http.StatusBadRequest, "body could not be read")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	select {
 	case h.sem <- struct{}{}:
 		defer func() { <-h.sem }()
 	default:
-		http.Error(w, "busy", http.StatusServiceUnavailable)
+		h.fail(w, r, http.StatusServiceUnavailable, "busy")
 		return
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			h.cfg.Log.Error("webhook: panic while handling a request", "path", r.URL.Path, "panic", fmt.Sprint(v))
-			http.Error(w, "internal error", http.StatusInternalServerError)
-		}
-	}()
-	if r.ContentLength > MaxBody {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// fail answers a request that is not acknowledged as its provider reads
+// answers: WeChat Pay a JSON error, Alipay (and anything else) plain text.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if r.URL.Path == "/notify/wechat" {
+		wechatFail(w, status, msg)
+		return
+	}
+	if r.URL.Path == "/notify/alipay" {
+		msg = "fail"
+	}
+	http.Error(w, msg, status)
 }
 
 // wechatFail answers a WeChat notification that is not acknowledged.
@@ -185,7 +211,7 @@ func (h *Handler) wechat(w http.ResponseWriter, r *http.Request) {
 		}
 		_, _, err = h.cfg.Engine.NotifiedRefund(ctx, checkout.RefundNotice{
 			Method: checkout.MethodWeChat, ID: ev.ID, OrderNo: ev.OrderNo, RefundNo: ev.RefundNo, ProviderRefundNo: ev.RefundID,
-			Amount: ev.Refund, State: ev.State, SucceededAt: ev.SucceededAt, Raw: ev.Status,
+			Amount: ev.Refund, Total: ev.Total, State: ev.State, SucceededAt: ev.SucceededAt, Raw: ev.Status,
 		})
 	default:
 		err = fmt.Errorf("unexpected event %T", ev)
@@ -209,7 +235,15 @@ func (h *Handler) alipay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := h.cfg.Alipay.ParseNotificationRequest(r)
-	if err != nil {
+	var other *alipay.OtherAppError
+	switch {
+	case errors.As(err, &other):
+		// Verified, for another app: refused and put in the audit trail.
+		_ = h.cfg.Engine.RefuseNotice(r.Context(), other.OrderNo, "", other.Amount,
+			fmt.Sprintf("Alipay notification for app_id %q, not this shop's", other.AppID))
+		fail(http.StatusBadRequest)
+		return
+	case err != nil:
 		h.logs["alipay"].log(h.cfg.Log, "webhook: alipay notification refused", err)
 		fail(http.StatusBadRequest)
 		return
@@ -319,6 +353,9 @@ type Listener struct {
 	srv *http.Server
 	ln  net.Listener
 	err chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Listen serves h on addr ("127.0.0.1:0" for a free port). An address
@@ -354,10 +391,14 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Close stops the listener, letting requests in flight finish until ctx
 // ends.
+// A second Close returns the first one's answer.
 func (l *Listener) Close(ctx context.Context) error {
-	err := l.srv.Shutdown(ctx)
-	if serr := <-l.err; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
+	l.closeOnce.Do(func() {
+		err := l.srv.Shutdown(ctx)
+		if serr := <-l.err; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		l.closeErr = err
+	})
+	return l.closeErr
 }

@@ -17,6 +17,21 @@ import (
 // webhook answers such a request with something other than "success".
 var ErrBadNotification = errors.New("alipay notification refused")
 
+// OtherAppError is a notification whose signature verifies but whose
+// app_id is another app's. It wraps ErrBadNotification: it is refused,
+// and the listener records it as a mismatch.
+type OtherAppError struct {
+	AppID   string
+	OrderNo string
+	Amount  checkout.Money
+}
+
+func (e *OtherAppError) Error() string {
+	return fmt.Sprintf("%v: app_id %q is not this shop's", ErrBadNotification, e.AppID)
+}
+
+func (e *OtherAppError) Unwrap() error { return ErrBadNotification }
+
 // Event is a verified trade_status_sync notification. Amounts are exact
 // fen; times are parsed in Beijing time (zero when absent).
 type Event struct {
@@ -94,7 +109,10 @@ func (p *Provider) parseNotification(ctx context.Context, form url.Values) (Even
 		return bad("signature does not verify: %v", err)
 	}
 	if n.AppId != p.appID {
-		return bad("app_id %q is not this shop's", n.AppId)
+		// Signed by Alipay, but for another app: a mismatch the manager
+		// should see, not junk.
+		amount, _ := checkout.ParseMoney(n.TotalAmount, 0)
+		return Event{}, &OtherAppError{AppID: n.AppId, OrderNo: n.OutTradeNo, Amount: amount}
 	}
 	if n.AuthAppId != "" && n.AuthAppId != p.appID {
 		return bad("auth_app_id %q is not this shop's", n.AuthAppId)
