@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,6 +59,17 @@ type services struct {
 	// base is the context the command runs under: the client's call in
 	// the holder (it ends when the client goes away).
 	base context.Context
+	// dir is the client's working directory, for the paths it names
+	// ("" for the current one).
+	dir string
+}
+
+// path resolves a path the client named against its working directory.
+func (s *services) path(p string) string {
+	if filepath.IsAbs(p) || s.dir == "" {
+		return p
+	}
+	return filepath.Join(s.dir, p)
 }
 
 // ctx returns the context the command's ledger calls run under, carrying
@@ -237,7 +249,7 @@ func serveCommands(d *desk) control.Handler {
 	return func(ctx context.Context, req control.Request) control.Response {
 		var stdout, stderr bytes.Buffer
 		env := func(k string) string { return req.Env[k] }
-		code := runHeld(ctx, d, req.Args, env, &stdout, &stderr)
+		code := runHeld(ctx, d, req.Args, env, req.Dir, &stdout, &stderr)
 		return control.Response{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Exit: code}
 	}
 }
@@ -245,7 +257,7 @@ func serveCommands(d *desk) control.Handler {
 // runHeld parses args as run does and runs the ledger command they name on
 // d's ledger. Only ledger commands are run for a client: a desk, the
 // sandbox or a second listener are refused.
-func runHeld(ctx context.Context, d *desk, args []string, env func(string) string, stdout, stderr io.Writer) int {
+func runHeld(ctx context.Context, d *desk, args []string, env func(string) string, dir string, stdout, stderr io.Writer) int {
 	var cli CLI
 	exit := -1
 	parser, err := kong.New(&cli, kong.Name("till"), kong.Writers(stdout, stderr), kong.Exit(func(code int) { exit = code }))
@@ -267,7 +279,7 @@ func runHeld(ctx context.Context, d *desk, args []string, env func(string) strin
 		return exitUsage
 	}
 	s := d.services(env, stderr)
-	s.base = ctx
+	s.base, s.dir = ctx, dir
 	if err := cmd.runOn(s, stdout); err != nil {
 		fmt.Fprintln(stderr, "till:", err)
 		var ue usageError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -174,6 +175,19 @@ func (s *Store) Close() error { return s.file.Close() }
 
 // Path is the file the ledger lives in.
 func (s *Store) Path() string { return s.path }
+
+// Backup writes a consistent copy of the whole ledger to w, from one read
+// transaction: writers go on meanwhile, and the copy is the ledger as it
+// stood when the transaction began.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
 
 // Check runs bbolt's consistency check over the whole file and returns
 // every problem it finds joined, or nil. Tests run it on cleanup.
