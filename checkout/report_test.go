@@ -180,51 +180,38 @@ func (m *reportModel) closeDay(t *rapid.T) {
 func (m *reportModel) expected(from, to time.Time) checkout.Figures {
 	f := checkout.Figures{ByProvider: map[checkout.Method]checkout.GroupFigures{}, ByOperator: map[string]checkout.GroupFigures{}, ByHour: make([]checkout.HourFigures, 24)}
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	for _, mo := range m.orders {
-		o := mo.o
-		op := o.Operator
+	// add counts a sale (or a refund) in the totals, its provider's, its
+	// operator's and its hour's figures.
+	add := func(sale bool, method checkout.Method, op string, at time.Time, amount checkout.Money) {
 		if op == "" {
 			op = checkout.DefaultOperator
 		}
+		pg, og, h := f.ByProvider[method], f.ByOperator[op], &f.ByHour[at.In(m.loc).Hour()]
+		if sale {
+			f.Sales.Count, f.Sales.Amount = f.Sales.Count+1, f.Sales.Amount+amount
+			pg.SalesCount, pg.SalesFen = pg.SalesCount+1, pg.SalesFen+amount
+			og.SalesCount, og.SalesFen = og.SalesCount+1, og.SalesFen+amount
+			h.SalesCount, h.SalesFen = h.SalesCount+1, h.SalesFen+amount
+		} else {
+			f.Refunds.Count, f.Refunds.Amount = f.Refunds.Count+1, f.Refunds.Amount+amount
+			pg.RefundsCount, pg.RefundsFen = pg.RefundsCount+1, pg.RefundsFen+amount
+			og.RefundsCount, og.RefundsFen = og.RefundsCount+1, og.RefundsFen+amount
+			h.RefundsCount, h.RefundsFen = h.RefundsCount+1, h.RefundsFen+amount
+		}
+		f.ByProvider[method], f.ByOperator[op] = pg, og
+	}
+	for _, mo := range m.orders {
+		o := mo.o
 		if o.State.WasPaid() && in(o.PaidAt) {
-			f.Sales.Count++
-			f.Sales.Amount += o.Amount
-			g := f.ByProvider[o.Method]
-			g.SalesCount++
-			g.SalesFen += o.Amount
-			f.ByProvider[o.Method] = g
-			g = f.ByOperator[op]
-			g.SalesCount++
-			g.SalesFen += o.Amount
-			f.ByOperator[op] = g
-			h := o.PaidAt.In(m.loc).Hour()
-			f.ByHour[h].SalesCount++
-			f.ByHour[h].SalesFen += o.Amount
+			add(true, o.Method, o.Operator, o.PaidAt, o.Amount)
 		}
 		if o.State == checkout.StateDisputed {
 			continue
 		}
 		for _, r := range mo.refunds {
-			if r.State != checkout.RefundSucceeded || !in(r.SucceededAt) {
-				continue
+			if r.State == checkout.RefundSucceeded && in(r.SucceededAt) {
+				add(false, r.Method, r.Operator, r.SucceededAt, r.Amount)
 			}
-			rop := r.Operator
-			if rop == "" {
-				rop = checkout.DefaultOperator
-			}
-			f.Refunds.Count++
-			f.Refunds.Amount += r.Amount
-			g := f.ByProvider[r.Method]
-			g.RefundsCount++
-			g.RefundsFen += r.Amount
-			f.ByProvider[r.Method] = g
-			g = f.ByOperator[rop]
-			g.RefundsCount++
-			g.RefundsFen += r.Amount
-			f.ByOperator[rop] = g
-			h := r.SucceededAt.In(m.loc).Hour()
-			f.ByHour[h].RefundsCount++
-			f.ByHour[h].RefundsFen += r.Amount
 		}
 	}
 	f.NetFen = f.Sales.Amount - f.Refunds.Amount

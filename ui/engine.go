@@ -157,7 +157,10 @@ func recentCmd(ctx context.Context, e *checkout.Engine, limit int) tea.Cmd {
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		orders, err := e.Today(c, limit)
-		day, dayErr := e.Report(c, e.Now())
+		// The day as it stands now: a closed day's report would give the
+		// figures frozen at its close.
+		now := e.Now()
+		day, dayErr := e.ReportRange(c, now, now)
 		return recentMsg{limit: limit, orders: orders, err: err, day: day, dayErr: dayErr}
 	}
 }

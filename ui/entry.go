@@ -43,7 +43,7 @@ type entryModel struct {
 	// today is the day's sales and net as the day report has them (the
 	// one place that computes them), for the "Today" line; todayErr the
 	// failure to read them.
-	today    dayFigures
+	today    checkout.Figures
 	todayErr error
 
 	// charging is the sale to start, set by the w or a key and taken
@@ -100,7 +100,7 @@ func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 			m.recent, m.recentErr = msg.orders, msg.err
 			m.todayErr = msg.dayErr
 			if msg.dayErr == nil {
-				m.today = liveFigures(msg.day)
+				m.today = msg.day.Figures
 			}
 		}
 		return m, nil
@@ -247,29 +247,6 @@ func (m entryModel) View() string {
 	return b.String()
 }
 
-// dayFigures are a day's paid sales and its net, as they stand now.
-type dayFigures struct {
-	sales int
-	net   checkout.Money
-}
-
-// liveFigures are rep's sales and net as they stand now: a closed day's
-// report holds the figures frozen at its close, and what came after (a
-// sale after an early close, a refund) is in its changes after the close,
-// so the two add up to the live day.
-func liveFigures(rep checkout.DayReport) dayFigures {
-	f := dayFigures{sales: rep.Sales.Count, net: rep.NetFen + rep.ChangesNetFen}
-	for _, c := range rep.ChangesAfterClose {
-		switch c.Kind {
-		case checkout.ChangeSale:
-			f.sales++
-		case checkout.ChangeSaleGone:
-			f.sales--
-		}
-	}
-	return f
-}
-
 // dayTotal is how many of orders were paid and what they brought in net
 // of what was refunded of them: the history's line over a day's list of
 // orders (by the day they were created). The sale screen's "Today" line
@@ -298,9 +275,9 @@ func (m entryModel) recentView(height int) string {
 	if m.todayErr != nil {
 		b.WriteString(s.Error.Render(ansi.Truncate(p.T("entry.today_failed", catalog.V{"Err": describe(p, m.todayErr, "")}), max(m.width, 1), "…")))
 	} else {
-		b.WriteString(s.Title.Render(p.N("entry.today", m.today.sales, catalog.V{"Net": p.Money(m.today.net)})))
+		b.WriteString(s.Title.Render(p.N("entry.today", m.today.Sales.Count, catalog.V{"Net": p.Money(m.today.NetFen)})))
 	}
-	if len(m.recent) == 0 && m.today.sales > 0 {
+	if len(m.recent) == 0 && m.today.Sales.Count > 0 {
 		return b.String() // sold today, none of it rung up today (paid after midnight)
 	}
 	if len(m.recent) == 0 {

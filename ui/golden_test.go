@@ -38,9 +38,9 @@ func goldenOrder(m checkout.Method, st checkout.State) checkout.Order {
 
 // figuresOf is what the "Today" line shows for orders all created, paid
 // and refunded on the day, as the day report counts them.
-func figuresOf(orders []checkout.Order) dayFigures {
+func figuresOf(orders []checkout.Order) checkout.Figures {
 	n, net := dayTotal(orders)
-	return dayFigures{sales: n, net: net}
+	return checkout.Figures{Sales: checkout.Tally{Count: n}, NetFen: net}
 }
 
 // screens builds each screen of the desk in lang at w x h, by name.

@@ -4,18 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"till/checkout"
-	"till/providers/alipay"
 	"till/providers/alipay/alipayemu"
-	"till/providers/sandbox"
-	"till/providers/wechat"
-	"till/store"
 	"till/webhook"
 )
 
@@ -86,31 +81,13 @@ func newDownEnv(t *testing.T) *downEnv {
 	ln.Close()
 
 	d := &downEnv{addr: addr}
-	dir := t.TempDir()
-	log := slog.New(countLog{msg: "alipayemu: notification not delivered", n: &d.aliRefused})
-	sb, err := sandbox.Start(filepath.Join(dir, "sandbox.db"), log, sandbox.WithNotifyRetryUnit(downRetryUnit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	ledger, err := store.Open(filepath.Join(dir, "till.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ledger.Close() })
-	e := &env{sb: sb, ledger: ledger}
+	e := sandboxEnv(t, slog.New(countLog{msg: "alipayemu: notification not delivered", n: &d.aliRefused}), downRetryUnit)
 	var providers []checkout.Provider
-	for _, p := range sb.Providers {
-		switch p := p.(type) {
-		case *wechat.Provider:
-			e.wx = p
-		case *alipay.Provider:
-			e.ali = p
-		}
+	for _, p := range e.sb.Providers {
 		providers = append(providers, noPoll{Provider: p, queries: &d.queries})
 	}
 	base := "http://" + addr
-	e.eng = checkout.NewEngine(ledger, providers, checkout.Config{Terminal: "T1", PollInterval: time.Hour,
+	e.eng = checkout.NewEngine(e.ledger, providers, checkout.Config{Terminal: "T1", PollInterval: time.Hour,
 		NotifyURL: func(m checkout.Method) string { return base + "/notify/" + string(m) }}, nil, nil)
 	e.h = webhook.New(webhook.Config{Engine: e.eng, WeChat: e.wx, Alipay: e.ali})
 	d.env = e

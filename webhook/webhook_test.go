@@ -42,10 +42,13 @@ type env struct {
 	hits       atomic.Int32
 }
 
-func newEnv(t testing.TB) *env {
+// sandboxEnv starts both emulators (retries every unit, logging to log)
+// and a ledger, all closed when the test ends; the engine and the
+// listener are the caller's.
+func sandboxEnv(t testing.TB, log *slog.Logger, unit time.Duration) *env {
 	t.Helper()
 	dir := t.TempDir()
-	sb, err := sandbox.Start(filepath.Join(dir, "sandbox.db"), nil, sandbox.WithNotifyRetryUnit(time.Millisecond))
+	sb, err := sandbox.Start(filepath.Join(dir, "sandbox.db"), log, sandbox.WithNotifyRetryUnit(unit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +67,15 @@ func newEnv(t testing.TB) *env {
 			e.ali = p
 		}
 	}
+	return e
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := sandboxEnv(t, nil, time.Millisecond)
 	var base string
-	e.eng = checkout.NewEngine(ledger, sb.Providers, checkout.Config{Terminal: "T1", PollInterval: time.Hour,
+	var err error
+	e.eng = checkout.NewEngine(e.ledger, e.sb.Providers, checkout.Config{Terminal: "T1", PollInterval: time.Hour,
 		NotifyURL: func(m checkout.Method) string { return base + "/notify/" + string(m) }}, nil, nil)
 	e.h = webhook.New(webhook.Config{Engine: e.eng, WeChat: e.wx, Alipay: e.ali})
 	e.l, err = webhook.Listen("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
