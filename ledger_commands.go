@@ -281,6 +281,10 @@ func runHeld(ctx context.Context, d *desk, args []string, env func(string) strin
 	s := d.services(env, stderr)
 	s.base, s.dir = ctx, dir
 	if err := cmd.runOn(s, stdout); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) { // the command said what it had to
+			return ee.code
+		}
 		fmt.Fprintln(stderr, "till:", err)
 		var ue usageError
 		if errors.As(err, &ue) {

@@ -62,6 +62,7 @@ type CLI struct {
 	Refund        refundCmd        `cmd:"" help:"Refund an order, in full or in part (needs the manager PIN)."`
 	Pin           pinCmd           `cmd:"" help:"The manager PIN."`
 	Operator      operatorCmd      `cmd:"" help:"The operators who work the counter."`
+	Reconcile     reconcileCmd     `cmd:"" help:"Compare the providers' bills of a day with the ledger; exit 1 when they differ, 3 when a bill is not ready."`
 	Backup        backupCmd        `cmd:"" help:"Write a hot copy of the ledger to FILE, with the desk open or not."`
 	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
 	Serve         serveCmd         `cmd:"" help:"Run headless: take the providers' notifications, serve the ledger commands and settle open orders, with no desk."`

@@ -64,3 +64,51 @@ type BillRefund struct {
 	At               time.Time
 	Raw              string
 }
+
+// Billers are the configured providers that can fetch their bills.
+func (e *Engine) Billers() map[Method]Biller {
+	bs := map[Method]Biller{}
+	for m, p := range e.providers {
+		if b, ok := p.(Biller); ok {
+			bs[m] = b
+		}
+	}
+	return bs
+}
+
+// SettleByQuery asks the provider about order no with the same number and
+// records the answer, whatever the order's state: an open order is
+// finished as a settling pass would (query, then close if unpaid); a
+// closed one that the provider has paid becomes a late payment. Nothing
+// is closed or cancelled on a failed query. It is how a reconciliation
+// settles what a bill shows paid and the ledger does not.
+func (e *Engine) SettleByQuery(ctx context.Context, no string) (Order, error) {
+	ctx = e.as(ctx, "reconcile")
+	release, err := e.lock(ctx, no)
+	if err != nil {
+		return Order{No: no}, err
+	}
+	defer release()
+	o, err := e.read(ctx, no)
+	if err != nil {
+		return o, err
+	}
+	p, err := e.provider(o.Method)
+	if err != nil {
+		return o, err
+	}
+	if o.State.Open() {
+		return e.settle(ctx, p, o, "settled by reconciliation", false)
+	}
+	if o.State != StateClosed {
+		return o, nil // paid, refunded, failed or disputed: a query moves none of them
+	}
+	st, err := p.Query(ctx, no)
+	if err != nil {
+		return o, err
+	}
+	if st.State == TradePaid || st.State == TradeRefunded {
+		return e.apply(ctx, o, st)
+	}
+	return o, nil
+}
