@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"till/checkout"
-	"till/ui"
 )
 
 // serveCmd is `till serve`: the desk's work without its screen, for a
@@ -69,7 +68,8 @@ func runServe(ctx context.Context, cli *CLI, listen string, out io.Writer, ready
 }
 
 // settle runs the settling passes until ctx ends: one at once, then one
-// every ui.RecoverEvery, or sooner when a late check falls due.
+// every checkout.SettleEvery, or sooner when a late check or a
+// backed-off retry falls due (the engine keeps the schedule).
 func settle(ctx context.Context, d *desk) {
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -82,11 +82,7 @@ func settle(ctx context.Context, d *desk) {
 		}
 		pass := d.engine.Recover(ctx)
 		logPass(d.log, pass, told)
-		wait := ui.RecoverEvery
-		if !pass.NextCheck.IsZero() {
-			wait = min(wait, max(time.Second, time.Until(pass.NextCheck)))
-		}
-		t.Reset(wait)
+		t.Reset(checkout.NextPassIn(pass, d.engine.Now()))
 	}
 }
 

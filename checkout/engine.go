@@ -78,6 +78,8 @@ type Engine struct {
 	operator atomic.Value // string
 	// notices carries the orders a notification settled (Notices).
 	notices chan Order
+	// retry is the settling passes' backoff per order and refund.
+	retry backoff
 }
 
 // SetOperator says who works the counter from now on: the sales and
@@ -755,14 +757,21 @@ type Pass struct {
 	// LedgerErr is a failure to read the ledger's open orders or
 	// follow-ups: the pass could not even see what to do.
 	LedgerErr error
-	// NextCheck is when the earliest late check not yet due falls due;
-	// zero when none is waiting.
+	// NextCheck is when the earliest late check or backed-off retry not
+	// yet due falls due (NextPassIn); zero when none is waiting.
 	NextCheck time.Time
 	// Refunds are the refunds left requested (by a crash, a timeout, a
 	// screen that stopped watching) that this pass settled;
 	// RefundsPending those the provider still processes.
 	Refunds        []Refund
 	RefundsPending []Refund
+}
+
+// next brings the pass's NextCheck forward to at.
+func (pass *Pass) next(at time.Time) {
+	if pass.NextCheck.IsZero() || at.Before(pass.NextCheck) {
+		pass.NextCheck = at
+	}
 }
 
 // Recover is one settling pass, run at start and then every so often: it
@@ -786,7 +795,11 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 		if _, mine := e.started.Load(o.No); mine {
 			continue
 		}
-		got, err := e.Finish(ctx, o.No, "settled by recovery")
+		var got Order
+		err := e.try(o.No, &pass, func() (err error) {
+			got, err = e.Finish(ctx, o.No, "settled by recovery")
+			return err
+		})
 		if err != nil {
 			pass.Errors = append(pass.Errors, fmt.Errorf("order %s: %w", o.No, err))
 			continue
@@ -802,11 +815,7 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 	}
 	now := e.clock.Now()
 	checks := 0
-	next := func(at time.Time) {
-		if pass.NextCheck.IsZero() || at.Before(pass.NextCheck) {
-			pass.NextCheck = at
-		}
-	}
+	next := pass.next
 	for _, o := range follow {
 		if !o.RecheckAt.IsZero() {
 			if o.RecheckAt.After(now) {
@@ -819,8 +828,12 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 				next(now)
 				continue
 			}
-			checks++
-			got, err := e.recheck(ctx, o.No)
+			var got Order
+			err := e.try(o.No, &pass, func() (err error) {
+				checks++
+				got, err = e.recheck(ctx, o.No)
+				return err
+			})
 			if err != nil {
 				pass.Errors = append(pass.Errors, fmt.Errorf("late check of order %s: %w", o.No, err))
 				continue

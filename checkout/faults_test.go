@@ -79,6 +79,8 @@ func TestFinalQueryFailureNeverCloses(t *testing.T) {
 				}
 				p.OnQuery = nil
 				if when == "recovery" {
+					// The failed order is asked again at its backoff's time.
+					r.clock.Advance(checkout.SettleEvery)
 					if pass := eng.Recover(context.Background()); len(pass.Errors) != 0 || len(pass.Settled) != 1 {
 						t.Fatalf("second pass: %+v", pass)
 					}
@@ -248,6 +250,7 @@ func TestLateCheckOutcomes(t *testing.T) {
 			t.Fatalf("the check was dropped: %+v", got)
 		}
 		r.ali.OnQuery = nil
+		r.clock.Advance(checkout.SettleEvery) // its retry falls due
 		if pass := r.eng.Recover(context.Background()); len(pass.Late) != 1 {
 			t.Fatalf("next pass: %+v", pass)
 		}

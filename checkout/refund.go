@@ -320,9 +320,16 @@ func (e *Engine) recoverRefunds(ctx context.Context, pass *Pass) {
 			pass.Errors = append(pass.Errors, fmt.Errorf("refund %s: %w", r.No, err))
 			continue
 		}
-		got, _, err := e.pushRefund(ctx, p, r.No)
+		var got Refund
+		err = e.try(r.No, pass, func() (err error) {
+			got, _, err = e.pushRefund(ctx, p, r.No)
+			if err != nil && got.State != RefundRequested {
+				err = nil // settled; what failed after is the screen's
+			}
+			return err
+		})
 		switch {
-		case err != nil && got.State == RefundRequested:
+		case err != nil: // still requested: asked again, or waiting its retry
 			pass.Errors = append(pass.Errors, fmt.Errorf("refund %s: %w", r.No, err))
 		case got.State == RefundRequested:
 			pass.RefundsPending = append(pass.RefundsPending, got)

@@ -49,11 +49,7 @@ type recoverNowMsg struct{}
 
 // recoverEvery is the longest wait between two settling passes: orders
 // left open are asked about again, and late checks that fell due run.
-const recoverEvery = 30 * time.Second
-
-// RecoverEvery is recoverEvery for `till serve`, which settles on the
-// desk's schedule with no screen.
-const RecoverEvery = recoverEvery
+const recoverEvery = checkout.SettleEvery
 
 func recoverTickCmd(d time.Duration, seq int) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return recoverTickMsg{seq: seq} })

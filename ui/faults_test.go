@@ -148,6 +148,7 @@ func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc}) // leave it to recovery
 	waitFor(t, tm, "is still open; till keeps checking it")
 	down.Store(false)
+	r.clock.Advance(checkout.SettleEvery) // past the hand-over pass's backoff
 	tm.Send(recoverNowMsg{})
 	waitFor(t, tm, "Settled 1 order left open", "¥3.00 paid")
 	if st := r.state(t, o.No); st != checkout.StatePaid {

@@ -93,7 +93,7 @@ func reportSettleCmd(ctx context.Context, e *checkout.Engine, day time.Time, cal
 	return func() tea.Msg {
 		// A pass may query many orders; each call inside has the
 		// adapters' own HTTP timeouts (as recoverCmd).
-		pass := e.Recover(ctx)
+		pass := e.RecoverNow(ctx)
 		c, cancel := withDeadline(ctx)
 		defer cancel()
 		rep, err := e.Report(c, day)
@@ -1005,15 +1005,33 @@ func (m reportModel) unsettledLines(u checkout.Unsettled, hint bool) []string {
 		title += " · " + p.T("report.unsettled.hint", catalog.V{"Key": m.keys.Settle.Help().Key})
 	}
 	lines := []string{s.Warn.Render(m.cut(title))}
+	tries := m.deps.engine.Attempts()
 	for _, o := range u.Orders {
 		text := methodName(p, o.Method) + "  " + p.Money(o.Amount) + "  " + stateWord(p, o) + "  " + o.No
 		lines = append(lines, m.item("  "+m.short(o.CreatedAt)+"  ", text)...)
+		lines = append(lines, m.attemptLines(tries[o.No])...)
 	}
 	for _, r := range u.Refunds {
 		text := p.T("report.unsettled.refund", catalog.V{"Amount": p.Money(r.Amount), "Method": methodName(p, r.Method), "No": r.OrderNo})
 		lines = append(lines, m.item("  "+m.short(r.CreatedAt)+"  ", text)...)
+		lines = append(lines, m.attemptLines(tries[r.No])...)
 	}
 	return lines
+}
+
+// attemptLines say, under an unsettled order or refund, how asking its
+// provider has gone: failing since when, and when it is asked next.
+func (m reportModel) attemptLines(a checkout.Attempt) []string {
+	if a.Fails == 0 {
+		return nil
+	}
+	s, p := m.deps.styles, m.deps.p
+	text := p.N("report.unsettled.failing", a.Fails, catalog.V{"Since": m.short(a.Since), "Next": m.short(a.Next), "Err": a.Err})
+	var out []string
+	for _, l := range m.item("         ", text) {
+		out = append(out, s.Muted.Render(l))
+	}
+	return out
 }
 
 // anomalyLines list what a manager should look at.

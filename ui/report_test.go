@@ -190,7 +190,7 @@ func TestDatePromptRefusalChangesNothing(t *testing.T) {
 // TestReportSettlesByQuery: an order left open by an earlier run is
 // listed as unsettled; s asks the provider (a settling pass) and reads
 // the day again: while the provider does not answer the order is still
-// listed, with why; once it does, it is a sale of the day.
+// listed, with why and since when; once it does, it is a sale of the day.
 func TestReportSettlesByQuery(t *testing.T) {
 	r := newDayRig(t)
 	silent := r.unanswered()
@@ -199,11 +199,20 @@ func TestReportSettlesByQuery(t *testing.T) {
 	tm.Type("2")
 	waitFor(t, tm, "Not settled yet: 1 order or refund · s asks the providers now", o.No)
 	tm.Type("s")
+	// Under the order: since when its provider fails, and when it is
+	// asked again (the engine's backoff, 30 s after the failure).
 	waitFor(t, tm, "Asked the providers: 0 settled, 1 still not settled.", "fake: request timed out")
+	for range 10 {
+		keys(tm, tea.KeyDown)
+	}
+	waitFor(t, tm, "the provider failed 1 time since 14:00", "asked again at 14:00")
 	if err := r.wx.Pay(o.No); err != nil {
 		t.Fatal(err)
 	}
 	silent.Store(false)
+	for range 10 {
+		keys(tm, tea.KeyUp)
+	}
 	tm.Type("s")
 	waitFor(t, tm, "Asked the providers: 1 settled; nothing on this day is left unsettled.", "Sales 1 · ¥12.30")
 	if st := r.state(t, o.No); st != checkout.StatePaid {
@@ -246,7 +255,7 @@ func TestCloseTheDayAnyway(t *testing.T) {
 		t.Fatal(err)
 	}
 	silent.Store(false)
-	r.engine.Recover(ctx)
+	r.engine.RecoverNow(ctx) // past the failed order's backoff
 	tm.Type("t")
 	waitFor(t, tm, "Sales 1 · ¥5.00   Refunds 0 · ¥0.00   Net ¥5.00")
 	for range 30 {

@@ -627,11 +627,11 @@ func (m Model) recovered(pass checkout.Pass) (Model, tea.Cmd) {
 			}
 		}
 	}
-	wait := recoverEvery
+	// The engine keeps the schedule (late checks, backoff); the desk
+	// only waits as long as it says.
+	wait := checkout.NextPassIn(pass, m.deps.now())
 	if m.again {
 		m.again, wait = false, 0
-	} else if !pass.NextCheck.IsZero() {
-		wait = min(wait, max(time.Second, pass.NextCheck.Sub(m.deps.now())))
 	}
 	m.tickSeq++
 	m.nextPassIn = wait

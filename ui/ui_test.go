@@ -362,6 +362,8 @@ func TestCloseFailureIsSettledLater(t *testing.T) {
 		t.Fatalf("state %s, want still awaiting", st)
 	}
 	failing.Store(false)
+	// The next pass, past the backoff of the one the hand-over ran.
+	r.clock.Advance(checkout.SettleEvery)
 	tm.Send(recoverNowMsg{})
 	waitFor(t, tm, "Settled 1 order left open", "¥6.00 closed")
 	if st := r.state(t, o.No); st != checkout.StateClosed {
