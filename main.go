@@ -66,7 +66,7 @@ type CLI struct {
 	Backup        backupCmd        `cmd:"" help:"Write a hot copy of the ledger to FILE, with the desk open or not."`
 	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
 	Serve         serveCmd         `cmd:"" help:"Run headless: take the providers' notifications, serve the ledger commands and settle open orders, with no desk."`
-	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests."`
+	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests (--export DIR: a config that points a desk at them)."`
 	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
 	Version       versionCmd       `cmd:"" help:"Print till's version."`
 	Help          helpCmd          `cmd:"" help:"Show this help (the same as --help)."`
@@ -189,7 +189,11 @@ func (exampleConfigCmd) Run(cli *CLI, out io.Writer) error {
 
 // Config is till's configuration file.
 type Config struct {
-	Shop struct {
+	// SandboxMark is the top-level `sandbox = true` of a config that points
+	// a desk at emulators running outside it (`till sandbox --export`):
+	// see config_sandbox.go.
+	SandboxMark bool `toml:"sandbox"`
+	Shop        struct {
 		Name     string `toml:"name"`
 		Timezone string `toml:"timezone"`
 		Terminal string `toml:"terminal"`
@@ -224,8 +228,9 @@ type Config struct {
 	lang     catalog.Lang
 }
 
-// Sandbox reports whether no merchant account is configured.
-func (c *Config) Sandbox() bool { return c.WeChat == nil && c.Alipay == nil }
+// Sandbox reports whether the desk takes no real money: no merchant
+// account is configured, or the config is marked `sandbox = true`.
+func (c *Config) Sandbox() bool { return c.SandboxMark || c.emulated() }
 
 // loadConfig reads the built-in defaults, then the file at path on top.
 // A missing file is fine unless the user named it.
@@ -293,6 +298,9 @@ func (c *Config) Validate() error {
 	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
 		// WeChat refuses a prepay without one, even though till polls.
 		return errors.New("wechat.notify_url: WeChat Pay requires an https notify URL for every order")
+	}
+	if err := c.checkSandboxMark(); err != nil {
+		return err
 	}
 	ceiling, err := checkout.ParseMoney(co.MaxAmount, 0)
 	if err != nil {
@@ -464,7 +472,7 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	}
 
 	var providers []checkout.Provider
-	if cfg.Sandbox() {
+	if cfg.emulated() {
 		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"), sandbox.WithLang(cfg.lang))
 		if err != nil {
 			return nil, err
@@ -621,22 +629,5 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 		return fmt.Errorf("%s: %w", catalog.New(d.cfg.lang).T("cli.run.desk_stopped"), err)
 	}
 	d.log.Info("till stopped")
-	return nil
-}
-
-type sandboxCmd struct{}
-
-func (sandboxCmd) Run(cli *CLI, out io.Writer) error {
-	p := resolvePaths(cli)
-	log := slog.New(slog.NewTextHandler(out, nil))
-	sb, err := sandbox.Start(filepath.Join(filepath.Dir(p.ledgerPath(true)), "sandbox.db"), log, sandbox.WithLang(catalog.FromEnv(os.Getenv)))
-	if err != nil {
-		return err
-	}
-	defer sb.Close()
-	fmt.Fprintf(out, "WeChat Pay emulator: %s\nAlipay gateway:      %s\nPress ctrl+c to stop.\n", sb.WeChatURL(), sb.AlipayGateway())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
 	return nil
 }

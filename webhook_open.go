@@ -12,7 +12,7 @@ import (
 )
 
 // listen starts the notification listener on flag (--listen), else on
-// [webhook] listen; in the sandbox, by default, on a free loopback port,
+// [webhook] listen; in the in-process sandbox, by default, on a free loopback port,
 // whose URL the engine then gives the emulators as notify_url. With a
 // merchant account and no address it stays off. An address that cannot
 // be taken stops the start, with a message naming it.
@@ -21,7 +21,7 @@ func (d *desk) listen(flag string) error {
 	if addr == "" {
 		addr = d.cfg.Webhook.Listen
 	}
-	if addr == "" && d.cfg.Sandbox() {
+	if addr == "" && d.cfg.emulated() {
 		addr = "127.0.0.1:0"
 	}
 	if addr == "" || addr == "off" {
@@ -48,7 +48,7 @@ func (d *desk) listen(flag string) error {
 		return l.Close(ctx)
 	}))
 	d.listenURL = l.URL
-	if d.cfg.Sandbox() {
+	if d.cfg.emulated() {
 		d.webhookURL = l.URL
 	}
 	d.log.Info("webhook listening", "url", l.URL)

@@ -28,27 +28,33 @@ type Config struct {
 	// Gateway is the gateway URL; empty means the SDK's default for the
 	// mode (ProductionGateway or SandboxGateway). Point it at a proxy or
 	// an emulator.
-	Gateway string `toml:"gateway"`
+	Gateway string `toml:"gateway,omitempty"`
 	// Production picks Alipay's production system (default) or its
 	// sandbox (false).
-	Production *bool  `toml:"production"`
-	AppID      string `toml:"app_id"`
+	Production *bool  `toml:"production,omitempty"`
+	AppID      string `toml:"app_id,omitempty"`
 
-	PrivateKeyFile      string `toml:"private_key_file"`       // the app's RSA private key, PEM or bare base64, PKCS#1 or PKCS#8
-	AlipayPublicKeyFile string `toml:"alipay_public_key_file"` // public-key mode: Alipay's public key, PEM or bare base64
+	PrivateKeyFile      string `toml:"private_key_file,omitempty"`       // the app's RSA private key, PEM or bare base64, PKCS#1 or PKCS#8
+	AlipayPublicKeyFile string `toml:"alipay_public_key_file,omitempty"` // public-key mode: Alipay's public key, PEM or bare base64
 
-	AppCertFile        string `toml:"app_cert_file"`         // certificate mode: appCertPublicKey_<app_id>.crt
-	AlipayRootCertFile string `toml:"alipay_root_cert_file"` // certificate mode: alipayRootCert.crt
-	AlipayCertFile     string `toml:"alipay_cert_file"`      // certificate mode: alipayCertPublicKey_RSA2.crt
+	AppCertFile        string `toml:"app_cert_file,omitempty"`         // certificate mode: appCertPublicKey_<app_id>.crt
+	AlipayRootCertFile string `toml:"alipay_root_cert_file,omitempty"` // certificate mode: alipayRootCert.crt
+	AlipayCertFile     string `toml:"alipay_cert_file,omitempty"`      // certificate mode: alipayCertPublicKey_RSA2.crt
 
 	// RequestTimeout bounds one call, e.g. "15s" (default DefaultTimeout).
-	RequestTimeout string `toml:"request_timeout"`
+	RequestTimeout string `toml:"request_timeout,omitempty"`
 
 	// NotifyURL is where Alipay posts its asynchronous notifications:
 	// the shop's public https URL of till's listener, behind the
 	// merchant's reverse proxy (e.g. https://shop.example.com/notify/alipay).
 	// Empty, Alipay sends none and till learns of payments by polling.
-	NotifyURL string `toml:"notify_url"`
+	NotifyURL string `toml:"notify_url,omitempty"`
+
+	// Sandbox is set by till, never from the [alipay] section, when the
+	// config is marked `sandbox = true` (as `till sandbox --export`
+	// writes): then, and only then, notify_url may be on loopback, over
+	// http too, for a desk that talks to the emulator.
+	Sandbox bool `toml:"-"`
 }
 
 // ConfigError names the [alipay] field that is wrong.
@@ -78,7 +84,7 @@ func (c Config) Load() (Credentials, error) {
 		return Credentials{}, err
 	}
 	cr.NotifyURL = strings.TrimSpace(c.NotifyURL)
-	if err := checkNotifyURL(cr.NotifyURL, cr.Gateway); err != nil {
+	if err := checkNotifyURL(cr.NotifyURL, c.Sandbox); err != nil {
 		return Credentials{}, err
 	}
 	if s := strings.TrimSpace(c.RequestTimeout); s != "" {
@@ -181,10 +187,10 @@ func checkGateway(g string) error {
 
 // checkNotifyURL holds notify_url to what Alipay can call: an absolute
 // https URL on a public host, without a query, fragment or user name. A
-// URL on this machine (over http too) is let through only when the
-// gateway is on this machine as well, as for an emulator: the real Alipay
-// could never reach it.
-func checkNotifyURL(s, gateway string) error {
+// URL on this machine (over http too) is let through only for a config
+// marked sandbox, which talks to an emulator: the real Alipay could never
+// reach it.
+func checkNotifyURL(s string, sandbox bool) error {
 	if s == "" {
 		return nil
 	}
@@ -192,13 +198,10 @@ func checkNotifyURL(s, gateway string) error {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return fieldErr("notify_url", "%q is not an absolute URL (e.g. https://shop.example.com/notify/alipay)", s)
 	}
-	local := false
-	if g, gerr := url.Parse(gateway); gateway != "" && gerr == nil && isLoopbackHost(g.Hostname()) {
-		local = true
-	}
+	local := sandbox && isLoopbackHost(u.Hostname())
 	switch {
-	case isLoopbackHost(u.Hostname()) && !local:
-		return fieldErr("notify_url", "%q is on this machine, where Alipay cannot reach it: use the shop's public https URL (a reverse proxy in front of till)", s)
+	case isLoopbackHost(u.Hostname()) && !sandbox:
+		return fieldErr("notify_url", "%q is on this machine, where Alipay cannot reach it: use the shop's public https URL (a reverse proxy in front of till); a loopback notify_url is only for a config marked `sandbox = true`, as `till sandbox --export` writes", s)
 	case u.RawQuery != "" || u.ForceQuery:
 		return fieldErr("notify_url", "%q must not carry a query string", s)
 	case u.Fragment != "" || u.User != nil:
@@ -208,7 +211,7 @@ func checkNotifyURL(s, gateway string) error {
 	case u.Scheme == "http" && local:
 		return nil
 	}
-	return fieldErr("notify_url", "%q must be an https URL: a live merchant's notifications go to the shop's public https endpoint (http is allowed only on loopback, against an emulator)", s)
+	return fieldErr("notify_url", "%q must be an https URL: a live merchant's notifications go to the shop's public https endpoint (http is allowed only on loopback, in a config marked sandbox)", s)
 }
 
 func isLoopbackHost(host string) bool {

@@ -2,7 +2,10 @@
 // and Alipay emulators on loopback, with the real adapters (and so the
 // real SDKs) pointed at them. The emulators' keys and trades are kept in
 // sandbox.db beside the ledger, so a sandbox order survives a restart as a
-// real one would, and recovery finds it.
+// real one would, and recovery finds it. The addresses the emulators
+// listened on are kept there too, so that a client outside the process
+// (a desk started from an exported config, an SDK) finds them again on the
+// next run.
 package sandbox
 
 import (
@@ -10,8 +13,11 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -36,6 +42,7 @@ const (
 
 var (
 	bucketKeys   = []byte("keys")
+	bucketAddrs  = []byte("addrs") // the addresses the emulators last listened on
 	bucketWeChat = []byte("wechat")
 	bucketAlipay = []byte("alipay")
 )
@@ -46,9 +53,31 @@ type Sandbox struct {
 	WeChat    *wechatemu.Server
 	Alipay    *alipayemu.Server
 
-	db   *bolt.DB
-	file *store.File // db, and the owner file its Close removes
+	db      *bolt.DB
+	file    *store.File // db, and the owner file its Close removes
+	secrets Secrets
 }
+
+// Secrets is what a client outside this process needs to talk to the
+// emulators as the sandbox merchant: the keys in PEM and the APIv3 key.
+// They are the sandbox's own, worth no money, but are still never logged:
+// String and LogValue redact them.
+type Secrets struct {
+	MerchantPrivateKey []byte // WeChat Pay merchant API key, PEM PKCS#8
+	APIv3Key           []byte // 32 characters
+	PlatformPublicKey  []byte // WeChat Pay platform public key, PEM PKIX
+	AppPrivateKey      []byte // Alipay app private key, PEM PKCS#8
+	AlipayPublicKey    []byte // Alipay's public key, PEM PKIX
+}
+
+// String names the parts, never their bytes.
+func (Secrets) String() string { return "sandbox.Secrets{[redacted]}" }
+
+// GoString is String, so %#v redacts too.
+func (s Secrets) GoString() string { return s.String() }
+
+// LogValue redacts the secrets in slog records.
+func (Secrets) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
 // Option changes how Start sets the sandbox up.
 type Option func(*options)
@@ -57,6 +86,8 @@ type options struct {
 	lang        catalog.Lang
 	retryWeChat time.Duration
 	retryAlipay time.Duration
+	wechatAddr  string // "" is the one kept in sandbox.db, else a free port
+	alipayAddr  string
 }
 
 // WithLang is the language of both payer pages for a customer whose
@@ -71,9 +102,21 @@ func WithNotifyRetryUnit(d time.Duration) Option {
 	return func(o *options) { o.retryWeChat, o.retryAlipay = d, d }
 }
 
+// WithWeChatAddr makes the WeChat Pay emulator listen on addr
+// (host:port): a port that is taken fails Start. The address is kept in
+// sandbox.db for the next run.
+func WithWeChatAddr(addr string) Option { return func(o *options) { o.wechatAddr = addr } }
+
+// WithAlipayAddr makes the Alipay emulator listen on addr (host:port), as
+// WithWeChatAddr does for WeChat Pay's.
+func WithAlipayAddr(addr string) Option { return func(o *options) { o.alipayAddr = addr } }
+
 // Start opens (or creates) the sandbox file at path, starts both
-// emulators on loopback ports chosen by the system, and builds the
-// adapters.
+// emulators on loopback and builds the adapters. Each emulator listens on
+// the address its option gives, else on the one it listened on last time
+// (kept in sandbox.db), else on a free port; a kept port that is taken now
+// gives way to a free one, with a warning in the log. The address taken is
+// kept for the next run.
 func Start(path string, log *slog.Logger, opts ...Option) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,7 +159,15 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		return err
 	}
 
-	s.WeChat, err = wechatemu.Start("127.0.0.1:0", wechatemu.Config{
+	s.secrets = Secrets{
+		MerchantPrivateKey: privatePEM(merchantKey),
+		APIv3Key:           []byte(apiv3),
+		PlatformPublicKey:  publicPEM(&platformKey.PublicKey),
+		AppPrivateKey:      privatePEM(appKey),
+		AlipayPublicKey:    publicPEM(&alipayKey.PublicKey),
+	}
+
+	wcfg := wechatemu.Config{
 		MchID:             MchID,
 		AppID:             WeChatAppID,
 		MerchantSerial:    MerchantSerial,
@@ -129,11 +180,19 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		NotifyRetryUnit:   o.retryWeChat,
 		Logger:            log.With("emulator", "wechat"),
 		Lang:              o.lang,
+	}
+	err = s.listen(log, "wechat", "WeChat Pay", o.wechatAddr, func(addr string) (string, error) {
+		srv, err := wechatemu.Start(addr, wcfg)
+		if err != nil {
+			return "", err
+		}
+		s.WeChat = srv
+		return srv.URL, nil
 	})
 	if err != nil {
-		return fmt.Errorf("sandbox: WeChat Pay emulator: %w", err)
+		return err
 	}
-	s.Alipay, err = alipayemu.Start("127.0.0.1:0", alipayemu.Config{
+	acfg := alipayemu.Config{
 		AppID:           AlipayAppID,
 		AppPublicKey:    &appKey.PublicKey,
 		AlipayKey:       alipayKey,
@@ -141,9 +200,17 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		NotifyRetryUnit: o.retryAlipay,
 		Logger:          log.With("emulator", "alipay"),
 		Lang:            o.lang,
+	}
+	err = s.listen(log, "alipay", "Alipay", o.alipayAddr, func(addr string) (string, error) {
+		srv, err := alipayemu.Start(addr, acfg)
+		if err != nil {
+			return "", err
+		}
+		s.Alipay = srv
+		return srv.URL, nil
 	})
 	if err != nil {
-		return fmt.Errorf("sandbox: Alipay emulator: %w", err)
+		return err
 	}
 
 	wp, err := wechat.New(wechat.Credentials{
@@ -172,6 +239,108 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 	s.Providers = []checkout.Provider{wp, ap}
 	log.Info("sandbox started", "wechat", s.WeChat.URL, "alipay", s.Alipay.Gateway)
 	return nil
+}
+
+// listen starts one emulator (start, given an address, returns its
+// http://host:port URL): on asked if set, else on the address kept from
+// the last run, else on a free loopback port; a kept address that cannot
+// be taken now gives way to a free port, and says so. The address taken
+// is kept for the next run.
+func (s *Sandbox) listen(log *slog.Logger, name, title, asked string, start func(addr string) (string, error)) error {
+	key := name + "_addr"
+	addr := asked
+	if addr == "" {
+		kept, err := s.recall(key)
+		if err != nil {
+			return err
+		}
+		addr = kept
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	url, err := start(addr)
+	if err != nil && asked == "" && addr != "127.0.0.1:0" {
+		log.Warn("sandbox: the "+title+" emulator's address from the last run is taken; listening on a free port instead (configs exported before point at the old one: export again)",
+			"emulator", name, "was", addr, "err", err)
+		url, err = start("127.0.0.1:0")
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox: %s emulator on %s: %w", title, addr, err)
+	}
+	if err := s.remember(key, strings.TrimPrefix(url, "http://")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// recall is the address kept under name, "" if none.
+func (s *Sandbox) recall(name string) (string, error) {
+	var addr string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketAddrs); b != nil {
+			addr = string(b.Get([]byte(name)))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %s: %w", name, err)
+	}
+	return addr, nil
+}
+
+// remember keeps addr under name.
+func (s *Sandbox) remember(name, addr string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketAddrs)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(name), []byte(addr))
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: keeping %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeskAddr is the loopback address a desk started from an exported
+// config listens on for the emulators' notifications: a port free when
+// first asked, then kept in sandbox.db, so that every export names the
+// same one. (A desk that finds it taken says so, naming it.)
+func (s *Sandbox) DeskAddr() (string, error) {
+	const key = "desk_addr"
+	addr, err := s.recall(key)
+	if err != nil || addr != "" {
+		return addr, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("sandbox: a free port for the desk: %w", err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	return addr, s.remember(key, addr)
+}
+
+// Secrets returns the sandbox merchant's keys, for a config that points a
+// client outside this process at the emulators.
+func (s *Sandbox) Secrets() Secrets { return s.secrets }
+
+func privatePEM(k *rsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil { // an RSA key always marshals
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+func publicPEM(k *rsa.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(k)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
 // WeChatURL is the WeChat Pay emulator's api_base.

@@ -27,22 +27,28 @@ const (
 )
 
 // Config is the [wechat] section of till's config. Secrets come from files
-// or the environment, never from the TOML itself.
+// or the environment, never from the TOML itself. (Empty fields are left
+// out when a Config is written, as an exported sandbox config is.)
 type Config struct {
-	APIBase               string `toml:"api_base"`                 // default DefaultAPIBase
-	MchID                 string `toml:"mchid"`                    // merchant id
-	AppID                 string `toml:"appid"`                    // app / official account bound to the merchant
-	MerchantSerial        string `toml:"merchant_serial"`          // serial of the merchant API certificate (hex)
-	PrivateKeyFile        string `toml:"private_key_file"`         // apiclient_key.pem (PKCS#8 or PKCS#1 RSA)
-	APIv3KeyFile          string `toml:"apiv3_key_file"`           // file holding the 32-byte APIv3 key
-	APIv3KeyEnv           string `toml:"apiv3_key_env"`            // or the name of an env var holding it
-	PlatformPublicKeyID   string `toml:"platform_public_key_id"`   // PUB_KEY_ID_... (public-key mode)
-	PlatformPublicKeyFile string `toml:"platform_public_key_file"` // pub_key.pem (public-key mode)
-	PlatformCertFile      string `toml:"platform_cert_file"`       // wechatpay_*.pem (certificate mode)
-	RequestTimeout        string `toml:"request_timeout"`          // e.g. "15s"; default DefaultRequestTimeout
+	APIBase               string `toml:"api_base,omitempty"`                 // default DefaultAPIBase
+	MchID                 string `toml:"mchid,omitempty"`                    // merchant id
+	AppID                 string `toml:"appid,omitempty"`                    // app / official account bound to the merchant
+	MerchantSerial        string `toml:"merchant_serial,omitempty"`          // serial of the merchant API certificate (hex)
+	PrivateKeyFile        string `toml:"private_key_file,omitempty"`         // apiclient_key.pem (PKCS#8 or PKCS#1 RSA)
+	APIv3KeyFile          string `toml:"apiv3_key_file,omitempty"`           // file holding the 32-byte APIv3 key
+	APIv3KeyEnv           string `toml:"apiv3_key_env,omitempty"`            // or the name of an env var holding it
+	PlatformPublicKeyID   string `toml:"platform_public_key_id,omitempty"`   // PUB_KEY_ID_... (public-key mode)
+	PlatformPublicKeyFile string `toml:"platform_public_key_file,omitempty"` // pub_key.pem (public-key mode)
+	PlatformCertFile      string `toml:"platform_cert_file,omitempty"`       // wechatpay_*.pem (certificate mode)
+	RequestTimeout        string `toml:"request_timeout,omitempty"`          // e.g. "15s"; default DefaultRequestTimeout
 	// NotifyURL is sent when till has no webhook of its own: WeChat
 	// requires a notify_url on every order. Refunds use it too.
-	NotifyURL string `toml:"notify_url"`
+	NotifyURL string `toml:"notify_url,omitempty"`
+	// Sandbox is set by till, never from the [wechat] section, when the
+	// config is marked `sandbox = true` (as `till sandbox --export`
+	// writes): then, and only then, notify_url may be on loopback, over
+	// http too, for a desk that talks to the emulators.
+	Sandbox bool `toml:"-"`
 }
 
 // FieldError is a problem with one field of the [wechat] section.
@@ -173,7 +179,7 @@ func (c Config) Load() (Credentials, error) {
 		}
 	}
 	if cr.NotifyURL != "" {
-		if err := checkNotifyURL(cr.NotifyURL, cr.APIBase); err != nil {
+		if err := checkNotifyURL(cr.NotifyURL, c.Sandbox); err != nil {
 			bad("notify_url", "%v", err)
 		}
 	}
@@ -198,16 +204,14 @@ func checkAPIBase(s string) error {
 }
 
 // checkNotifyURL holds notify_url to WeChat's rule: an absolute https URL
-// without a query (WeChat refuses the rest, or calls it without the
-// query). A URL on this machine is let through (over http too) only when
-// api_base is on this machine as well, as for the sandbox and configs
-// exported from it: the real WeChat Pay could never reach it.
-func checkNotifyURL(s, apiBase string) error {
+// on a public host, without a query (WeChat refuses the rest, or calls it
+// without the query). A URL on this machine (over http too) is let
+// through only for a config marked sandbox, which talks to the emulators:
+// the real WeChat Pay could never reach it.
+func checkNotifyURL(s string, sandbox bool) error {
 	u, err := url.Parse(s)
-	if err == nil && isLoopback(u.Hostname()) {
-		if b, berr := url.Parse(apiBase); berr != nil || !isLoopback(b.Hostname()) {
-			return fmt.Errorf("%q is on this machine, where WeChat Pay cannot reach it: use the shop's public https URL (a reverse proxy in front of till)", s)
-		}
+	if err == nil && isLoopback(u.Hostname()) && !sandbox {
+		return fmt.Errorf("%q is on this machine, where WeChat Pay cannot reach it: use the shop's public https URL (a reverse proxy in front of till); a loopback notify_url is only for a config marked `sandbox = true`, as `till sandbox --export` writes", s)
 	}
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
@@ -218,10 +222,10 @@ func checkNotifyURL(s, apiBase string) error {
 		return fmt.Errorf("%q must not carry a fragment or a user name", s)
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && sandbox && isLoopback(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("%q must be an https URL: WeChat Pay notifies only https (http is allowed only on loopback, for the sandbox)", s)
+	return fmt.Errorf("%q must be an https URL: WeChat Pay notifies only https (http is allowed only on loopback, in a config marked sandbox)", s)
 }
 
 func isLoopback(host string) bool {

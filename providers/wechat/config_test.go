@@ -101,17 +101,30 @@ func TestLoadGoodConfig(t *testing.T) {
 		t.Fatalf("certificate mode: %v", c)
 	}
 
-	// notify_url: https anywhere; plain http only on loopback (the
-	// sandbox and configs exported from it).
+	// notify_url: https anywhere; plain http only on loopback, and only
+	// in a config marked sandbox (as `till sandbox --export` writes).
 	for _, u := range []string{"https://shop.example.com/notify/wechat", "http://127.0.0.1:8089/notify/wechat", "http://[::1]:80/n", "http://localhost/n"} {
 		cfg = goodConfig(f)
 		cfg.NotifyURL = u
-		if strings.HasPrefix(u, "http://") {
-			cfg.APIBase = "http://127.0.0.1:8089" // an emulator on this machine, as the sandbox exports
-		}
+		cfg.APIBase = "http://127.0.0.1:8089" // an emulator on this machine
+		cfg.Sandbox = strings.HasPrefix(u, "http://")
 		if c, err = cfg.Load(); err != nil || c.NotifyURL != u {
 			t.Fatalf("notify_url %s: %v", u, err)
 		}
+		if !cfg.Sandbox {
+			continue
+		}
+		// The same without the mark is refused, emulator or not.
+		cfg.Sandbox = false
+		if _, err = cfg.Load(); err == nil || !strings.Contains(err.Error(), "wechat.notify_url:") || !strings.Contains(err.Error(), "sandbox = true") {
+			t.Fatalf("notify_url %s without the sandbox mark: %v", u, err)
+		}
+	}
+	// The mark lets loopback through, not plain http elsewhere.
+	cfg = goodConfig(f)
+	cfg.NotifyURL, cfg.Sandbox = "http://shop.example.com/notify/wechat", true
+	if _, err = cfg.Load(); err == nil || !strings.Contains(err.Error(), "must be an https URL") {
+		t.Fatalf("http on a public host with the sandbox mark: %v", err)
 	}
 
 	cfg = goodConfig(f)
