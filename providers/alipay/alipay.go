@@ -31,6 +31,7 @@ const ProductCode = "FACE_TO_FACE_PAYMENT"
 // Provider implements checkout.Provider on Alipay's OpenAPI.
 type Provider struct {
 	client *alipay.Client
+	http   *http.Client // the SDK's client; bill files are fetched with it too
 	appID  string
 	notify string // Credentials.NotifyURL: for orders that name none
 	clock  func() time.Time
@@ -116,7 +117,7 @@ func New(c Credentials, opts ...Option) (*Provider, error) {
 			return nil, fieldErr("alipay_cert_file", "the SDK refused the certificate: %v", err)
 		}
 	}
-	return &Provider{client: client, appID: c.AppID, notify: c.NotifyURL, clock: o.clock, log: o.log}, nil
+	return &Provider{client: client, http: o.http, appID: c.AppID, notify: c.NotifyURL, clock: o.clock, log: o.log}, nil
 }
 
 func certPEM(c *x509.Certificate) string {

@@ -20,6 +20,12 @@
 //
 //	Refund      alipay.trade.refund     out_request_no = RefundNo, so retries and partial refunds are idempotent
 //	QueryRefund alipay.trade.fastpay.refund.query
+//	Bill        alipay.data.dataservice.bill.downloadurl.query, then a plain GET of the zip;
+//	            isp.bill_not_exist (BILL_NOT_EXIST) -> checkout.ErrBillNotReady
+//
+// ParseBill finds the zip's …_业务明细.csv (GBK names, no UTF-8 flag) and
+// ParseBillDetail reads it by column name: 交易 rows are trades, 退款 rows
+// refunds, their negative amounts made positive.
 //
 // Amounts are parsed from yuan strings to fen exactly (parseYuan); there is
 // no float anywhere.

@@ -57,6 +57,15 @@
 // returns *PaymentEvent or *RefundEvent. It does not compare amounts or
 // app ids with the ledger: the webhook does.
 //
+// # Trade bills
+//
+// Provider.Bill (checkout.Biller) applies for the day's ALL bill (signed,
+// verified), downloads it with a client that signs but does not verify
+// (WeChat does not sign files), and refuses it unless its SHA-1 is the
+// one announced. ParseBill reads the CSV by column name; only succeeded
+// refunds are listed. NO_STATEMENT_EXIST and STATEMENT_CREATING are
+// checkout.ErrBillNotReady.
+//
 // # Caveats
 //
 // WeChat requires notify_url on every order; without a webhook, till sends

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/validators"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
@@ -25,12 +26,14 @@ import (
 
 // Provider is checkout.Provider on WeChat Pay API v3 Native payments.
 type Provider struct {
-	creds   Credentials
-	native  *native.NativeApiService
-	refunds *refunddomestic.RefundsApiService
-	notify  *Notifier
-	clock   func() time.Time
-	log     *slog.Logger
+	creds    Credentials
+	api      *core.Client // signs and verifies; for calls the SDK has no service for
+	download *core.Client // signs, verifies nothing: bill files come unsigned
+	native   *native.NativeApiService
+	refunds  *refunddomestic.RefundsApiService
+	notify   *Notifier
+	clock    func() time.Time
+	log      *slog.Logger
 }
 
 var _ checkout.Provider = (*Provider)(nil)
@@ -104,12 +107,14 @@ func New(c Credentials, opts ...Option) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		creds:   c,
-		native:  &native.NativeApiService{Client: client},
-		refunds: &refunddomestic.RefundsApiService{Client: client},
-		notify:  n,
-		clock:   o.clock,
-		log:     o.log,
+		creds:    c,
+		api:      client,
+		download: core.NewClientWithValidator(client, &validators.NullValidator{}),
+		native:   &native.NativeApiService{Client: client},
+		refunds:  &refunddomestic.RefundsApiService{Client: client},
+		notify:   n,
+		clock:    o.clock,
+		log:      o.log,
 	}
 	p.log.Info("wechat provider ready", "credentials", c)
 	return p, nil

@@ -19,6 +19,8 @@
 //	alipay.trade.refund               keyed by (trade, out_request_no)
 //	alipay.trade.fastpay.refund.query refund_status=REFUND_SUCCESS or absent
 //	alipay.trade.pay                  payment code (bar_code); for later use
+//	alipay.data.dataservice.bill.downloadurl.query
+//	                                  trade bill: a link to GET /bill/download, a zip of GBK CSVs
 //
 // Every answer is built byte by byte as {"<method>_response":<biz>,"sign":"…"}
 // and signed over the exact biz bytes (slashes escaped as Alipay does), which

@@ -127,7 +127,8 @@ type Emulator struct {
 	faults  Faults
 	lastReq url.Values
 	closed  bool
-	saveErr error // the first save that failed in the request under way
+	saveErr error              // the first save that failed in the request under way
+	bills   map[string]billZip // download token -> zip (bill.go)
 	payer   *payerpage.Handler
 
 	ctx    context.Context
@@ -185,6 +186,7 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e.mux = http.NewServeMux()
 	e.mux.HandleFunc("/gateway.do", e.serveGateway)
+	e.mux.HandleFunc(BillDownloadPath, e.serveBill)
 	e.payer = payerpage.New(payerpage.Alipay, cfg.Lang, payer{e})
 	e.mux.HandleFunc("/qr/", func(w http.ResponseWriter, r *http.Request) {
 		e.payer.Serve(w, r, strings.TrimPrefix(r.URL.Path, "/qr/"))

@@ -90,13 +90,14 @@ func (c *call) has(k, option string) bool {
 type handler func(e *Emulator, c *call) obj
 
 var handlers = map[string]handler{
-	"alipay.trade.precreate":            (*Emulator).precreate,
-	"alipay.trade.query":                (*Emulator).query,
-	"alipay.trade.cancel":               (*Emulator).cancelTrade,
-	"alipay.trade.close":                (*Emulator).closeTrade,
-	"alipay.trade.refund":               (*Emulator).refundTrade,
-	"alipay.trade.fastpay.refund.query": (*Emulator).refundQuery,
-	"alipay.trade.pay":                  (*Emulator).payTrade,
+	"alipay.trade.precreate":                         (*Emulator).precreate,
+	"alipay.trade.query":                             (*Emulator).query,
+	"alipay.trade.cancel":                            (*Emulator).cancelTrade,
+	"alipay.trade.close":                             (*Emulator).closeTrade,
+	"alipay.trade.refund":                            (*Emulator).refundTrade,
+	"alipay.trade.fastpay.refund.query":              (*Emulator).refundQuery,
+	"alipay.trade.pay":                               (*Emulator).payTrade,
+	"alipay.data.dataservice.bill.downloadurl.query": (*Emulator).billDownloadURL,
 }
 
 func (e *Emulator) serveGateway(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,10 @@ import (
 type answer struct {
 	status int
 	body   []byte
+	// unsigned answers carry no Wechatpay-* headers, as WeChat sends a
+	// bill file; contentType then names the body.
+	unsigned    bool
+	contentType string
 }
 
 func (a answer) ok() bool { return a.status >= 200 && a.status <= 299 }
@@ -97,19 +101,24 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	e.write(w, a, f.BadSignature && a.ok())
 }
 
-// write signs and sends an answer. Every answer is signed, errors too; the
-// SDK checks only 2xx.
+// write signs and sends an answer. Every answer is signed, errors too (the
+// SDK checks only 2xx), except a bill file, which WeChat sends unsigned.
 func (e *Emulator) write(w http.ResponseWriter, a answer, badSignature bool) {
-	h, err := e.signHeaders(a.body, badSignature)
-	if err != nil {
-		http.Error(w, "signing failed", http.StatusInternalServerError)
-		return
-	}
-	for k, v := range h {
-		w.Header().Set(k, v)
+	if !a.unsigned {
+		h, err := e.signHeaders(a.body, badSignature)
+		if err != nil {
+			http.Error(w, "signing failed", http.StatusInternalServerError)
+			return
+		}
+		for k, v := range h {
+			w.Header().Set(k, v)
+		}
 	}
 	w.Header().Set("Request-ID", randString(32))
-	if len(a.body) > 0 {
+	switch {
+	case a.contentType != "":
+		w.Header().Set("Content-Type", a.contentType)
+	case len(a.body) > 0:
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.WriteHeader(a.status)
@@ -162,6 +171,10 @@ func (e *Emulator) handle(r *http.Request, body []byte) answer {
 		if no != "" && !strings.Contains(no, "/") {
 			return method(http.MethodGet, func() answer { return e.queryRefund(no) })
 		}
+	case p == "/v3/bill/tradebill":
+		return method(http.MethodGet, func() answer { return e.tradeBill(r) })
+	case p == billFilePath:
+		return method(http.MethodGet, func() answer { return e.billFile(r) })
 	}
 	return failure(http.StatusNotFound, "NOT_FOUND", "请求的资源不存在")
 }

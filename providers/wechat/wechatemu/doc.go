@@ -37,6 +37,8 @@
 //	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
 //	POST /v3/refund/domestic/refunds
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}
+//	GET  /v3/bill/tradebill?bill_date=&bill_type=   ALL, SUCCESS or REFUND, from the emulator's records
+//	GET  /v3/billdownload/file?token=                the file, signed request, unsigned answer
 //	GET  /pay/{token}   payer page: amount, description, order number, Pay / Decline
 //	POST /pay/{token}   form action=pay pays; action=decline leaves it NOTPAY and payable
 //
@@ -55,6 +57,10 @@
 // settle PROCESSING -> SUCCESS after Config.RefundDelay; a refund without a
 // notify_url notifies the trade's notify_url (standing in for the URL set on
 // the merchant platform); pending notifications are not persisted across a
-// restart. Fault switches (SetFaults) add latency, 5xx and other error
-// answers, dropped connections, malformed bodies and bad signatures.
+// restart; today's bill is served (the records so far), where WeChat
+// makes a day's bill the next morning. TamperTrade, TamperRefund,
+// AddForeignTrade and AddForeignRefund change the records behind the
+// API's back, for tests of reconciliation. Fault switches (SetFaults) add
+// latency, 5xx and other error answers, dropped connections, malformed
+// bodies and bad signatures.
 package wechatemu

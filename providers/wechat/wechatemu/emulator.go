@@ -141,6 +141,7 @@ type Emulator struct {
 	faultsOn   bool
 	deliveries []Delivery
 	closed     bool
+	bills      map[string]billFile // download token -> file (bill.go)
 
 	payer *payerpage.Handler
 }
