@@ -407,6 +407,8 @@ type desk struct {
 	closers []io.Closer
 
 	providers []checkout.Provider
+	// sandbox is the emulators this desk runs itself (nil otherwise).
+	sandbox *sandbox.Sandbox
 	// webhookURL is the sandbox listener's base URL, which the engine
 	// gives the emulators as notify_url; set by listen before any sale.
 	webhookURL string
@@ -478,7 +480,7 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 			return nil, err
 		}
 		d.closers = append(d.closers, sb)
-		providers = sb.Providers
+		d.sandbox, providers = sb, sb.Providers
 	} else if providers, err = liveProviders(cfg, log); err != nil {
 		return nil, usageError{err}
 	}
