@@ -73,3 +73,70 @@ func TestBackupWithTheDeskOpenAndRestore(t *testing.T) {
 		t.Fatalf("backup onto the ledger: %d %s", code, errOut)
 	}
 }
+
+// TestAutomaticBackupsAtCloseAndDaily: with [backup] dir, a day closed
+// from a script through the desk leaves a copy named after the day and
+// its Z number, and the desk's daily copy is dated by the shop's day;
+// both open as ledgers with the sale.
+func TestAutomaticBackupsAtCloseAndDaily(t *testing.T) {
+	sandboxHome(t)
+	dir := filepath.Join(t.TempDir(), "copies")
+	cfgDir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "till")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("[backup]\ndir = \""+dir+"\"\nkeep = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TILL_MANAGER_PIN_NEW", "4826")
+	if code, _, errOut := till(t, "pin", "set"); code != 0 {
+		t.Fatalf("pin set: %s", errOut)
+	}
+	d, err := openDesk(&CLI{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.serve(); err != nil {
+		t.Fatal(err)
+	}
+	o := paidSale(t, d, checkout.MethodWeChat, 1230)
+	if d.backups == nil {
+		t.Fatal("no backups with [backup] dir set")
+	}
+	t.Setenv("TILL_MANAGER_PIN", "4826")
+	if code, _, errOut := till(t, "close-day"); code != 0 {
+		t.Fatalf("close-day: %s", errOut)
+	}
+	day := time.Now().In(d.cfg.location).Format(checkout.DayLayout)
+	daily, err := d.backups.Daily(t.Context())
+	if err != nil || filepath.Base(daily) != "till-"+day+".db" {
+		t.Fatalf("daily copy %q %v", daily, err)
+	}
+	for _, name := range []string{"till-" + day + "-z1.db", "till-" + day + ".db"} {
+		st, err := store.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, err := st.Order(t.Context(), o.No); err != nil || got.State != checkout.StatePaid {
+			t.Fatalf("%s holds %+v %v", name, got, err)
+		}
+		st.Close()
+	}
+	if s := d.backups.Status(); s.Failed || s.LastPath != daily {
+		t.Fatalf("status %+v", s)
+	}
+}
+
+// TestBackupSettingsAreChecked: a relative directory or a keep out of
+// range is refused at start, naming the setting.
+func TestBackupSettingsAreChecked(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"[backup]\ndir = \"copies\"\n", "backup.dir"},
+		{"[backup]\ndir = \"/tmp/x\"\nkeep = 0\n", "backup.keep"},
+	} {
+		if _, err := loadConfig(writeConfig(t, c.text), true); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v", c.text, err)
+		}
+	}
+}

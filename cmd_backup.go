@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"till/backup"
 	"till/catalog"
 )
 
@@ -28,21 +28,7 @@ func (c *backupCmd) runOn(s *services, out io.Writer) error {
 	if same, _ := sameFile(path, s.ledger.Path()); same {
 		return usageError{errors.New(p.T("cli.backup.onto_ledger", catalog.V{"Path": path}))}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return errors.New(p.T("cli.backup.failed", catalog.V{"Path": path, "Err": err.Error()}))
-	}
-	defer os.Remove(tmp.Name()) // gone after the rename; cleans up a failed copy
-	n, err := s.ledger.Backup(s.ctx(), tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	n, err := backup.WriteFile(s.ctx(), s.ledger, path)
 	if err != nil {
 		return errors.New(p.T("cli.backup.failed", catalog.V{"Path": path, "Err": err.Error()}))
 	}

@@ -59,6 +59,9 @@ func runServe(ctx context.Context, cli *CLI, listen string, out io.Writer, ready
 		fmt.Fprintf(out, "till serve (%s): ledger %s; the notification listener is off (set [webhook] listen or --listen); settling open orders by polling\n", mode, d.dbPath)
 	}
 	d.log.Info("till serve started", "db", d.dbPath, "listen", d.listenURL)
+	if d.backups != nil {
+		go d.backups.Run(ctx, nil)
+	}
 	if ready != nil {
 		ready(d)
 	}

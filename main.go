@@ -29,6 +29,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"till/assets"
+	"till/backup"
 	"till/catalog"
 	"till/checkout"
 	"till/manager"
@@ -218,6 +219,10 @@ type Config struct {
 	Webhook struct {
 		Listen string `toml:"listen"` // host:port for the notification listener; "" is off (sandbox: a free loopback port); "off" is off in the sandbox too
 	} `toml:"webhook"`
+	Backup struct {
+		Dir  string `toml:"dir"`  // automatic copies go here; "" is off
+		Keep int    `toml:"keep"` // how many of each kind (daily, at a close) are kept
+	} `toml:"backup"`
 	WeChat *wechat.Config `toml:"wechat"`
 	Alipay *alipay.Config `toml:"alipay"`
 
@@ -294,6 +299,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkout.late_check_margin: %s is out of range; 1s to 1h", co.LateCheckMargin)
 	case c.Manager.Idle < 10*time.Second || c.Manager.Idle > time.Hour:
 		return fmt.Errorf("manager.idle: %s is out of range; 10s to 1h", c.Manager.Idle)
+	}
+	if c.Backup.Dir != "" && !filepath.IsAbs(c.Backup.Dir) {
+		return fmt.Errorf("backup.dir: %q must be an absolute path", c.Backup.Dir)
+	}
+	if c.Backup.Keep < 1 || c.Backup.Keep > 1000 {
+		return fmt.Errorf("backup.keep: %d is out of range; 1 to 1000", c.Backup.Keep)
 	}
 	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
 		// WeChat refuses a prepay without one, even though till polls.
@@ -407,6 +418,8 @@ type desk struct {
 	closers []io.Closer
 
 	providers []checkout.Provider
+	// backups writes the automatic copies ([backup] dir); nil when off.
+	backups *backup.Keeper
 	// sandbox is the emulators this desk runs itself (nil otherwise).
 	sandbox *sandbox.Sandbox
 	// webhookURL is the sandbox listener's base URL, which the engine
@@ -496,6 +509,11 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 		NotifyURL:       d.notifyURL,
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
 	d.providers = providers
+	if cfg.Backup.Dir != "" {
+		k := &backup.Keeper{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Src: ledger, Loc: cfg.location, Log: log.With("pkg", "backup")}
+		d.backups = k
+		d.engine.AfterClose(func(ctx context.Context, z checkout.DayClose) { _, _ = k.AfterClose(ctx, z.Day, z.Seq) })
+	}
 	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
 }
@@ -608,9 +626,14 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 	if err := d.serve(); err != nil {
 		return err
 	}
-	model := ui.New(ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
+	opts := ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
 		Shop: d.cfg.Shop.Name, Lang: d.cfg.lang, Bell: bellWriter(d.cfg), Notice: notice,
-		Guard: manager.New(d.ledger, checkout.SystemClock), ManagerIdle: d.cfg.Manager.Idle, Staff: d.ledger})
+		Guard: manager.New(d.ledger, checkout.SystemClock), ManagerIdle: d.cfg.Manager.Idle, Staff: d.ledger}
+	if d.backups != nil {
+		go d.backups.Run(ctx, nil)
+		opts.Backups = d.backups.Status
+	}
+	model := ui.New(opts)
 	// A signal (kill, a shutdown, the terminal closing) stops the desk
 	// the way q does: the model draws its blank last frame, so the shell
 	// gets its screen back clean. Open sales are settled at the next start.

@@ -80,6 +80,8 @@ type Engine struct {
 	notices chan Order
 	// retry is the settling passes' backoff per order and refund.
 	retry backoff
+	// afterClose runs after each committed day close (AfterClose).
+	afterClose atomic.Value // func(context.Context, DayClose)
 }
 
 // SetOperator says who works the counter from now on: the sales and

@@ -586,8 +586,16 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 		return DayClose{}, &LedgerError{Op: "closing " + name, Err: err}
 	}
 	e.log.Info("day closed", "day", name, "seq", z.Seq, "net_fen", int64(z.Figures.NetFen), "unsettled", len(z.Unsettled)+len(z.UnsettledRefunds))
+	if fn, _ := e.afterClose.Load().(func(context.Context, DayClose)); fn != nil {
+		// After the commit, whatever it does: the close stands.
+		fn(context.WithoutCancel(ctx), z)
+	}
 	return z, nil
 }
+
+// AfterClose sets what runs once a day close is committed, from the desk,
+// a command or `till serve` alike: the backup taken at each close.
+func (e *Engine) AfterClose(fn func(ctx context.Context, z DayClose)) { e.afterClose.Store(fn) }
 
 func closedError(z DayClose, loc *time.Location) *CloseError {
 	return &CloseError{Code: CloseAlready, Day: z.Day, Z: &z,

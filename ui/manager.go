@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"till/backup"
 	"till/catalog"
 	"till/manager"
 )
@@ -416,5 +417,25 @@ func (m menuModel) View() string {
 		}
 		b.WriteString(line + "\n")
 	}
+	if m.deps.backups != nil {
+		b.WriteString("\n" + m.backupLine(m.deps.backups()) + "\n")
+	}
 	return b.String()
+}
+
+// backupLine says how the automatic backups go: a failure in the warning
+// colour until a copy succeeds again.
+func (m menuModel) backupLine(st backup.Status) string {
+	s, p := m.deps.styles, m.deps.p
+	w := max(m.width-2, 10)
+	last := p.T("manager.backup.none_yet")
+	if !st.LastAt.IsZero() {
+		at := st.LastAt.In(m.deps.loc)
+		last = p.T("manager.backup.last", catalog.V{"At": p.Date(at) + " " + p.Clock(at), "Path": st.LastPath})
+	}
+	if st.Failed {
+		text := p.T("manager.backup.failed", catalog.V{"At": p.Clock(st.FailedAt.In(m.deps.loc)), "Err": st.Err, "Dir": st.Dir}) + " " + last
+		return s.Warn.Render(strings.Join(wrapText(text, w), "\n"))
+	}
+	return s.Muted.Render(strings.Join(wrapText(last, w), "\n"))
 }

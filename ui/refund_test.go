@@ -32,7 +32,7 @@ func (r *rig) managerDesk(t *testing.T, w, h int) *teatest.TestModel {
 	rend := lipgloss.NewRenderer(io.Discard)
 	rend.SetColorProfile(termenv.Ascii)
 	m := New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1",
-		Guard: manager.New(r.ledger, r.clock, cheap), Staff: r.ledger})
+		Guard: manager.New(r.ledger, r.clock, cheap), Staff: r.ledger, Backups: r.backups})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
 	t.Cleanup(func() { tm.Quit() })
 	return tm

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"till/backup"
 	"till/catalog"
 	"till/checkout"
 	"till/manager"
@@ -537,4 +539,42 @@ func TestTodayLineAfterARefundFromTheHistory(t *testing.T) {
 	waitFor(t, tm, "1 order, 1 paid")
 	keys(tm, tea.KeyEsc)
 	waitFor(t, tm, "Today: 1 paid, ¥7.30 net")
+}
+
+// TestManagerMenuShowsABackupFailure: with automatic backups on, the
+// manager's menu says when the last copy was written, and a copy that
+// failed in the warning colour with why, until one succeeds again.
+func TestManagerMenuShowsABackupFailure(t *testing.T) {
+	r := newDayRig(t)
+	blocked := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := &backup.Keeper{Dir: filepath.Join(blocked, "copies"), Src: r.ledger, Loc: r.engine.Config().Location, Now: r.clock.Now}
+	if _, err := k.Daily(context.Background()); err == nil {
+		t.Fatal("a copy into a directory under a file succeeded")
+	}
+	r.backups = k.Status
+	if err := manager.New(r.ledger, r.clock, cheap).Set(context.Background(), "", "4826"); err != nil {
+		t.Fatal(err)
+	}
+	tm := r.managerDesk(t, 240, 24) // wide: the error names a long path
+	waitFor(t, tm, "Amount")
+	tm.Type("m")
+	waitFor(t, tm, "Manager PIN")
+	tm.Type("4826")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "2  Day report", "⚠ The automatic backup failed at 14:00", "not a directory", "No automatic backup written yet")
+
+	k.Dir = t.TempDir()
+	if _, err := k.Daily(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tm.Type("5") // leave manager mode, then open the menu again
+	waitFor(t, tm, "Amount")
+	tm.Type("m")
+	waitFor(t, tm, "Manager PIN")
+	tm.Type("4826")
+	keys(tm, tea.KeyEnter)
+	waitFor(t, tm, "Last automatic backup: Mon 23 Nov 2026 14:00", "till-2026-11-23.db")
 }

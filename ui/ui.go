@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"till/backup"
 	"till/catalog"
 	"till/checkout"
 	"till/manager"
@@ -38,6 +39,7 @@ type deps struct {
 	terminal string
 	guard    *manager.Guard // the manager PIN; nil: no manager mode
 	staff    Staff          // the operators; nil: none
+	backups  func() backup.Status
 }
 
 func (d deps) hasMethod(m checkout.Method) bool {
@@ -101,6 +103,9 @@ type Options struct {
 	// Staff lists the operators and records who took the counter; nil:
 	// no operators.
 	Staff Staff
+	// Backups says how the automatic backups go, for the manager's menu;
+	// nil: none are configured.
+	Backups func() backup.Status
 }
 
 type screen int
@@ -211,7 +216,7 @@ func New(o Options) Model {
 	}
 	cfg := o.Engine.Config()
 	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), p: p, now: o.Engine.Now, loc: cfg.Location,
-		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff}
+		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff, backups: o.Backups}
 	h := help.New()
 	m := Model{
 		deps:     d,

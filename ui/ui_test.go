@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"till/backup"
 	"till/catalog"
 	"till/checkout"
 	"till/providers/fake"
@@ -38,6 +39,9 @@ type rig struct {
 	ali    *fake.Provider
 	clock  *fake.Clock
 	engine *checkout.Engine
+	// backups, when set, is what the manager's menu says of the
+	// automatic backups (managerDesk).
+	backups func() backup.Status
 }
 
 func newRig(t testing.TB) *rig {
