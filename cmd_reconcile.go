@@ -116,7 +116,7 @@ func writeReconcileText(out io.Writer, p *catalog.Printer, res reconcile.Result,
 	if len(res.Settled) > 0 {
 		fmt.Fprintln(out, p.N("cli.reconcile.settled", len(res.Settled)))
 		for _, d := range res.Settled {
-			fmt.Fprintln(out, "  "+diffLine(p, d))
+			fmt.Fprintln(out, "  "+diffLine(p, d)+p.T("cli.reconcile.now_agrees"))
 		}
 		fmt.Fprintln(out)
 	}

@@ -159,12 +159,23 @@ func TestReconcileTheSandboxDay(t *testing.T) {
 	if code != 1 || !strings.Contains(text, "order "+late.No+" paid ¥4.50 at the provider, closed in till") || !strings.Contains(text, "--settle") {
 		t.Fatalf("paid after the close: exit %d\n%s", code, text)
 	}
+	for len(d.engine.Notices()) > 0 { // what notifications settled before
+		<-d.engine.Notices()
+	}
 	code, r = reconcileJSON(t, "--day", day, "--settle")
 	if code != 0 || len(r.Diffs) != 0 || len(r.Settled) != 1 || r.Settled[0].OrderNo != late.No || r.Settled[0].Kind != reconcile.StateDiffers {
 		t.Fatalf("--settle: exit %d %+v", code, r)
 	}
 	if o, _ := d.ledger.Order(ctx, late.No); o.State != checkout.StatePaid || !o.Late {
 		t.Fatalf("after --settle the order is %s (late %v), want a late payment", o.State, o.Late)
+	}
+	select { // the desk's screens hear of it at once (the late banner)
+	case o := <-d.engine.Notices():
+		if o.No != late.No || !o.Late {
+			t.Fatalf("notice of %+v", o)
+		}
+	default:
+		t.Fatal("a payment --settle found was not published to the desk")
 	}
 
 	// The desk closed: reconcile opens the ledger and starts the emulators

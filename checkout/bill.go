@@ -108,7 +108,11 @@ func (e *Engine) SettleByQuery(ctx context.Context, no string) (Order, error) {
 		return o, err
 	}
 	if st.State == TradePaid || st.State == TradeRefunded {
-		return e.apply(ctx, o, st)
+		got, err := e.apply(ctx, o, st)
+		if err == nil && got.State != o.State {
+			e.publish(got) // the desk shows a late payment at once
+		}
+		return got, err
 	}
 	return o, nil
 }
