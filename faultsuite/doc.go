@@ -25,8 +25,7 @@
 //
 //	go test -race ./faultsuite
 //
-// Long mode runs thousands of operations over several seeds and a hundred
-// kills or more:
+// Long mode runs 2000 operations over each of three seeds and 120 kills:
 //
 //	TILL_FAULTS_LONG=1 go test -race -timeout 60m ./faultsuite
 //	go test -race -timeout 60m ./faultsuite -faults.long

@@ -2,6 +2,7 @@ package faultsuite
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"till/checkout"
@@ -96,7 +97,7 @@ func (ob *observer) Advance(ctx context.Context, no string, to checkout.State, f
 	if err == nil {
 		ob.order(o)
 	}
-	if te, ok := err.(*checkout.TransitionError); ok {
+	if te := (*checkout.TransitionError)(nil); errors.As(err, &te) {
 		ob.order(te.Current)
 	}
 	return o, err
