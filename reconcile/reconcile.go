@@ -264,21 +264,13 @@ func Compare(ctx context.Context, bill checkout.Bill, recs checkout.DayRecords, 
 		side.PaymentsFen += o.Amount
 	}
 	for _, t := range bill.Trades {
-		o, ok := paid[t.OrderNo]
-		if ok {
-			delete(paid, t.OrderNo)
-		} else {
-			got, err := rec.Order(ctx, t.OrderNo)
-			switch {
-			case errors.Is(err, checkout.ErrNotFound):
-				diffs = append(diffs, Difference{Kind: MissingHere, Method: m, OrderNo: t.OrderNo, BillFen: t.Amount})
-				continue
-			case err != nil:
-				return nil, side, err
-			}
-			o = got
+		o, found, err := find(ctx, paid, t.OrderNo, rec.Order)
+		if err != nil {
+			return nil, side, err
 		}
 		switch {
+		case !found:
+			diffs = append(diffs, Difference{Kind: MissingHere, Method: m, OrderNo: t.OrderNo, BillFen: t.Amount})
 		case o.State == checkout.StateDisputed || (o.State.WasPaid() && o.Amount != t.Amount):
 			diffs = append(diffs, Difference{Kind: AmountDiffers, Method: m, OrderNo: o.No, BillFen: t.Amount, LedgerFen: o.Amount, LedgerState: string(o.State)})
 		case !o.State.WasPaid():
@@ -301,21 +293,13 @@ func Compare(ctx context.Context, bill checkout.Bill, recs checkout.DayRecords, 
 		side.RefundsFen += r.Amount
 	}
 	for _, b := range bill.Refunds {
-		r, ok := done[b.RefundNo]
-		if ok {
-			delete(done, b.RefundNo)
-		} else {
-			got, err := rec.Refund(ctx, b.RefundNo)
-			switch {
-			case errors.Is(err, checkout.ErrNotFound):
-				diffs = append(diffs, Difference{Kind: RefundMissingHere, Method: m, OrderNo: b.OrderNo, RefundNo: b.RefundNo, BillFen: b.Amount})
-				continue
-			case err != nil:
-				return nil, side, err
-			}
-			r = got
+		r, found, err := find(ctx, done, b.RefundNo, rec.Refund)
+		if err != nil {
+			return nil, side, err
 		}
 		switch {
+		case !found:
+			diffs = append(diffs, Difference{Kind: RefundMissingHere, Method: m, OrderNo: b.OrderNo, RefundNo: b.RefundNo, BillFen: b.Amount})
 		case r.State != checkout.RefundSucceeded:
 			diffs = append(diffs, Difference{Kind: RefundStateDiffers, Method: m, OrderNo: r.OrderNo, RefundNo: r.No, BillFen: b.Amount, LedgerFen: r.Amount, LedgerState: string(r.State),
 				ByQuery: r.State == checkout.RefundRequested})
@@ -330,6 +314,22 @@ func Compare(ctx context.Context, bill checkout.Bill, recs checkout.DayRecords, 
 		return cmp.Or(cmp.Compare(a.OrderNo, b.OrderNo), cmp.Compare(a.RefundNo, b.RefundNo), cmp.Compare(a.Kind, b.Kind))
 	})
 	return diffs, side, nil
+}
+
+// find returns the ledger's record numbered no: from the day's records
+// (taking it off them, so that what is left there is what the bill does
+// not list), or else looked up by number, for a record the ledger has on
+// another day. found is false when the ledger has none.
+func find[T any](ctx context.Context, day map[string]T, no string, lookup func(context.Context, string) (T, error)) (x T, found bool, err error) {
+	if x, ok := day[no]; ok {
+		delete(day, no)
+		return x, true, nil
+	}
+	x, err = lookup(ctx, no)
+	if errors.Is(err, checkout.ErrNotFound) {
+		return x, false, nil
+	}
+	return x, err == nil, err
 }
 
 // FromLedger reads a reconciliation's records from a ledger: the day's
