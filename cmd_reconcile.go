@@ -76,6 +76,8 @@ var diffKeys = map[reconcile.Kind]string{
 	reconcile.RefundMissingThere:  "cli.reconcile.kind.refund_missing_there",
 	reconcile.RefundAmountDiffers: "cli.reconcile.kind.refund_amount",
 	reconcile.RefundStateDiffers:  "cli.reconcile.kind.refund_state",
+	reconcile.ListedTwice:         "cli.reconcile.kind.listed_twice",
+	reconcile.RefundListedTwice:   "cli.reconcile.kind.refund_listed_twice",
 }
 
 // diffLine words one difference for a person.

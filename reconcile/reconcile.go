@@ -40,6 +40,12 @@ const (
 	// RefundStateDiffers: the bill has the refund done, the ledger has it
 	// still requested or failed.
 	RefundStateDiffers Kind = "refund_state_differs"
+
+	// ListedTwice: the bill lists one payment twice (the provider took
+	// the money twice, or its bill is wrong); RefundListedTwice likewise
+	// a refund. Either way the bill's totals are not the ledger's.
+	ListedTwice       Kind = "listed_twice"
+	RefundListedTwice Kind = "refund_listed_twice"
 )
 
 // Difference is one disagreement between a bill and the ledger.
@@ -263,7 +269,13 @@ func Compare(ctx context.Context, bill checkout.Bill, recs checkout.DayRecords, 
 		side.Payments++
 		side.PaymentsFen += o.Amount
 	}
+	seen := map[string]bool{}
 	for _, t := range bill.Trades {
+		if t.OrderNo != "" && seen[t.OrderNo] {
+			diffs = append(diffs, Difference{Kind: ListedTwice, Method: m, OrderNo: t.OrderNo, BillFen: t.Amount})
+			continue
+		}
+		seen[t.OrderNo] = true
 		o, found, err := find(ctx, paid, t.OrderNo, rec.Order)
 		if err != nil {
 			return nil, side, err
@@ -292,7 +304,13 @@ func Compare(ctx context.Context, bill checkout.Bill, recs checkout.DayRecords, 
 		side.Refunds++
 		side.RefundsFen += r.Amount
 	}
+	seenRefund := map[string]bool{}
 	for _, b := range bill.Refunds {
+		if b.RefundNo != "" && seenRefund[b.RefundNo] {
+			diffs = append(diffs, Difference{Kind: RefundListedTwice, Method: m, OrderNo: b.OrderNo, RefundNo: b.RefundNo, BillFen: b.Amount})
+			continue
+		}
+		seenRefund[b.RefundNo] = true
 		r, found, err := find(ctx, done, b.RefundNo, rec.Refund)
 		if err != nil {
 			return nil, side, err
