@@ -140,6 +140,14 @@ func checkExportDir(dir string) error {
 	path := filepath.Join(dir, exportConfigName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		// No export here yet: the key files' names are also those a live
+		// merchant's keys may have (the example config's Alipay keys), and
+		// a live key must never be written over either.
+		for _, name := range []string{exportMerchantKey, exportAPIv3Key, exportPlatformKey, exportAppKey, exportAlipayPublicKey} {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				return fmt.Errorf("--export %s: %s is there and no sandbox config.toml beside it: it may be a live key, and it is left as it is: choose another directory", dir, name)
+			}
+		}
 		return nil
 	}
 	if err != nil {
