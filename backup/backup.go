@@ -165,8 +165,8 @@ func (k *Keeper) write(ctx context.Context, path, kind string) error {
 	return nil
 }
 
-// prune removes the oldest copies of kind beyond Keep. Names sort by day
-// (and a day's closes by number), so the order is the names'.
+// prune removes the oldest copies of kind beyond Keep: daily copies by
+// day, close copies by Z number.
 func (k *Keeper) prune(kind string) error {
 	entries, err := os.ReadDir(k.Dir)
 	if err != nil {
@@ -185,11 +185,13 @@ func (k *Keeper) prune(kind string) error {
 		}
 		mine = append(mine, copyFile{e.Name(), day, z})
 	}
+	// Daily copies sort by day; close copies by Z number, which grows with
+	// each close even when a forgotten day is closed after later ones.
 	slices.SortFunc(mine, func(a, b copyFile) int {
-		if c := strings.Compare(a.day, b.day); c != 0 {
-			return c
+		if a.z != b.z {
+			return a.z - b.z
 		}
-		return a.z - b.z
+		return strings.Compare(a.day, b.day)
 	})
 	var errs []error
 	for len(mine) > k.keep() {
