@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"till/catalog"
 	"till/checkout"
 	"till/reconcile"
 )
 
-// exitIncomplete is reconcile's exit code when a provider's bill could not
-// be had (not ready yet, or an error) and nothing that was compared
-// differs: neither "agree" (0) nor "differ" (1).
+// exitIncomplete is reconcile's exit code when a provider's bill is not
+// ready yet and nothing that was compared differs: neither "agree" (0)
+// nor "differ" (1). A bill that fails to download or read is 1.
 const exitIncomplete = 3
 
 // reconcileCmd compares the providers' bills of a day with the ledger.
@@ -58,8 +59,11 @@ func (c *reconcileCmd) runOn(s *services, out io.Writer) error {
 	} else {
 		writeReconcileText(out, s.p, res, c.Settle)
 	}
+	failed := slices.ContainsFunc(res.Providers, func(p reconcile.Provider) bool { return p.Err != "" })
 	switch {
-	case len(res.Diffs) > 0:
+	case len(res.Diffs) > 0, failed:
+		// A bill that was had and does not read, or whose download
+		// failed, is a failure, not "not ready yet".
 		return exitError{exitFail}
 	case !res.Complete():
 		return exitError{exitIncomplete}
