@@ -38,7 +38,9 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 	}
 	if rep.Unsettled.Count > 0 && !rep.Closed() {
 		// Settle first: most of what is open is only waiting for a query.
-		pass := s.engine.Recover(s.ctx())
+		// Now, whatever the settling passes' backoff says (a manager is
+		// closing the day, as the report's s does).
+		pass := s.engine.RecoverNow(s.ctx())
 		fmt.Fprintln(s.stderr, p.N("cli.close.settled", len(pass.Settled)+len(pass.Refunds)))
 	}
 	z, err := s.engine.CloseDay(s.ctx(), day, c.Anyway)
