@@ -105,15 +105,16 @@ func TestAutomaticBackupsAtCloseAndDaily(t *testing.T) {
 		t.Fatal("no backups with [backup] dir set")
 	}
 	t.Setenv("TILL_MANAGER_PIN", "4826")
-	if code, _, errOut := till(t, "close-day"); code != 0 {
-		t.Fatalf("close-day: %s", errOut)
+	code, out, errOut := till(t, "close-day")
+	if code != 0 || !strings.Contains(out, "Backed up to "+filepath.Join(dir, "till-sandbox-")) {
+		t.Fatalf("close-day: %d %q %s", code, out, errOut)
 	}
 	day := time.Now().In(d.cfg.location).Format(checkout.DayLayout)
 	daily, err := d.backups.Daily(t.Context())
-	if err != nil || filepath.Base(daily) != "till-"+day+".db" {
+	if err != nil || filepath.Base(daily) != "till-sandbox-"+day+".db" {
 		t.Fatalf("daily copy %q %v", daily, err)
 	}
-	for _, name := range []string{"till-" + day + "-z1.db", "till-" + day + ".db"} {
+	for _, name := range []string{"till-sandbox-" + day + "-z1.db", "till-sandbox-" + day + ".db"} {
 		st, err := store.Open(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -78,5 +78,14 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 	if n := len(z.Unsettled) + len(z.UnsettledRefunds); n > 0 {
 		fmt.Fprintln(out, p.N("cli.close.with_unsettled", n))
 	}
+	if s.backups != nil {
+		// The copy at the close was written (or not) before CloseDay
+		// returned: say which, the close stands either way.
+		if st := s.backups.Status(); st.Failed {
+			fmt.Fprintln(s.stderr, p.T("cli.close.backup_failed", catalog.V{"Err": st.Err, "Dir": st.Dir}))
+		} else if st.LastPath != "" {
+			fmt.Fprintln(out, p.T("cli.close.backed_up", catalog.V{"Path": st.LastPath}))
+		}
+	}
 	return nil
 }

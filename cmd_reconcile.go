@@ -59,7 +59,7 @@ func (c *reconcileCmd) runOn(s *services, out io.Writer) error {
 	} else {
 		writeReconcileText(out, s.p, res, c.Settle)
 	}
-	failed := slices.ContainsFunc(res.Providers, func(p reconcile.Provider) bool { return p.Err != "" })
+	failed := slices.ContainsFunc(res.Providers, func(p reconcile.Provider) bool { return p.Err != "" || p.NotConfigured })
 	switch {
 	case len(res.Diffs) > 0, failed:
 		// A bill that was had and does not read, or whose download
@@ -111,6 +111,8 @@ func writeReconcileText(out io.Writer, p *catalog.Printer, res reconcile.Result,
 		switch {
 		case pr.NotReady:
 			fmt.Fprintln(out, name+p.T("cli.reconcile.not_ready", catalog.V{"Day": res.Day}))
+		case pr.NotConfigured:
+			fmt.Fprintln(out, name+p.T("cli.reconcile.not_configured", side(pr.Ledger)))
 		case pr.Err != "":
 			fmt.Fprintln(out, name+p.T("cli.reconcile.failed", catalog.V{"Err": pr.Err}))
 		default:

@@ -15,6 +15,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/charmbracelet/x/term"
 
+	"till/backup"
 	"till/catalog"
 	"till/checkout"
 	"till/control"
@@ -62,6 +63,8 @@ type services struct {
 	// dir is the client's working directory, for the paths it names
 	// ("" for the current one).
 	dir string
+	// backups writes the automatic copies; nil when [backup] is off.
+	backups *backup.Keeper
 }
 
 // path resolves a path the client named against its working directory.
@@ -203,7 +206,7 @@ func (d *desk) services(env func(string) string, stderr io.Writer) *services {
 		op = checkout.DefaultOperator
 	}
 	return &services{
-		cfg: d.cfg, ledger: d.ledger, engine: d.engine, log: d.log, env: env, stderr: stderr,
+		cfg: d.cfg, ledger: d.ledger, engine: d.engine, log: d.log, env: env, stderr: stderr, backups: d.backups,
 		guard: manager.New(d.ledger, checkout.SystemClock),
 		p:     catalog.New(lang),
 		actor: checkout.Actor{Terminal: d.cfg.Shop.Terminal, Operator: op, Via: "cli"},

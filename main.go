@@ -510,7 +510,7 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
 	d.providers = providers
 	if cfg.Backup.Dir != "" {
-		k := &backup.Keeper{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Src: ledger, Loc: cfg.location, Log: log.With("pkg", "backup")}
+		k := &backup.Keeper{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Src: ledger, Loc: cfg.location, Log: log.With("pkg", "backup"), Sandbox: cfg.Sandbox()}
 		d.backups = k
 		d.engine.AfterClose(func(ctx context.Context, z checkout.DayClose) { _, _ = k.AfterClose(ctx, z.Day, z.Seq) })
 	}

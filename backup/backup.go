@@ -80,18 +80,30 @@ type Keeper struct {
 	Loc  *time.Location   // the shop's zone: a day is its calendar day
 	Now  func() time.Time // nil: time.Now
 	Log  *slog.Logger     // nil: discard
+	// Sandbox names the copies till-sandbox-…: a sandbox desk sharing a
+	// directory with a live one never takes a live copy's name or prunes
+	// a live copy (nor the other way round).
+	Sandbox bool
 
 	mu     sync.Mutex // one copy at a time; guards status
 	status Status
 }
 
 const (
-	prefix     = "till-"
-	suffix     = ".db"
-	dayLayout  = "2006-01-02"
-	dailyKind  = "daily"
-	closesKind = "close"
+	livePrefix    = "till-"
+	sandboxPrefix = "till-sandbox-"
+	suffix        = ".db"
+	dayLayout     = "2006-01-02"
+	dailyKind     = "daily"
+	closesKind    = "close"
 )
+
+func (k *Keeper) prefix() string {
+	if k.Sandbox {
+		return sandboxPrefix
+	}
+	return livePrefix
+}
 
 func (k *Keeper) now() time.Time {
 	if k.Now != nil {
@@ -128,7 +140,7 @@ func (k *Keeper) Status() Status {
 // was there).
 func (k *Keeper) Daily(ctx context.Context) (string, error) {
 	day := k.now().In(k.Loc).Format(dayLayout)
-	path := filepath.Join(k.Dir, prefix+day+suffix)
+	path := filepath.Join(k.Dir, k.prefix()+day+suffix)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if _, err := os.Stat(path); err == nil {
@@ -139,7 +151,7 @@ func (k *Keeper) Daily(ctx context.Context) (string, error) {
 
 // AfterClose writes the copy of the day closed as Z seq.
 func (k *Keeper) AfterClose(ctx context.Context, day string, seq int) (string, error) {
-	path := filepath.Join(k.Dir, fmt.Sprintf("%s%s-z%d%s", prefix, day, seq, suffix))
+	path := filepath.Join(k.Dir, fmt.Sprintf("%s%s-z%d%s", k.prefix(), day, seq, suffix))
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return path, k.write(ctx, path, closesKind)
@@ -179,7 +191,7 @@ func (k *Keeper) prune(kind string) error {
 	}
 	var mine []copyFile
 	for _, e := range entries {
-		day, z, ok := parseName(e.Name())
+		day, z, ok := parseName(e.Name(), k.prefix())
 		if !ok || e.IsDir() || (kind == dailyKind) != (z == 0) {
 			continue
 		}
@@ -203,9 +215,10 @@ func (k *Keeper) prune(kind string) error {
 	return errors.Join(errs...)
 }
 
-// parseName reads a copy's name: till-DAY.db (z 0) or till-DAY-zN.db.
-// Anything else in the directory is not ours and is left alone.
-func parseName(name string) (day string, z int, ok bool) {
+// parseName reads a copy's name: PREFIXDAY.db (z 0) or PREFIXDAY-zN.db.
+// Anything else in the directory is not ours and is left alone (a live
+// keeper does not read till-sandbox-… as a day).
+func parseName(name, prefix string) (day string, z int, ok bool) {
 	rest, found := strings.CutPrefix(name, prefix)
 	if !found {
 		return "", 0, false

@@ -197,3 +197,29 @@ func TestRunCopiesDailyAndRetriesAFailure(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestSandboxAndLiveCopiesKeepApart: a sandbox desk and a live one
+// writing into one directory never take each other's names nor prune
+// each other's copies.
+func TestSandboxAndLiveCopiesKeepApart(t *testing.T) {
+	st := ledger(t)
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, shanghai)
+	clock := func() time.Time { return now }
+	live := &backup.Keeper{Dir: dir, Keep: 1, Src: st, Loc: shanghai, Now: clock}
+	sb := &backup.Keeper{Dir: dir, Keep: 1, Src: st, Loc: shanghai, Now: clock, Sandbox: true}
+	ctx := context.Background()
+	for range 2 {
+		for _, k := range []*backup.Keeper{live, sb} {
+			if p, err := k.Daily(ctx); err != nil || p == "" {
+				t.Fatalf("daily copy: %q %v", p, err)
+			}
+		}
+		now = now.Add(24 * time.Hour)
+	}
+	got := names(t, dir)
+	slices.Sort(got)
+	if want := []string{"till-2026-12-02.db", "till-sandbox-2026-12-02.db"}; !slices.Equal(got, want) {
+		t.Fatalf("the directory holds %v, want %v", got, want)
+	}
+}

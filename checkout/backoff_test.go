@@ -157,3 +157,25 @@ func TestRefundSettlingBacksOff(t *testing.T) {
 		t.Fatalf("attempts left: %+v", eng.Attempts())
 	}
 }
+
+// TestARefundThatCouldNotBeReadIsNotSettled: a pass that cannot read a
+// requested refund (the ledger fails the read) reports it as not settled
+// and backs it off, never as a refund settled with no state.
+func TestARefundThatCouldNotBeReadIsNotSettled(t *testing.T) {
+	r := newRig(t)
+	o := r.paid(t, 1000)
+	r.wx.LoseRefundAnswer = func(checkout.RefundRequest) error { return fake.ErrTimeout }
+	rf, _, _ := r.eng.Refund(context.Background(), o.No, 400, "wrong size")
+	r.eng.ReleaseRefund(rf.No)
+	r.wx.LoseRefundAnswer = nil
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name == "read refund" {
+			return errors.New("disk I/O error")
+		}
+		return nil
+	})
+	pass := r.restart().Recover(context.Background())
+	if len(pass.Refunds) != 0 || len(pass.Errors) != 1 || !strings.Contains(pass.Errors[0].Error(), rf.No) {
+		t.Fatalf("refunds %+v, errors %v: want the refund not settled, one error naming it", pass.Refunds, pass.Errors)
+	}
+}

@@ -323,7 +323,7 @@ func (e *Engine) recoverRefunds(ctx context.Context, pass *Pass) {
 		var got Refund
 		err = e.try(r.No, pass, func() (err error) {
 			got, _, err = e.pushRefund(ctx, p, r.No)
-			if err != nil && got.State != RefundRequested {
+			if err != nil && (got.State == RefundSucceeded || got.State == RefundFailed) {
 				err = nil // settled; what failed after is the screen's
 			}
 			return err

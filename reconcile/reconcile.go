@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"till/checkout"
@@ -82,12 +83,16 @@ type Provider struct {
 	// other failure to get it. Either way nothing was compared.
 	NotReady bool   `json:"not_ready,omitempty"`
 	Err      string `json:"error,omitempty"`
-	Bill     Side   `json:"bill"`
-	Ledger   Side   `json:"ledger"`
+	// NotConfigured says the ledger has the provider's money on the day
+	// but no configured provider can fetch its bill (its account was
+	// removed from the config): Ledger is what went uncompared.
+	NotConfigured bool `json:"not_configured,omitempty"`
+	Bill          Side `json:"bill"`
+	Ledger        Side `json:"ledger"`
 }
 
 // Compared reports whether the bill was fetched and compared.
-func (p Provider) Compared() bool { return !p.NotReady && p.Err == "" }
+func (p Provider) Compared() bool { return !p.NotReady && p.Err == "" && !p.NotConfigured }
 
 // Result is a day's reconciliation.
 type Result struct {
@@ -164,7 +169,7 @@ func Run(ctx context.Context, day string, billers map[checkout.Method]checkout.B
 		}
 		res.Providers = append(res.Providers, p)
 	}
-	diffs, sides, err := compareAll(ctx, day, bills, rec)
+	diffs, sides, recs, err := compareAll(ctx, day, bills, rec)
 	if err != nil {
 		return res, err
 	}
@@ -187,7 +192,7 @@ func Run(ctx context.Context, day string, billers map[checkout.Method]checkout.B
 		if len(settled) > 0 {
 			// Compare again: a query may have settled it, or moved it
 			// to another difference (paid, for another amount).
-			if diffs, sides, err = compareAll(ctx, day, bills, rec); err != nil {
+			if diffs, sides, recs, err = compareAll(ctx, day, bills, rec); err != nil {
 				return res, err
 			}
 			for _, d := range settled {
@@ -203,6 +208,36 @@ func Run(ctx context.Context, day string, billers map[checkout.Method]checkout.B
 		}
 	}
 	res.Diffs = diffs
+	// Money in the ledger of a provider no biller stands for was not
+	// compared with anything: the day is not reconciled.
+	others := map[checkout.Method]*Side{}
+	other := func(m checkout.Method) *Side {
+		if _, ok := billers[m]; ok {
+			return nil
+		}
+		if others[m] == nil {
+			others[m] = &Side{}
+		}
+		return others[m]
+	}
+	for _, o := range recs.Paid {
+		if s := other(o.Method); s != nil {
+			s.Payments++
+			s.PaymentsFen += o.Amount
+		}
+	}
+	for _, r := range recs.Settled {
+		if r.State != checkout.RefundSucceeded {
+			continue
+		}
+		if s := other(r.Method); s != nil {
+			s.Refunds++
+			s.RefundsFen += r.Amount
+		}
+	}
+	for _, m := range slices.SortedFunc(maps.Keys(others), func(a, b checkout.Method) int { return cmp.Compare(b, a) }) {
+		res.Providers = append(res.Providers, Provider{Method: m, NotConfigured: true, Ledger: *others[m]})
+	}
 	return res, nil
 }
 
@@ -219,26 +254,24 @@ func billSide(b checkout.Bill) Side {
 	return s
 }
 
-// compareAll reads the ledger's day once and compares every bill with it.
-func compareAll(ctx context.Context, day string, bills map[checkout.Method]checkout.Bill, rec Records) ([]Difference, map[checkout.Method]Side, error) {
-	if len(bills) == 0 {
-		return nil, nil, nil
-	}
+// compareAll reads the ledger's day once and compares every bill with it;
+// it returns the records too.
+func compareAll(ctx context.Context, day string, bills map[checkout.Method]checkout.Bill, rec Records) ([]Difference, map[checkout.Method]Side, checkout.DayRecords, error) {
 	recs, err := rec.Day(ctx, day)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, recs, err
 	}
 	var diffs []Difference
 	sides := map[checkout.Method]Side{}
 	for _, m := range sortedMethods(bills) {
 		d, side, err := Compare(ctx, bills[m], recs, rec)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, recs, err
 		}
 		diffs = append(diffs, d...)
 		sides[m] = side
 	}
-	return diffs, sides, nil
+	return diffs, sides, recs, nil
 }
 
 func sortedMethods(bills map[checkout.Method]checkout.Bill) []checkout.Method {

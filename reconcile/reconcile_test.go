@@ -293,3 +293,26 @@ func TestRunRefusesABadDay(t *testing.T) {
 		t.Fatal("2026-02-30 accepted")
 	}
 }
+
+// TestMoneyOfAProviderNoLongerConfiguredIsNotAgreement: the ledger has
+// Alipay's sale on the day but only WeChat Pay can fetch its bill (the
+// Alipay account was taken out of the config): the day does not agree,
+// and the Alipay money left uncompared is named.
+func TestMoneyOfAProviderNoLongerConfiguredIsNotAgreement(t *testing.T) {
+	bill, rec := clean()
+	res, err := reconcile.Run(context.Background(), "2026-12-01",
+		map[checkout.Method]checkout.Biller{checkout.MethodWeChat: biller{bill: bill}}, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agrees() || res.Complete() || len(res.Diffs) != 0 {
+		t.Fatalf("agrees %v complete %v diffs %+v", res.Agrees(), res.Complete(), res.Diffs)
+	}
+	if len(res.Providers) != 2 {
+		t.Fatalf("providers %+v", res.Providers)
+	}
+	a := res.Providers[1]
+	if a.Method != checkout.MethodAlipay || !a.NotConfigured || a.Ledger.Payments != 1 || a.Ledger.PaymentsFen != 880 {
+		t.Fatalf("the uncompared provider %+v", a)
+	}
+}
