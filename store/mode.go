@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // ErrWrongMode says the ledger was written in another mode (sandbox or
@@ -28,6 +30,22 @@ func (e *WrongModeError) Unwrap() error { return ErrWrongMode }
 // Sandbox sales are not takings, and a sandbox desk must never settle a
 // real order by asking an emulator that has never heard of it.
 func (s *Store) Bind(ctx context.Context, mode string) error {
+	// A ledger stamped already is only read: a start writes (and syncs)
+	// nothing when nothing changes.
+	var cur string
+	if err := s.view(ctx, func(tx *bolt.Tx) error {
+		cur = string(tx.Bucket(bucketMeta).Get(keyMode))
+		return nil
+	}); err != nil {
+		return err
+	}
+	switch cur {
+	case mode:
+		return nil
+	case "":
+	default:
+		return &WrongModeError{Path: s.path, Held: cur, Want: mode}
+	}
 	return s.update(ctx, func(tx *wtx) error {
 		meta := tx.Bucket(bucketMeta)
 		cur := string(meta.Get(keyMode))

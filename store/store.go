@@ -111,7 +111,21 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.file, s.db = f, f.DB
-	if err := f.Update(func(tx *bolt.Tx) error { return migrate(tx, path) }); err != nil {
+	// Read the schema version first: a file that needs no migration is
+	// not written (a write transaction commits and syncs even when it
+	// changes nothing).
+	var have uint64
+	err = f.View(func(tx *bolt.Tx) error {
+		var err error
+		have, err = readVersion(tx)
+		return err
+	})
+	if err == nil && have != schemaVersion() {
+		err = f.Update(func(tx *bolt.Tx) error { return migrate(tx, path) })
+	} else if err != nil {
+		err = fmt.Errorf("reading the schema version of %s: %w", path, err)
+	}
+	if err != nil {
 		_ = f.Close()
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -323,5 +325,47 @@ func TestBindRefusesTheOtherMode(t *testing.T) {
 	err := s.Bind(ctx, "sandbox")
 	if !errors.Is(err, ErrWrongMode) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("sandbox on a live ledger: %v", err)
+	}
+}
+
+// TestOpeningWritesNothingWhenNothingChanges: a second start on a ledger
+// that is up to date and stamped (Open, then Bind in its mode) leaves the
+// file byte for byte as it was: a write transaction would commit a new
+// meta page (and sync) even when it changes nothing.
+func TestOpeningWritesNothingWhenNothingChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "till.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(context.Background(), "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(context.Background(), "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.db.Stats(); st.TxStats.GetWrite() != 0 {
+		w := st.TxStats.GetWrite()
+		t.Errorf("the second start wrote %d pages", w)
+	}
+	if err := s.Bind(context.Background(), "live"); !errors.Is(err, ErrWrongMode) {
+		t.Errorf("a live desk on a sandbox ledger: %v", err)
+	}
+	s.Close()
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("the second start changed the file")
 	}
 }
