@@ -82,6 +82,39 @@ type Engine struct {
 	retry backoff
 	// afterClose runs after each committed day close (AfterClose).
 	afterClose atomic.Value // func(context.Context, DayClose)
+	// accepted holds, by order number, what a provider's accepted create
+	// gave (the code, when) until a commit carries it: a sale commits
+	// twice, when it is written (before the provider is called) and when
+	// it settles, not a third time in between (see create).
+	accepted sync.Map // string -> acceptance
+}
+
+// acceptance is a create's answer not yet in the ledger.
+type acceptance struct {
+	codeURL string
+	at      time.Time
+}
+
+// overlay gives o, read from the ledger, what this engine knows of it and
+// has not committed yet: an order still created in the ledger whose
+// create the provider accepted is awaiting, with its code.
+func (e *Engine) overlay(o Order) Order {
+	if o.State != StateCreated {
+		return o
+	}
+	if a, ok := e.accepted.Load(o.No); ok {
+		acc := a.(acceptance)
+		o.State, o.CodeURL, o.AcceptedAt = StateAwaiting, acc.codeURL, acc.at
+	}
+	return o
+}
+
+// carry adds to a commit on order no the acceptance it has not recorded.
+func (e *Engine) carry(no string, s *Order) {
+	if a, ok := e.accepted.Load(no); ok && s.CodeURL == "" {
+		acc := a.(acceptance)
+		s.CodeURL, s.AcceptedAt = acc.codeURL, acc.at
+	}
 }
 
 // SetOperator says who works the counter from now on: the sales and
@@ -209,7 +242,15 @@ func (e *Engine) ParseAmount(s string) (Money, error) { return ParseMoney(s, e.c
 
 // Order returns an order from the ledger.
 func (e *Engine) Order(ctx context.Context, no string) (Order, error) {
-	return e.ledger.Order(ctx, no)
+	o, err := e.ledger.Order(ctx, no)
+	return e.overlay(o), err
+}
+
+func (e *Engine) overlayAll(os []Order) []Order {
+	for i := range os {
+		os[i] = e.overlay(os[i])
+	}
+	return os
 }
 
 // Today returns the orders created on the shop's current calendar day,
@@ -220,7 +261,7 @@ func (e *Engine) Today(ctx context.Context, limit int) ([]Order, error) {
 	if err != nil {
 		return nil, &LedgerError{Op: "reading today's orders", Err: err}
 	}
-	return os, nil
+	return e.overlayAll(os), nil
 }
 
 // OrdersOn returns the orders created on the shop's calendar day that
@@ -231,7 +272,7 @@ func (e *Engine) OrdersOn(ctx context.Context, t time.Time) ([]Order, error) {
 	if err != nil {
 		return nil, &LedgerError{Op: "reading the orders of " + from.Format("2006-01-02"), Err: err}
 	}
-	return os, nil
+	return e.overlayAll(os), nil
 }
 
 // OrderHistory is one order with everything that happened to it.
@@ -415,7 +456,7 @@ func (e *Engine) read(ctx context.Context, no string) (Order, error) {
 	if err != nil {
 		return Order{No: no}, &LedgerError{Op: "reading order " + no, Err: err}
 	}
-	return o, nil
+	return e.overlay(o), nil
 }
 
 func (e *Engine) create(ctx context.Context, p Provider, o Order) (Order, error) {
@@ -435,13 +476,15 @@ func (e *Engine) create(ctx context.Context, p Provider, o Order) (Order, error)
 	switch {
 	case err == nil:
 		e.log.Info("order created at provider", "order", o.No)
-		// If this write fails the provider has the order and the ledger
-		// does not say so: the sale stays created, and a retry asks for
-		// the same code again.
-		return e.advance(ctx, o, StateAwaiting, func(s *Order) {
-			s.CodeURL = res.CodeURL
-			s.AcceptedAt = e.clock.Now()
-		})
+		// Not committed now: the order is on disk as created (written
+		// before the call), which is all recovery needs to settle it by
+		// query; the code and its time ride in the commit that settles
+		// the sale (or any write on it before). Should the desk die
+		// first, the ledger says created with no code, and settle
+		// assumes the worst: a code was shown, accepted just before the
+		// crash, and is checked again after the latest it can expire.
+		e.accepted.Store(o.No, acceptance{codeURL: res.CodeURL, at: e.clock.Now()})
+		return e.overlay(o), nil
 	case IsUnknown(err):
 		e.log.Warn("create outcome unknown", "order", o.No, "err", err)
 		return o, err
@@ -529,6 +572,7 @@ func (e *Engine) apply(ctx context.Context, o Order, st TradeStatus) (Order, err
 		// for the order's detail. Bookkeeping only: a failed write loses
 		// nothing the next answer does not bring back.
 		got, err := e.ledger.Update(ctx, o.No, func(s *Order) error {
+			e.carry(o.No, s)
 			s.ProviderSaid, s.ProviderSaidAt = st.Raw, e.clock.Now()
 			return nil
 		})
@@ -536,7 +580,7 @@ func (e *Engine) apply(ctx context.Context, o Order, st TradeStatus) (Order, err
 			e.log.Warn("could not keep the provider's word", "order", o.No, "err", err)
 			return o, nil
 		}
-		return got, nil
+		return e.overlay(got), nil
 	}
 	return o, nil
 }
@@ -587,7 +631,12 @@ func (e *Engine) dispute(ctx context.Context, o Order, st TradeStatus) (Order, e
 func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)) (Order, error) {
 	// The write records what the provider already did: it must not be
 	// lost to the call's deadline or a shutdown.
-	got, err := e.ledger.Advance(context.WithoutCancel(ctx), o.No, to, fn)
+	got, err := e.ledger.Advance(context.WithoutCancel(ctx), o.No, to, func(s *Order) {
+		e.carry(o.No, s)
+		if fn != nil {
+			fn(s)
+		}
+	})
 	var te *TransitionError
 	switch {
 	case errors.As(err, &te):
@@ -598,8 +647,9 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 	}
 	if !got.State.Open() {
 		e.started.Delete(o.No)
+		e.accepted.Delete(o.No)
 	}
-	return got, nil
+	return e.overlay(got), nil
 }
 
 // Finish ends an open sale at the timeout or on the clerk's cancel: it
@@ -657,7 +707,9 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 			// No trade at the provider: never created, or (Alipay) not
 			// scanned yet, in which case a code on screen stays payable
 			// until its own expiry. Ask once more after that.
-			recheck = o.CodeURL != ""
+			// A created order with no code in the ledger may have
+			// shown one whose acceptance died with the desk (create).
+			recheck = o.CodeURL != "" || o.State == StateCreated
 		case KindClosed:
 			// Closed already: nothing can be paid.
 		case KindAlreadyPaid:
@@ -686,7 +738,13 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 	}
 	now := e.clock.Now()
 	var recheckAt time.Time
-	if at := PayableUntil(o).Add(e.cfg.LateCheckMargin); recheck && at.After(now) {
+	until := PayableUntil(o)
+	if o.State == StateCreated && o.AcceptedAt.IsZero() {
+		// Accepted, if at all, before now: its code lives at most its
+		// whole minutes from then.
+		until = later(until, now.Add(WholeMinutes(o.ExpiresAt.Sub(o.CreatedAt))))
+	}
+	if at := until.Add(e.cfg.LateCheckMargin); recheck && at.After(now) {
 		recheckAt = at
 	}
 	got, err := e.advance(ctx, o, end, func(s *Order) {
@@ -698,6 +756,13 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 		e.log.Info("closed", "order", o.No, "reason", reason, "recheck_at", recheckAt)
 	}
 	return got, err
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // paidAndRefunded records that the customer paid and the provider gave
@@ -721,6 +786,7 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 		CreatedAt: now, UpdatedAt: now, SucceededAt: now,
 	}
 	got, err := e.ledger.PaidAndRefunded(context.WithoutCancel(ctx), o.No, func(s *Order) {
+		e.carry(o.No, s)
 		s.Late = s.State == StateClosed
 		s.ProviderTradeNo = tradeNo
 		s.PaidAt = paidAt
@@ -736,6 +802,7 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 		e.log.Warn("paid at the last moment and refunded by the provider", "order", o.No, "refund", r.No)
 	}
 	e.started.Delete(o.No)
+	e.accepted.Delete(o.No)
 	return got, nil
 }
 

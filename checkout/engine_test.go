@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -515,5 +516,52 @@ func TestPollDuringCancelStillRecordsTheRefund(t *testing.T) {
 	final := r.stored(t, o.No)
 	if got.State != checkout.StateRefunded || final.State != checkout.StateRefunded || final.Refunded != 880 {
 		t.Fatalf("finish %s, stored %s refunded %d; want refunded 880", got.State, final.State, final.Refunded)
+	}
+}
+
+// TestASaleCommitsTwice: a sale paid at its first poll writes the ledger
+// twice, when it is written (before the provider is called) and when it
+// is paid, and the second commit carries the code and when it was shown;
+// its trail says created -> paid. Meanwhile the engine shows it awaiting.
+func TestASaleCommitsTwice(t *testing.T) {
+	r := newRig(t)
+	var writes []string
+	var mu sync.Mutex
+	r.faulty.Fail(func(op fake.Op) error {
+		switch op.Name {
+		case "create", "advance", "update", "paid and refunded", "audit", "create refund", "settle refund", "update refund", "close day":
+			mu.Lock()
+			writes = append(writes, op.Name)
+			mu.Unlock()
+		}
+		return nil
+	})
+	o := r.start(t, checkout.MethodWeChat, 1230)
+	if got, _ := r.eng.Order(context.Background(), o.No); got.State != checkout.StateAwaiting || got.CodeURL == "" {
+		t.Fatalf("the engine's view of the sale on screen: %+v", got)
+	}
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.eng.Poll(context.Background(), o.No)
+	if err != nil || got.State != checkout.StatePaid {
+		t.Fatalf("poll: %+v %v", got, err)
+	}
+	if len(writes) != 2 || writes[0] != "create" || writes[1] != "advance" {
+		t.Fatalf("the sale's writes: %v, want create then advance", writes)
+	}
+	stored := r.stored(t, o.No)
+	if stored.CodeURL != o.CodeURL || stored.AcceptedAt.IsZero() {
+		t.Fatalf("the paid commit did not carry the code: %+v", stored)
+	}
+	es, _ := r.ledger.AuditOf(context.Background(), o.No)
+	var moves []string
+	for _, e := range es {
+		if e.Kind == checkout.AuditSaleState {
+			moves = append(moves, e.From+"->"+e.To)
+		}
+	}
+	if len(moves) != 1 || moves[0] != "created->paid" {
+		t.Fatalf("the trail's moves: %v", moves)
 	}
 }

@@ -71,8 +71,10 @@ func TestFinalQueryFailureNeverCloses(t *testing.T) {
 				if err == nil || !checkout.IsUnknown(err) {
 					t.Fatalf("err %v, want an unknown outcome", err)
 				}
-				if got.No != o.No || got.State != checkout.StateAwaiting || r.stored(t, o.No).State != checkout.StateAwaiting {
-					t.Fatalf("order %q %s, want %s still awaiting", got.No, got.State, o.No)
+				// Still open: awaiting as this engine knows it, created in
+				// the ledger (the code rides in the commit that settles it).
+				if got.No != o.No || !got.State.Open() || !r.stored(t, o.No).State.Open() {
+					t.Fatalf("order %q %s, want %s still open", got.No, got.State, o.No)
 				}
 				if n := closes(p); n != 0 {
 					t.Fatalf("%d close calls while the state was unknown: %v", n, p.Calls())
@@ -292,16 +294,54 @@ func TestLateCheckOutcomes(t *testing.T) {
 }
 
 // TestCloseAfterExpiryNeedsNoRecheck: recovery closes a code long after it
-// expired; the query it just made was the late check.
+// expired, the ledger knowing when it was shown (a poll's write carried
+// the acceptance); the query it just made was the late check.
 func TestCloseAfterExpiryNeedsNoRecheck(t *testing.T) {
 	r := newRig(t)
 	o := r.start(t, checkout.MethodAlipay, 700)
+	if _, err := r.eng.Poll(context.Background(), o.No); err != nil { // not scanned: the word is kept
+		t.Fatal(err)
+	}
+	if got := r.stored(t, o.No); got.State != checkout.StateCreated || got.CodeURL == "" || got.AcceptedAt.IsZero() {
+		t.Fatalf("the poll's write did not carry the code: %+v", got)
+	}
 	r.clock.Advance(time.Hour)
 	if pass := r.restart().Recover(context.Background()); len(pass.Settled) != 1 {
 		t.Fatalf("pass: %+v", pass)
 	}
 	if got := r.stored(t, o.No); got.State != checkout.StateClosed || !got.RecheckAt.IsZero() {
 		t.Fatalf("after recovery: %+v", got)
+	}
+}
+
+// TestACodeLostWithTheDeskIsCheckedAgain: the desk showed an Alipay code
+// and died before any commit carried it (a sale commits when written and
+// when settled, nothing in between). The ledger has the order created
+// with no code; recovery closes it and, assuming the worst (accepted
+// just before the crash), checks it again once the latest such code has
+// expired, and so finds a customer who paid it meanwhile.
+func TestACodeLostWithTheDeskIsCheckedAgain(t *testing.T) {
+	r := newRig(t)
+	o := r.start(t, checkout.MethodAlipay, 700)
+	if got := r.stored(t, o.No); got.State != checkout.StateCreated || got.CodeURL != "" {
+		t.Fatalf("the sale committed its code before it settled: %+v", got)
+	}
+	r.clock.Advance(time.Hour) // the desk was down an hour
+	eng := r.restart()
+	if pass := eng.Recover(context.Background()); len(pass.Settled) != 1 {
+		t.Fatalf("pass: %+v", pass)
+	}
+	got := r.stored(t, o.No)
+	want := r.clock.Now().Add(checkout.WholeMinutes(3 * time.Minute)).Add(checkout.DefaultLateCheckMargin)
+	if got.State != checkout.StateClosed || !got.RecheckAt.Equal(want) {
+		t.Fatalf("after recovery: %s, late check at %v, want %v", got.State, got.RecheckAt, want)
+	}
+	if err := r.ali.Pay(o.No); err != nil { // the code on the dead desk's screen
+		t.Fatal(err)
+	}
+	r.clock.Set(want)
+	if pass := eng.Recover(context.Background()); len(pass.Late) != 1 || pass.Late[0].No != o.No {
+		t.Fatalf("the late check: %+v", pass)
 	}
 }
 
@@ -569,7 +609,7 @@ func TestLockWaitEndsWithTheCaller(t *testing.T) {
 	}
 	close(release)
 	<-done
-	if closes(r.wx) != 0 || r.stored(t, o.No).State != checkout.StateAwaiting {
+	if closes(r.wx) != 0 || !r.stored(t, o.No).State.Open() {
 		t.Fatalf("the busy Finish did something: %v", r.wx.Calls())
 	}
 }

@@ -91,6 +91,7 @@ func (e *Engine) Notified(ctx context.Context, n PaymentNotice) (Order, error) {
 		// Not a payment: the poll and the close settle the rest.
 		if n.Raw != "" && n.Raw != o.ProviderSaid && o.State.Open() {
 			got, err := e.ledger.Update(context.WithoutCancel(ctx), o.No, func(s *Order) error {
+				e.carry(o.No, s)
 				s.ProviderSaid, s.ProviderSaidAt = n.Raw, e.clock.Now()
 				return nil
 			})
@@ -98,7 +99,7 @@ func (e *Engine) Notified(ctx context.Context, n PaymentNotice) (Order, error) {
 				// Not acknowledged unless written: the provider sends it again.
 				return o, &LedgerError{Op: "recording the word on order " + o.No, Err: err}
 			}
-			o = got
+			o = e.overlay(got)
 		}
 		return o, nil
 	}
@@ -237,7 +238,7 @@ func (e *Engine) noticeOrder(ctx context.Context, no string) (Order, error) {
 	case err != nil:
 		return Order{No: no}, &LedgerError{Op: "reading order " + no, Err: err}
 	}
-	return o, nil
+	return e.overlay(o), nil
 }
 
 // mismatch records a refused notification in the audit trail and returns

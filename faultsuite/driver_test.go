@@ -508,7 +508,13 @@ func (d *driver) read(no string) {
 	if no == "" {
 		return
 	}
-	if o, err := d.led.Order(d.ctx, no); err == nil {
+	// As the desks see it: a sale whose code a desk showed is awaiting
+	// on that desk, though the ledger says created until the sale
+	// settles (the code rides in that commit).
+	if o, err := d.eng.Order(d.ctx, no); err == nil {
+		if o2, err := d.eng2.Order(d.ctx, no); err == nil && o.State == checkout.StateCreated {
+			o = o2
+		}
 		d.cache[no] = o
 	}
 	if rs, err := d.led.Refunds(d.ctx, no); err == nil {

@@ -90,7 +90,7 @@ func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
 	r.faulty.Fail(failPaidWrites)
 	r.wx.Pay(o.No)
 	waitFor(t, tm, "PAID · saving", "disk is full")
-	if st := r.state(t, o.No); st != checkout.StateAwaiting {
+	if st := r.state(t, o.No); !st.Open() {
 		t.Fatalf("ledger %s while the write fails", st)
 	}
 	r.faulty.Fail(nil)

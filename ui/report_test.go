@@ -546,7 +546,12 @@ func TestTodayLineAfterARefundFromTheHistory(t *testing.T) {
 // failed in the warning colour with why, until one succeeds again.
 func TestManagerMenuShowsABackupFailure(t *testing.T) {
 	r := newDayRig(t)
-	blocked := filepath.Join(t.TempDir(), "a-file")
+	short, err := os.MkdirTemp("", "b") // a short path: the line must not wrap
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	blocked := filepath.Join(short, "f")
 	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

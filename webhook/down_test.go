@@ -149,7 +149,7 @@ func TestWeChatRetryAfterTheListenerWasDown(t *testing.T) {
 			t.Fatalf("delivery with the listener down: %+v", x)
 		}
 	}
-	if s, err := d.ledger.Order(ctx, o.No); err != nil || s.State != checkout.StateAwaiting {
+	if s, err := d.ledger.Order(ctx, o.No); err != nil || !s.State.Open() {
 		t.Fatalf("order before the listener is up: %+v %v", s, err)
 	}
 
@@ -192,7 +192,7 @@ func TestAlipayRetryAfterTheListenerWasDown(t *testing.T) {
 	// The first delivery and the first retry (4 minutes later in real
 	// life) find nothing listening.
 	waitCount(t, "payment deliveries refused", d.aliRefused.Load, 2)
-	if s, err := d.ledger.Order(ctx, o.No); err != nil || s.State != checkout.StateAwaiting {
+	if s, err := d.ledger.Order(ctx, o.No); err != nil || !s.State.Open() {
 		t.Fatalf("order before the listener is up: %+v %v", s, err)
 	}
 	d.up(t)

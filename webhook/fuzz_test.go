@@ -38,7 +38,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 func (e *fuzzEnv) unchanged(t *testing.T) {
 	for _, no := range e.orders {
 		o, err := e.ledger.Order(context.Background(), no)
-		if err != nil || o.State != checkout.StateAwaiting || o.ProviderSaid != "" {
+		if err != nil || o.State != checkout.StateCreated || o.ProviderSaid != "" { // as Start wrote it
 			t.Fatalf("order %s changed: %+v %v", no, o, err)
 		}
 		if es, _ := e.ledger.AuditOf(context.Background(), no); len(es) != e.before[no] {
