@@ -48,19 +48,24 @@ func appendAudit(tx *wtx, e checkout.AuditEntry) (checkout.AuditEntry, error) {
 		e.SetActor(tx.actor)
 	}
 	e.Hash = e.ChainHash()
-	v, err := json.Marshal(e)
+	audit := appendBucket(tx.Tx, bucketAudit)
+	before, err := storedPrev(audit, e.Seq)
+	if err != nil {
+		return e, err
+	}
+	v, err := encodeAudit(e, e.Seq, before)
 	if err != nil {
 		return e, fmt.Errorf("audit entry: encoding: %w", err)
 	}
 	key := seqKey(e.Seq)
-	if err := tx.Bucket(bucketAudit).Put(key, v); err != nil {
+	if err := audit.Put(key, v); err != nil {
 		return e, err
 	}
-	if err := tx.Bucket(bucketAuditByTime).Put(timeKey(e.At, string(key)), []byte{}); err != nil {
+	if err := appendBucket(tx.Tx, bucketAuditByTime).Put(timeKey(e.At, string(key)), []byte{}); err != nil {
 		return e, err
 	}
 	if e.Order != "" {
-		if err := tx.Bucket(bucketAuditByOrder).Put(append(refundPrefix(e.Order), key...), []byte{}); err != nil {
+		if err := appendBucket(tx.Tx, bucketAuditByOrder).Put(append(refundPrefix(e.Order), key...), []byte{}); err != nil {
 			return e, err
 		}
 	}
@@ -117,15 +122,26 @@ func (s *Store) AuditOf(ctx context.Context, orderNo string) ([]checkout.AuditEn
 }
 
 func getAudit(tx *bolt.Tx, key []byte) (checkout.AuditEntry, error) {
-	var e checkout.AuditEntry
-	v := tx.Bucket(bucketAudit).Get(key)
+	b := tx.Bucket(bucketAudit)
+	v := b.Get(key)
+	if len(key) != 8 || v == nil {
+		return checkout.AuditEntry{}, fmt.Errorf("audit entry %x: %w", key, checkout.ErrNotFound)
+	}
+	return decodeAudit(key, v, func() (string, error) { return storedPrev(b, binary.BigEndian.Uint64(key)) })
+}
+
+// storedPrev is the Hash of the entry stored before number seq ("" for
+// the first, or when there is none): the Prev a binary entry does not
+// repeat.
+func storedPrev(audit *bolt.Bucket, seq uint64) (string, error) {
+	if seq <= 1 {
+		return "", nil
+	}
+	v := audit.Get(seqKey(seq - 1))
 	if v == nil {
-		return e, fmt.Errorf("audit entry %d: %w", binary.BigEndian.Uint64(key), checkout.ErrNotFound)
+		return "", nil
 	}
-	if err := json.Unmarshal(v, &e); err != nil {
-		return e, fmt.Errorf("audit entry %d: decoding: %w", binary.BigEndian.Uint64(key), err)
-	}
-	return e, nil
+	return auditHash(seq-1, v)
 }
 
 // VerifyAudit walks the whole trail in number order and checks that the
@@ -143,7 +159,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (checkout.AuditCheck, error) {
 				return nil
 			}
 		}
-		prev := ""
+		prev := "" // the Hash of the entry before
 		var want uint64 = 1
 		broken := func(n uint64, why string, args ...any) {
 			out.Broken, out.Reason = n, fmt.Sprintf(why, args...)
@@ -152,12 +168,16 @@ func (s *Store) VerifyAudit(ctx context.Context) (checkout.AuditCheck, error) {
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			out.Entries++
 			var e checkout.AuditEntry
+			var derr error
+			if len(k) == 8 {
+				e, derr = decodeAudit(k, v, func() (string, error) { return prev, nil })
+			}
 			switch {
 			case len(k) != 8:
 				broken(want, "a key that is not an entry number")
 			case binary.BigEndian.Uint64(k) != want:
 				broken(want, "entry %d is missing (the next is %d)", want, binary.BigEndian.Uint64(k))
-			case json.Unmarshal(v, &e) != nil:
+			case derr != nil:
 				broken(want, "entry %d cannot be read", want)
 			case e.Seq != want:
 				broken(want, "entry %d says it is number %d", want, e.Seq)

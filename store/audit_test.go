@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -113,12 +112,19 @@ func TestVerifyFindsEditsAndDeletions(t *testing.T) {
 		return s
 	}
 	edit := func(b *bolt.Bucket, n uint64, fn func(*checkout.AuditEntry)) error {
-		var e checkout.AuditEntry
-		if err := json.Unmarshal(b.Get(seqKey(n)), &e); err != nil {
+		e, err := decodeAudit(seqKey(n), b.Get(seqKey(n)), func() (string, error) { return storedPrev(b, n) })
+		if err != nil {
 			return err
 		}
 		fn(&e)
-		v, _ := json.Marshal(e)
+		prev, err := storedPrev(b, n)
+		if err != nil {
+			return err
+		}
+		v, err := encodeAudit(e, n, prev)
+		if err != nil {
+			return err
+		}
 		return b.Put(seqKey(n), v)
 	}
 	cases := map[string]struct {

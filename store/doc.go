@@ -11,7 +11,7 @@
 //	meta
 //	  schema_version      -> uint64, 8 bytes big-endian
 //	orders
-//	  <order no>          -> JSON checkout.Order
+//	  <order no>          -> checkout.Order (binary since v5, JSON before: codec.go)
 //	orders_by_created
 //	  <created><order no> -> empty
 //	orders_by_paid
@@ -22,7 +22,7 @@
 //	  <order no>          -> empty      (only settled orders that need a look:
 //	                                     a late check, a late payment to acknowledge)
 //	refunds
-//	  <refund no>         -> JSON checkout.Refund
+//	  <refund no>         -> checkout.Refund (binary since v5, JSON before)
 //	refunds_by_order
 //	  <order no> 0x00 <refund no> -> empty
 //	refunds_by_settled
@@ -43,6 +43,10 @@
 // checkout.Numbers) but the indexes do not rely on it. Order and refund
 // numbers are [0-9A-Za-z_-], so the 0x00 separator cannot occur in them and
 // "<order no> 0x00" is an exact prefix for one order's refunds.
+//
+// Buckets whose keys only grow at the end are written with a high
+// FillPercent (appendBucket in orders.go), and Compact (compact.go) packs
+// a file whose pages a migration or deletes freed.
 //
 // Indexes are written in the same transaction as the record they point to.
 // open holds only unsettled orders, and follow_ups only orders with a late

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -296,7 +295,11 @@ func eachRefund(tx *bolt.Tx, orderNo string, fn func(checkout.Refund)) error {
 }
 
 func getRefund(tx *bolt.Tx, no string) (checkout.Refund, error) {
-	return getJSON[checkout.Refund](tx, bucketRefunds, "refund", no)
+	v := tx.Bucket(bucketRefunds).Get([]byte(no))
+	if v == nil {
+		return checkout.Refund{}, fmt.Errorf("refund %s: %w", no, checkout.ErrNotFound)
+	}
+	return decodeRefund([]byte(no), v)
 }
 
 // putRefund saves r, its index entries (OrderNo never changes, so writing
@@ -304,11 +307,11 @@ func getRefund(tx *bolt.Tx, no string) (checkout.Refund, error) {
 // ones) and, when it is new or settled, its audit entry. old is the refund
 // as stored before, nil for a new one.
 func putRefund(tx *wtx, old *checkout.Refund, r checkout.Refund) error {
-	v, err := json.Marshal(r)
+	v, err := encodeRefund(r)
 	if err != nil {
 		return fmt.Errorf("refund %s: encoding: %w", r.No, err)
 	}
-	if err := tx.Bucket(bucketRefunds).Put([]byte(r.No), v); err != nil {
+	if err := appendBucket(tx.Tx, bucketRefunds).Put([]byte(r.No), v); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketRefundsByOrder).Put(append(refundPrefix(r.OrderNo), r.No...), []byte{}); err != nil {
@@ -317,7 +320,7 @@ func putRefund(tx *wtx, old *checkout.Refund, r checkout.Refund) error {
 	if err := keepIndexed(tx.Bucket(bucketOpenRefunds), r.No, r.State == checkout.RefundRequested); err != nil {
 		return err
 	}
-	settled := tx.Bucket(bucketRefundsBySettled)
+	settled := appendBucket(tx.Tx, bucketRefundsBySettled)
 	if old != nil && !old.SettledAt().IsZero() && !old.SettledAt().Equal(r.SettledAt()) {
 		if err := settled.Delete(timeKey(old.SettledAt(), old.No)); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -56,6 +57,7 @@ var migrations = []migration{
 	{"follow-ups index", createFollowUpsV2},
 	{"open refunds, audit trail, operators", createAuditV3},
 	{"refunds by settled time, day closes", createDayClosesV4},
+	{"compact records", compactRecordsV5},
 }
 
 // schemaVersion is the version this code writes.
@@ -89,9 +91,9 @@ func createFollowUpsV2(tx *bolt.Tx) error {
 	orders := tx.Bucket(bucketOrders)
 	var due []checkout.Order
 	err = orders.ForEach(func(k, v []byte) error {
-		var o checkout.Order
-		if err := json.Unmarshal(v, &o); err != nil {
-			return fmt.Errorf("order %s: decoding: %w", k, err)
+		o, err := decodeOrder(k, v)
+		if err != nil {
+			return err
 		}
 		if o.Method == checkout.MethodAlipay && o.State == checkout.StateClosed && o.CodeURL != "" && o.RecheckAt.IsZero() {
 			o.RecheckAt = checkout.PayableUntil(o).Add(checkout.DefaultLateCheckMargin)
@@ -128,9 +130,9 @@ func createAuditV3(tx *bolt.Tx) error {
 	}
 	open := tx.Bucket(bucketOpenRefunds)
 	return tx.Bucket(bucketRefunds).ForEach(func(k, v []byte) error {
-		var r checkout.Refund
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("refund %s: decoding: %w", k, err)
+		r, err := decodeRefund(k, v)
+		if err != nil {
+			return err
 		}
 		if r.State == checkout.RefundRequested {
 			return open.Put(k, []byte{})
@@ -150,9 +152,9 @@ func createDayClosesV4(tx *bolt.Tx) error {
 	}
 	settled := tx.Bucket(bucketRefundsBySettled)
 	return tx.Bucket(bucketRefunds).ForEach(func(k, v []byte) error {
-		var r checkout.Refund
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("refund %s: decoding: %w", k, err)
+		r, err := decodeRefund(k, v)
+		if err != nil {
+			return err
 		}
 		if at := r.SettledAt(); !at.IsZero() {
 			return settled.Put(timeKey(at, r.No), []byte{})
@@ -202,4 +204,130 @@ func migrate(tx *bolt.Tx, path string) error {
 		return err
 	}
 	return meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, want))
+}
+
+// compactRecordsV5 rewrites every order, refund and audit entry still in
+// JSON in the binary form (codec.go). A record is rewritten only when its
+// binary form decodes to exactly what its JSON did (times' zones
+// included), else it is left as it is: both forms are read. An audit
+// entry's hash is over its fields' canonical JSON (ChainHash), not over
+// the stored bytes, so the trail verifies as before, and an entry whose
+// Prev or Seq is not what its place says (a broken trail) keeps them.
+// The pages the rewrite frees stay in the file: Compact gives them back.
+func compactRecordsV5(tx *bolt.Tx) error {
+	if err := rewrite(tx, bucketOrders, func(k, v []byte) ([]byte, error) {
+		o, err := decodeOrder(k, v)
+		if err != nil {
+			return nil, err
+		}
+		return encodeOrder(o)
+	}, func(k, a, b []byte) (bool, error) {
+		x, err := decodeOrder(k, a)
+		if err != nil {
+			return false, err
+		}
+		y, err := decodeOrder(k, b)
+		return err == nil && reflect.DeepEqual(x, y), err
+	}); err != nil {
+		return err
+	}
+	if err := rewrite(tx, bucketRefunds, func(k, v []byte) ([]byte, error) {
+		r, err := decodeRefund(k, v)
+		if err != nil {
+			return nil, err
+		}
+		return encodeRefund(r)
+	}, func(k, a, b []byte) (bool, error) {
+		x, err := decodeRefund(k, a)
+		if err != nil {
+			return false, err
+		}
+		y, err := decodeRefund(k, b)
+		return err == nil && reflect.DeepEqual(x, y), err
+	}); err != nil {
+		return err
+	}
+	audit := tx.Bucket(bucketAudit)
+	prevOf := func(k []byte) func() (string, error) {
+		return func() (string, error) {
+			if len(k) != 8 {
+				return "", fmt.Errorf("audit key %x is not an entry number", k)
+			}
+			return storedPrev(audit, binary.BigEndian.Uint64(k))
+		}
+	}
+	return rewrite(tx, bucketAudit, func(k, v []byte) ([]byte, error) {
+		if len(k) != 8 {
+			return v, nil // not an entry: VerifyAudit reports it; keep it
+		}
+		e, err := decodeAudit(k, v, prevOf(k))
+		if err != nil {
+			return nil, err
+		}
+		prev, err := prevOf(k)()
+		if err != nil {
+			return nil, err
+		}
+		return encodeAudit(e, binary.BigEndian.Uint64(k), prev)
+	}, func(k, a, b []byte) (bool, error) {
+		if len(k) != 8 {
+			return false, nil
+		}
+		x, err := decodeAudit(k, a, prevOf(k))
+		if err != nil {
+			return false, err
+		}
+		y, err := decodeAudit(k, b, prevOf(k))
+		return err == nil && reflect.DeepEqual(x, y), err
+	})
+}
+
+// rewriteChunk is how many records rewrite reads before it writes them:
+// bbolt's cursors must not walk a bucket that is being written.
+const rewriteChunk = 4096
+
+// rewrite replaces each JSON value of bucket name by enc's form of it
+// when same says that form reads back the same (both are given the key).
+func rewrite(tx *bolt.Tx, name []byte, enc func(k, v []byte) ([]byte, error), same func(k, old, new []byte) (bool, error)) error {
+	b := appendBucket(tx, name)
+	type kv struct{ k, v []byte }
+	var after []byte
+	for {
+		var chunk []kv
+		c := b.Cursor()
+		k, v := c.First()
+		if after != nil {
+			k, v = c.Seek(after)
+			if k != nil && string(k) == string(after) {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(chunk) < rewriteChunk; k, v = c.Next() {
+			if len(v) == 0 || v[0] != '{' { // a nested bucket, or already binary
+				after = append(after[:0:0], k...)
+				continue
+			}
+			chunk = append(chunk, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+			after = append(after[:0:0], k...)
+		}
+		for _, r := range chunk {
+			// A record that does not decode is left for its reader to
+			// report (VerifyAudit names the entry), not made a reason the
+			// file cannot open; one the binary form cannot hold, or not
+			// exactly, stays JSON.
+			nv, err := enc(r.k, r.v)
+			if err != nil || len(nv) == 0 || nv[0] != recBinary {
+				continue
+			}
+			if ok, err := same(r.k, r.v, nv); err != nil || !ok {
+				continue
+			}
+			if err := b.Put(r.k, nv); err != nil {
+				return err
+			}
+		}
+		if k == nil {
+			return nil
+		}
+	}
 }

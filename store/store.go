@@ -170,6 +170,7 @@ func openFile(path string, lockTimeout time.Duration, waiting func(*Owner), comm
 		return bolt.Open(path, 0o600, &bo)
 	}
 	start := time.Now()
+	was, _ := os.Stat(path) // to see whether Compact swapped the file while we waited
 	first := lockTimeout
 	if waiting != nil && lockTimeout > firstLockTry {
 		first = firstLockTry
@@ -186,6 +187,12 @@ func openFile(path string, lockTimeout time.Duration, waiting func(*Owner), comm
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if now, err := os.Stat(path); was != nil && err == nil && !os.SameFile(was, now) {
+		// Compact put a new file at path while this one waited for the
+		// lock, which may be the old file's: open the new one.
+		_ = db.Close()
+		return openFile(path, max(lockTimeout-time.Since(start), firstLockTry), waiting, command)
 	}
 	f := &File{DB: db, path: path}
 	f.claim(command)
