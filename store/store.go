@@ -206,6 +206,14 @@ func (s *Store) Close() error { return s.file.Close() }
 // Path is the file the ledger lives in.
 func (s *Store) Path() string { return s.path }
 
+// BatchSettings returns the MaxBatchSize and MaxBatchDelay of the ledger's
+// bbolt handle: how writes that go through bbolt's Batch are grouped into
+// one commit. The store benchmarks measure their bare-Batch floor with the
+// same two, so the floor moves when the ledger's settings do.
+func (s *Store) BatchSettings() (size int, delay time.Duration) {
+	return s.db.MaxBatchSize, s.db.MaxBatchDelay
+}
+
 // Backup writes a consistent copy of the whole ledger to w, from one read
 // transaction: writers go on meanwhile, and the copy is the ledger as it
 // stood when the transaction began.
