@@ -273,12 +273,6 @@ const (
 	BatchDelay = 2 * time.Millisecond
 )
 
-// BatchSettings are the store's bbolt batch settings, for the benchmarks
-// that measure till's batched writes against bare bbolt with the same.
-func (s *Store) BatchSettings() (size int, delay time.Duration) {
-	return s.db.MaxBatchSize, s.db.MaxBatchDelay
-}
-
 // wtx is one write transaction with what its audit entries need: the time
 // it stamps and who made the change (from the caller's context).
 type wtx struct {
