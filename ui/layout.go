@@ -51,6 +51,16 @@ type qrLayout struct {
 type qrDraw struct {
 	text   string
 	styled string // text in the code's style: styled once, not per frame
+	// code is styled split into lines and measured, once: what a frame
+	// joins beside the details without measuring it again.
+	code block
+	// payer is the sandbox payer page's address, wrapped to the body's
+	// width, for the layouts that write it under the code.
+	payer block
+	// parts and below are the details' parts for this order and layout
+	// (beside the code, or under it), drawn once.
+	parts  panelParts
+	below  belowParts
 	layout qrLayout
 	err    error
 }
@@ -113,46 +123,124 @@ func qrMinimum() (w, h int) {
 	return w, h + 1
 }
 
-func (m waitingModel) layoutView() string {
+func (m waitingModel) layoutView() string { return m.layoutBlock().String() }
+
+// layoutBlock is the screen laid out, as a block: the code's lines come
+// measured from m.qr, so only the details are measured per frame.
+func (m waitingModel) layoutBlock() block {
 	s := m.deps.styles
 	p := m.deps.p
 	l := m.qr.layout
 	switch {
 	case m.qr.err != nil:
-		return s.Error.Render(p.T("waiting.qr_error", catalog.V{"Err": m.qr.err.Error()}))
+		return measure(s.Error.Render(p.T("waiting.qr_error", catalog.V{"Err": m.qr.err.Error()})))
 	case l.kind == layoutTooSmall:
-		return s.Error.Width(max(m.frame.W-2, 1)).Render(p.T("waiting.too_small", catalog.V{"W": l.needW, "H": l.needH, "NowW": m.frame.W, "NowH": m.frame.H})) +
-			"\n\n" + m.summaryLine(m.frame.W-2)
+		return measure(s.Error.Width(max(m.frame.W-2, 1)).Render(p.T("waiting.too_small", catalog.V{"W": l.needW, "H": l.needH, "NowW": m.frame.W, "NowH": m.frame.H})) +
+			"\n\n" + m.summaryLine(m.frame.W-2))
 	}
-	code := m.qr.styled
+	code := m.qr.code
 	bw, _ := m.frame.body()
 	switch l.kind {
 	case layoutBig, layoutBeside:
-		body := lipgloss.JoinHorizontal(lipgloss.Top, code, strings.Repeat(" ", gap), m.panel(l.panelW, lipgloss.Height(code), false))
-		return body + m.payerURL(bw)
+		body := joinTop(code, spaces(gap), m.panel(l.panelW, code.height(), false))
+		return m.withPayerURL(body, bw)
 	case layoutBelow:
-		return code + "\n" + m.below(bw) + m.payerURL(bw)
+		return m.withPayerURL(code.below(m.below(bw)), bw)
 	case layoutCompact:
-		return lipgloss.JoinHorizontal(lipgloss.Top, code, " ", m.panel(l.panelW, m.frame.H, true))
+		return joinTop(code, spaces(1), m.panel(l.panelW, m.frame.H, true))
 	}
 	// layoutMinimal: the code and one line, two when there is room.
 	summary := ansi.Truncate(m.summaryLine(m.frame.W), m.frame.W, "…")
 	switch {
 	case m.alert == "":
-		return code + "\n" + summary
-	case lipgloss.Height(code)+2 <= m.frame.H:
-		return code + "\n" + m.alert + "\n" + summary
+		return code.below(measure(summary))
+	case code.height()+2 <= m.frame.H:
+		return code.below(measure(m.alert + "\n" + summary))
 	case m.alertFirst:
-		return code + "\n" + m.alert
+		return code.below(measure(m.alert))
 	}
-	return code + "\n" + summary
+	return code.below(measure(summary))
 }
 
 // panelItem is a part of the details beside the code, and how much it
 // matters when the rows run out.
 type panelItem struct {
-	text string
+	b    block
 	keep int // higher stays longer
+}
+
+// states are the bands the waiting state can show (stateLine).
+var states = [...]string{"paid", "closed", "scanned", "waiting"}
+
+// activities are what the spinner line can say (activity).
+var activities = [...]string{"saving", "closing", "waiting"}
+
+// panelParts are the details' parts that stay while the order and the
+// window do, drawn and measured once (redraw) rather than per frame:
+// all but the countdown, the spinner, the warning and the alert.
+type panelParts struct {
+	width, height int
+	compact       bool
+	op            string // the operator the title was drawn for (compact)
+	name, mode    block  // compact: the title's two halves
+	title         block  // scan to pay
+	band          map[string]block
+	amount        block
+	closesIn      string // the countdown's label and a space
+	order, note   block  // note: zero when the order has none
+	activity      map[string]string
+	payer         block // compact, sandbox: the payer page's address
+	keys          block // compact: the cancel key
+}
+
+// panelParts draws the panel's fixed parts for width and height.
+func (m waitingModel) panelParts(width, height int, compact bool) panelParts {
+	s := m.deps.styles
+	p := m.deps.p
+	pp := panelParts{width: width, height: height, compact: compact, band: map[string]block{}, activity: map[string]string{}}
+	if compact {
+		pp.op = m.deps.engine.Operator()
+		name, mode := m.deps.titleParts()
+		pp.name = measure(ansi.Truncate(name, width, "…"))
+		pp.mode = measure(ansi.Truncate(mode, width, "…"))
+	}
+	pp.title = measure(s.Title.Width(width).Render(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)})))
+	for _, band := range states {
+		pp.band[band] = measure(s.Band[band].Width(width).Render(ansi.Truncate(" "+m.stateText(band), width, "…")))
+	}
+	amount := p.Money(m.order.Amount)
+	roomy := height >= 16 && !compact
+	if roomy && bigWidth(amount) <= width {
+		pp.amount = measure(s.Amount.Render(bigText(amount)))
+	} else {
+		pp.amount = measure(s.Amount.Render(amount))
+	}
+	pp.closesIn = s.Label.Render(p.T("waiting.closes_in")) + " "
+	pp.order = measure(s.Label.Render(p.T("waiting.order")) + " " + fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1))
+	if m.order.Note != "" {
+		pp.note = measure(s.Label.Render(p.T("waiting.note")) + " " + truncate(m.order.Note, width-ansi.StringWidth(p.T("waiting.note"))-1))
+	}
+	for _, a := range activities {
+		pp.activity[a] = m.activityText(a)
+	}
+	if compact && m.deps.sandbox {
+		pp.payer = measure(s.Muted.Render(wrapHard(m.payerLine(m.order.CodeURL), width)))
+	}
+	if compact {
+		pp.keys = measure(s.Muted.Render(ansi.Truncate(m.keys.Cancel.Help().Key+" "+m.keys.Cancel.Help().Desc, width, "…")))
+	}
+	return pp
+}
+
+// parts is the panel's fixed parts for width and height: the ones redraw
+// kept, else drawn now.
+func (m waitingModel) parts(width, height int, compact bool) panelParts {
+	pp := m.qr.parts
+	if pp.band == nil || pp.width != width || pp.height != height || pp.compact != compact ||
+		compact && pp.op != m.deps.engine.Operator() {
+		pp = m.panelParts(width, height, compact)
+	}
+	return pp
 }
 
 // panel is the sale's details beside the code, at most height rows of
@@ -161,49 +249,41 @@ type panelItem struct {
 // parts that matter least go first, whole: the amount, the state and the
 // countdown stay to the last, and a payer address is shown whole or not
 // at all.
-func (m waitingModel) panel(width, height int, compact bool) string {
+func (m waitingModel) panel(width, height int, compact bool) block {
 	s := m.deps.styles
-	p := m.deps.p
-	var items []panelItem
-	add := func(keep int, text string) { items = append(items, panelItem{text, keep}) }
-	blank := func() { add(1, "") }
+	pp := m.parts(width, height, compact)
+	items := make([]panelItem, 0, 18)
+	add := func(keep int, b block) { items = append(items, panelItem{b, keep}) }
+	blank := func() { add(1, block{lines: []string{""}, widths: []int{0}}) }
 	if compact {
-		name, mode := m.deps.titleParts()
-		add(3, ansi.Truncate(name, width, "…"))
-		add(4, ansi.Truncate(mode, width, "…"))
+		add(3, pp.name)
+		add(4, pp.mode)
 		if m.alert != "" {
-			add(10, m.alert)
+			add(10, measure(m.alert))
 		}
 	}
-	add(4, s.Title.Width(width).Render(p.T("waiting.scan_to_pay", catalog.V{"Method": methodName(p, m.order.Method)})))
+	add(4, pp.title)
 	blank()
-	state, band := m.stateLine()
-	add(9, s.Band[band].Width(width).Render(ansi.Truncate(" "+state, width, "…")))
+	add(9, pp.band[m.stateBand()])
 	blank()
-	amount := p.Money(m.order.Amount)
-	roomy := height >= 16 && !compact
-	if roomy && bigWidth(amount) <= width {
-		add(9, s.Amount.Render(bigText(amount)))
-	} else {
-		add(9, s.Amount.Render(amount))
-	}
-	add(8, s.Label.Render(p.T("waiting.closes_in"))+" "+m.countdown())
-	add(5, s.Label.Render(p.T("waiting.order"))+" "+fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1))
+	add(9, pp.amount)
+	add(8, measure(pp.closesIn+m.countdown()))
+	add(5, pp.order)
 	if m.order.Note != "" {
-		add(3, s.Label.Render(p.T("waiting.note"))+" "+truncate(m.order.Note, width-ansi.StringWidth(p.T("waiting.note"))-1))
+		add(3, pp.note)
 	}
 	blank()
-	add(2, ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
+	add(2, measure(ansi.Truncate(m.spinner.View()+" "+pp.activity[m.activityKey()], width, "…")))
 	if m.warning != "" {
-		add(6, s.Warn.Width(width).Render(m.warning))
+		add(6, measure(s.Warn.Width(width).Render(m.warning)))
 	}
 	if compact && m.deps.sandbox {
 		blank()
-		add(2, s.Muted.Render(wrapHard(m.payerLine(m.order.CodeURL), width)))
+		add(2, pp.payer)
 	}
 	if compact {
 		blank()
-		add(7, s.Muted.Render(ansi.Truncate(m.keys.Cancel.Help().Key+" "+m.keys.Cancel.Help().Desc, width, "…")))
+		add(7, pp.keys)
 	}
 	return fitItems(items, height)
 }
@@ -211,11 +291,11 @@ func (m waitingModel) panel(width, height int, compact bool) string {
 // fitItems joins items in order, first dropping, while they take more than
 // height rows, the one that matters least (the lowest, then the last of
 // those).
-func fitItems(items []panelItem, height int) string {
+func fitItems(items []panelItem, height int) block {
 	rows := func() int {
 		n := 0
 		for _, it := range items {
-			n += lipgloss.Height(it.text)
+			n += it.b.height()
 		}
 		return n
 	}
@@ -228,29 +308,54 @@ func fitItems(items []panelItem, height int) string {
 		}
 		items = append(items[:drop:drop], items[drop+1:]...)
 	}
-	texts := make([]string, len(items))
-	for i, it := range items {
-		texts[i] = it.text
+	if len(items) == 0 {
+		return block{lines: []string{""}, widths: []int{0}}
 	}
-	return strings.Join(texts, "\n")
+	n := rows()
+	out := block{lines: make([]string, 0, n), widths: make([]int, 0, n)}
+	for _, it := range items {
+		out.lines = append(out.lines, it.b.lines...)
+		out.widths = append(out.widths, it.b.widths...)
+	}
+	return out
+}
+
+// belowParts are the fixed parts of the details under the code.
+type belowParts struct {
+	width    int
+	band     map[string]block // the state and the method
+	amount   string           // the amount, the countdown's label and a space
+	order    block
+	activity map[string]string
+}
+
+func (m waitingModel) belowParts(width int) belowParts {
+	s := m.deps.styles
+	p := m.deps.p
+	bp := belowParts{width: width, band: map[string]block{}, activity: map[string]string{}}
+	for _, band := range states {
+		bp.band[band] = measure(s.Band[band].Width(width).Render(ansi.Truncate(" "+m.stateText(band)+" · "+methodName(p, m.order.Method), width, "…")))
+	}
+	bp.amount = s.Amount.Render(p.Money(m.order.Amount)) + "  " + s.Label.Render(p.T("waiting.closes_in")) + " "
+	bp.order = measure(s.Label.Render(p.T("waiting.order")) + " " + fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1))
+	for _, a := range activities {
+		bp.activity[a] = m.activityText(a)
+	}
+	return bp
 }
 
 // below is the details under the code, in belowRows rows.
-func (m waitingModel) below(width int) string {
+func (m waitingModel) below(width int) block {
 	s := m.deps.styles
-	p := m.deps.p
-	state, band := m.stateLine()
-	lines := []string{
-		s.Band[band].Width(width).Render(ansi.Truncate(" "+state+" · "+methodName(p, m.order.Method), width, "…")),
-		s.Amount.Render(p.Money(m.order.Amount)) + "  " + s.Label.Render(p.T("waiting.closes_in")) + " " + m.countdown(),
-		s.Label.Render(p.T("waiting.order")) + " " + fitNumber(m.order.No, width-ansi.StringWidth(p.T("waiting.order"))-1),
+	bp := m.qr.below
+	if bp.band == nil || bp.width != width {
+		bp = m.belowParts(width)
 	}
+	out := bp.band[m.stateBand()].below(measure(bp.amount + m.countdown())).below(bp.order)
 	if m.warning != "" {
-		lines = append(lines, s.Warn.Render(ansi.Truncate(m.warning, width, "…")))
-	} else {
-		lines = append(lines, ansi.Truncate(m.spinner.View()+" "+m.activity(), width, "…"))
+		return out.below(measure(s.Warn.Render(ansi.Truncate(m.warning, width, "…"))))
 	}
-	return strings.Join(lines, "\n")
+	return out.below(measure(ansi.Truncate(m.spinner.View()+" "+bp.activity[m.activityKey()], width, "…")))
 }
 
 // summaryLine is the sale in one line, for the smallest windows.
@@ -262,13 +367,18 @@ func (m waitingModel) summaryLine(width int) string {
 		m.keys.Cancel.Help().Key+" "+m.keys.Cancel.Help().Desc, width, "…")
 }
 
-// payerURL is the sandbox payer page's address under the code, wrapped,
-// never cut: a cut URL answers 404.
-func (m waitingModel) payerURL(width int) string {
+// withPayerURL is body with the sandbox payer page's address under it,
+// wrapped, never cut: a cut URL answers 404.
+func (m waitingModel) withPayerURL(body block, width int) block {
 	if !m.deps.sandbox || width <= 0 {
-		return ""
+		return body
 	}
-	return "\n" + m.deps.styles.Muted.Render(wrapHard(m.payerLine(m.order.CodeURL), width))
+	return body.below(m.qr.payer)
+}
+
+// payerURL is the sandbox payer page's address, wrapped to width.
+func (m waitingModel) payerURL(width int) string {
+	return m.deps.styles.Muted.Render(wrapHard(m.payerLine(m.order.CodeURL), width))
 }
 
 // payerLine is the line that gives the sandbox payer page's address.
@@ -276,12 +386,23 @@ func (m waitingModel) payerLine(url string) string {
 	return m.deps.p.T("waiting.payer_page", catalog.V{"URL": url})
 }
 
-// activity is what the spinner line says.
-func (m waitingModel) activity() string {
+// activityKey names what the spinner line says: "saving", "closing" or
+// "waiting".
+func (m waitingModel) activityKey() string {
 	switch {
 	case m.unsaved != nil:
-		return m.deps.p.T("waiting.saving")
+		return "saving"
 	case m.phase == phaseClosing:
+		return "closing"
+	}
+	return "waiting"
+}
+
+func (m waitingModel) activityText(key string) string {
+	switch key {
+	case "saving":
+		return m.deps.p.T("waiting.saving")
+	case "closing":
 		return m.deps.p.T("waiting.closing")
 	}
 	return m.deps.p.T("waiting.waiting_for_customer")

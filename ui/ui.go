@@ -11,7 +11,9 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -28,9 +30,12 @@ import (
 
 // deps is what every screen needs, fixed at construction and read-only.
 type deps struct {
-	ctx      context.Context
-	engine   *checkout.Engine
-	styles   Styles
+	ctx    context.Context
+	engine *checkout.Engine
+	// styles by pointer: the styles are 11 KB, deps is in every
+	// screen's model, and Bubble Tea's models are passed by value (the
+	// root was 176 KB, copied on every call of a method of it).
+	styles   *Styles
 	p        *catalog.Printer
 	now      func() time.Time
 	loc      *time.Location
@@ -40,6 +45,40 @@ type deps struct {
 	guard    *manager.Guard // the manager PIN; nil: no manager mode
 	staff    Staff          // the operators; nil: none
 	backups  func() backup.Status
+	// memo keeps the parts of the frame drawn the same on most frames
+	// (nil: all drawn each time).
+	memo *viewMemo
+}
+
+// viewMemo keeps the title, the header and the help line as last drawn,
+// each with what it was drawn from: they are on every frame (ten a second
+// while a sale waits) and change only with the operator, the window, the
+// keys or the words.
+type viewMemo struct {
+	title                  atomic.Pointer[titleEntry]
+	titleCut, header, help lastDrawn
+}
+
+// titleEntry is a title drawn, and what it was drawn from that a copy
+// of deps may change (the tests draw a desk in another language).
+type titleEntry struct {
+	p                  *catalog.Printer
+	sandbox            bool
+	op, shop, terminal string
+	name, mode         string
+}
+
+// lastDrawn is the last answer of a pure function of a string.
+type lastDrawn struct{ last atomic.Pointer[[2]string] }
+
+// get is draw's answer for key: the last one if key is the last key.
+func (l *lastDrawn) get(key string, draw func() string) string {
+	if e := l.last.Load(); e != nil && e[0] == key {
+		return e[1]
+	}
+	v := draw()
+	l.last.Store(&[2]string{key, v})
+	return v
 }
 
 func (d deps) hasMethod(m checkout.Method) bool {
@@ -60,6 +99,19 @@ func (d deps) title() string {
 
 // titleParts is the title's two halves, for a layout that stacks them.
 func (d deps) titleParts() (name, mode string) {
+	if d.memo == nil {
+		return d.drawTitle()
+	}
+	op := d.engine.Operator()
+	if e := d.memo.title.Load(); e != nil && e.op == op && e.p == d.p && e.sandbox == d.sandbox && e.shop == d.shop && e.terminal == d.terminal {
+		return e.name, e.mode
+	}
+	name, mode = d.drawTitle()
+	d.memo.title.Store(&titleEntry{p: d.p, sandbox: d.sandbox, op: op, shop: d.shop, terminal: d.terminal, name: name, mode: mode})
+	return name, mode
+}
+
+func (d deps) drawTitle() (name, mode string) {
 	s := d.styles
 	shop := ""
 	if d.shop != "" && d.shop != "till" { // the default name says nothing twice
@@ -215,8 +267,10 @@ func New(o Options) Model {
 		shop = o.Engine.Config().ShopName
 	}
 	cfg := o.Engine.Config()
-	d := deps{ctx: ctx, engine: o.Engine, styles: DefaultStyles(r), p: p, now: o.Engine.Now, loc: cfg.Location,
-		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff, backups: o.Backups}
+	styles := DefaultStyles(r)
+	d := deps{ctx: ctx, engine: o.Engine, styles: &styles, p: p, now: o.Engine.Now, loc: cfg.Location,
+		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff, backups: o.Backups,
+		memo: &viewMemo{}}
 	h := help.New()
 	m := Model{
 		deps:     d,
@@ -802,7 +856,8 @@ func (m Model) headerView() string {
 	if now := m.deps.now(); m.session.Active(now) {
 		t += "  " + s.Live.Render(m.deps.p.T("manager.badge", catalog.V{"Left": m.deps.p.Countdown(m.session.Left(now))}))
 	}
-	title := ansi.Truncate(t, w, "…")
+	title := m.memoized(func(v *viewMemo) *lastDrawn { return &v.titleCut }, t+"\x00"+strconv.Itoa(w),
+		func() string { return ansi.Truncate(t, w, "…") })
 	noticeStyle := s.Accent
 	if m.noticeWarn {
 		noticeStyle = s.Warn
@@ -811,7 +866,7 @@ func (m Model) headerView() string {
 		if alert := m.waitingAlert(w, false); alert != "" {
 			return title + "\n" + alert
 		}
-		return s.Header.Render(title)
+		return m.memoized(func(v *viewMemo) *lastDrawn { return &v.header }, title, func() string { return s.Header.Render(title) })
 	}
 	lines := []string{title}
 	if len(m.late) > 0 {
@@ -823,7 +878,17 @@ func (m Model) headerView() string {
 	if m.notice != "" {
 		lines = append(lines, noticeStyle.Width(w).Render(m.notice))
 	}
-	return s.Header.Render(strings.Join(lines, "\n"))
+	all := strings.Join(lines, "\n")
+	return m.memoized(func(v *viewMemo) *lastDrawn { return &v.header }, all, func() string { return s.Header.Render(all) })
+}
+
+// memoized is draw's answer for key, kept in the memo which names:
+// the last one if key is the last key.
+func (m Model) memoized(which func(*viewMemo) *lastDrawn, key string, draw func() string) string {
+	if m.deps.memo == nil {
+		return draw()
+	}
+	return which(m.deps.memo).get(key, draw)
 }
 
 // waitingAlert is the one line a QR screen has room for besides the
@@ -848,10 +913,29 @@ func (m Model) waitingAlert(w int, wrap bool) string {
 }
 
 func (m Model) helpView() string {
-	helpLine := m.help.ShortHelpView(m.shortHelp())
+	bs := m.shortHelp()
+	// What the line is drawn from: the window, the keys and their words.
+	var k strings.Builder
+	k.WriteString(strconv.Itoa(m.width))
+	k.WriteByte(' ')
+	k.WriteString(strconv.Itoa(m.help.Width))
+	k.WriteString(strconv.FormatBool(m.help.ShowAll))
+	for _, b := range bs {
+		h := b.Help()
+		k.WriteString(strconv.FormatBool(b.Enabled()))
+		k.WriteString(h.Key)
+		k.WriteByte(0)
+		k.WriteString(h.Desc)
+		k.WriteByte(0)
+	}
+	return m.memoized(func(v *viewMemo) *lastDrawn { return &v.help }, k.String(), func() string { return m.drawHelp(bs) })
+}
+
+// drawHelp is the help line of the keys bs.
+func (m Model) drawHelp(bs []key.Binding) string {
+	helpLine := m.help.ShortHelpView(bs)
 	if m.help.ShowAll {
 		var cols [][]key.Binding
-		bs := m.shortHelp()
 		for len(bs) > 0 {
 			n := min(3, len(bs))
 			cols, bs = append(cols, bs[:n]), bs[n:]
@@ -885,10 +969,15 @@ func (m Model) View() string {
 	}
 	var body string
 	switch m.active {
+	case screenWaiting:
+		if w := m.waiting; w.phase != phaseCreating && !w.cancelAsked {
+			// The code's lines come measured: the frame measures only
+			// the rest.
+			return m.frameView(w.layoutBlock())
+		}
+		body = m.waiting.View()
 	case screenEntry:
 		body = m.entry.View()
-	case screenWaiting:
-		body = m.waiting.View()
 	case screenResult:
 		body = m.result.View()
 	case screenProblem:
@@ -906,23 +995,17 @@ func (m Model) View() string {
 	case screenReport:
 		body = m.report.View()
 	}
-	header, help := m.headerView(), m.helpView()
-	body = clampView(body, m.width-2, m.height-lipgloss.Height(header)-lipgloss.Height(help))
-	return m.deps.styles.App.Render(header + "\n" + body + "\n" + help)
+	return m.frameView(measure(body))
 }
 
-// clampView cuts view to w columns and h rows, a last resort for windows
-// smaller than any screen is laid out for: the terminal would otherwise
-// wrap the lines and scroll the header away.
-func clampView(view string, w, h int) string {
-	lines := strings.Split(view, "\n")
-	if len(lines) > max(h, 1) {
-		lines = lines[:max(h, 1)]
+// frameView is the window: the header, body cut to the room left
+// (clampView) and the help line, in the app's padding. It measures each
+// line once, and the body's lines not at all.
+func (m Model) frameView(body block) string {
+	header, help := measure(m.headerView()), measure(m.helpView())
+	all := header.below(body.clamp(m.width-2, m.height-header.height()-help.height())).below(help)
+	if s, ok := padApp(all); ok {
+		return s
 	}
-	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
-			lines[i] = ansi.Truncate(l, max(w, 1), "")
-		}
-	}
-	return strings.Join(lines, "\n")
+	return m.deps.styles.App.Render(all.String())
 }

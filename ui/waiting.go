@@ -98,6 +98,19 @@ func (m waitingModel) redraw() waitingModel {
 	m.qr = drawQR(m.order.CodeURL, m.frame, m.deps.sandbox, m.payerLine)
 	if m.qr.text != "" {
 		m.qr.styled = m.deps.styles.QR.Render(m.qr.text)
+		m.qr.code = measure(m.qr.styled)
+		bw, _ := m.frame.body()
+		if m.deps.sandbox && bw > 0 {
+			m.qr.payer = measure(m.payerURL(bw))
+		}
+		switch l := m.qr.layout; l.kind {
+		case layoutBig, layoutBeside:
+			m.qr.parts = m.panelParts(l.panelW, m.qr.code.height(), false)
+		case layoutCompact:
+			m.qr.parts = m.panelParts(l.panelW, m.frame.H, true)
+		case layoutBelow:
+			m.qr.below = m.belowParts(bw)
+		}
 	}
 	return m
 }
@@ -278,16 +291,36 @@ func (m waitingModel) close(reason string) (waitingModel, tea.Cmd) {
 
 // stateLine is the waiting screen's headline: what the customer is doing.
 func (m waitingModel) stateLine() (text, band string) {
-	p := m.deps.p
+	band = m.stateBand()
+	return m.stateText(band), band
+}
+
+// stateBand is the band of the waiting state: "paid" (paid, not yet
+// saved), "closed" (closing), "scanned" or "waiting".
+func (m waitingModel) stateBand() string {
 	switch {
 	case m.unsaved != nil:
-		return p.T("waiting.state.paid_unsaved"), "paid"
+		return "paid"
 	case m.phase == phaseClosing:
-		return p.T("waiting.state.closing"), "closed"
+		return "closed"
 	case m.scanned:
-		return p.T("waiting.state.scanned"), "scanned"
+		return "scanned"
 	}
-	return p.T("waiting.state.waiting"), "waiting"
+	return "waiting"
+}
+
+// stateText is the headline of the band stateBand names.
+func (m waitingModel) stateText(band string) string {
+	p := m.deps.p
+	switch band {
+	case "paid":
+		return p.T("waiting.state.paid_unsaved")
+	case "closed":
+		return p.T("waiting.state.closing")
+	case "scanned":
+		return p.T("waiting.state.scanned")
+	}
+	return p.T("waiting.state.waiting")
 }
 
 // countdown is the time left, coloured amber in the last 30 s and red in
