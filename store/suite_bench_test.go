@@ -404,3 +404,55 @@ func benchOpen(b *testing.B, bind bool) {
 	}
 	commits.perOp(b)
 }
+
+// floorBuckets is how many buckets a sale's settling commit writes a key
+// into (orders, orders_by_paid, open, audit, audit_by_time,
+// audit_by_order, meta, orders_by_created for the first): the pages one
+// of its fsynced commits puts on disk, against the floor's one.
+const floorBuckets = 8
+
+// BenchmarkFloorUpdatePages is a bare fsynced Update that appends one
+// small key to each of floorBuckets buckets of 10,000 keys: the cost of a
+// commit that dirties as many pages as one of a sale's does, with none of
+// till's work (no decoding, no audit hash). Beside BenchmarkFloorUpdate it
+// shows what a commit's pages cost on this disk.
+func BenchmarkFloorUpdatePages(b *testing.B) {
+	db, path := bareBolt(b)
+	names := make([][]byte, floorBuckets)
+	err := db.Update(func(tx *bolt.Tx) error {
+		for j := range names {
+			names[j] = []byte{'p', byte('0' + j)}
+			bk, err := tx.CreateBucket(names[j])
+			if err != nil {
+				return err
+			}
+			bk.FillPercent = 0.95
+			for i := range uint64(10_000) {
+				if err := bk.Put(bareKey(i), bareValue); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	commits := countCommits(b, path)
+	i := uint64(10_000)
+	for b.Loop() {
+		i++
+		err := db.Update(func(tx *bolt.Tx) error {
+			for _, n := range names {
+				if err := tx.Bucket(n).Put(bareKey(i), bareValue); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	commits.perOp(b)
+}
