@@ -708,8 +708,11 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 			// scanned yet, in which case a code on screen stays payable
 			// until its own expiry. Ask once more after that.
 			// A created order with no code in the ledger may have
-			// shown one whose acceptance died with the desk (create).
-			recheck = o.CodeURL != "" || o.State == StateCreated
+			// shown one whose acceptance died with the desk (create);
+			// not one whose create this engine has just seen refused
+			// (failed: it showed none, and a failed order is never
+			// checked again).
+			recheck = o.CodeURL != "" || o.State == StateCreated && !failed
 		case KindClosed:
 			// Closed already: nothing can be paid.
 		case KindAlreadyPaid:
@@ -739,7 +742,7 @@ func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string,
 	now := e.clock.Now()
 	var recheckAt time.Time
 	until := PayableUntil(o)
-	if o.State == StateCreated && o.AcceptedAt.IsZero() {
+	if recheck && o.State == StateCreated && o.AcceptedAt.IsZero() {
 		// Accepted, if at all, before now: its code lives at most its
 		// whole minutes from then.
 		until = later(until, now.Add(WholeMinutes(o.ExpiresAt.Sub(o.CreatedAt))))
