@@ -38,6 +38,10 @@ type Config struct {
 	ShopName        string              // goes into the provider's description
 	Location        *time.Location      // the shop's time zone: days are its calendar days
 	NotifyURL       func(Method) string // webhook URL per provider, "" for none
+	// CodeDeadline is how long a payment-code sale may stay unsettled
+	// before it is reversed (DefaultCodeDeadline when zero; at most
+	// MaxCodeDeadline).
+	CodeDeadline time.Duration
 }
 
 // Engine runs sales: it writes the order, creates it at the provider,
@@ -687,6 +691,10 @@ func (e *Engine) openOrder(ctx context.Context, no string) (Order, Provider, err
 // fails never leads to a close: the state is unknown, and a close could
 // only be wrong (Alipay's cancel would even refund a payment).
 func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string, failed bool) (Order, error) {
+	if o.Way == WayCode {
+		// A payment code is never closed: it is reversed at its deadline.
+		return e.settleCode(ctx, p, o)
+	}
 	st, err := p.Query(ctx, o.No)
 	if err != nil {
 		e.log.Warn("final query failed; the order stays open and is asked again", "order", o.No, "err", err)
@@ -872,6 +880,11 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 			got, err = e.Finish(ctx, o.No, "settled by recovery")
 			return err
 		})
+		if err == nil && got.State.Open() {
+			// A code sale before its deadline: the customer may still
+			// confirm; the next pass asks again.
+			err = &ProviderError{Op: "query", Kind: KindUnknown, Message: o.Method.Label() + " is still waiting for the customer to confirm"}
+		}
 		if err != nil {
 			pass.Errors = append(pass.Errors, fmt.Errorf("order %s: %w", o.No, err))
 			continue

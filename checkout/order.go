@@ -37,6 +37,12 @@ type Order struct {
 	// operators configured).
 	Operator string `json:"operator,omitempty"`
 
+	// Way is how it is paid: the shop's QR (WayQR) or the customer's
+	// payment code (WayCode), of which only CodeTail, its last four
+	// digits, is kept.
+	Way      Way    `json:"way,omitempty"`
+	CodeTail string `json:"code_tail,omitempty"`
+
 	CodeURL         string `json:"code_url,omitempty"`          // what the QR encodes
 	ProviderTradeNo string `json:"provider_trade_no,omitempty"` // transaction_id / trade_no
 	Refunded        Money  `json:"refunded_fen,omitempty"`      // sum of succeeded refunds

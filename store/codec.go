@@ -321,6 +321,8 @@ const (
 	oPaidAt
 	oClosedAt
 	oRecheckAt
+	oWay
+	oCodeTail
 )
 
 // encodeOrder is o as stored under key o.No.
@@ -348,6 +350,8 @@ func encodeOrder(o checkout.Order) ([]byte, error) {
 	w.time(oPaidAt, o.PaidAt, base)
 	w.time(oClosedAt, o.ClosedAt, base)
 	w.time(oRecheckAt, o.RecheckAt, base)
+	w.str(oWay, string(o.Way))
+	w.str(oCodeTail, o.CodeTail)
 	if w.err != nil {
 		return json.Marshal(o)
 	}
@@ -417,6 +421,10 @@ func decodeOrder(key, v []byte) (checkout.Order, error) {
 			o.ClosedAt, _ = r.time(base)
 		case oRecheckAt:
 			o.RecheckAt, _ = r.time(base)
+		case oWay:
+			o.Way = checkout.Way(r.word())
+		case oCodeTail:
+			o.CodeTail = r.word()
 		default:
 			r.unknown(t)
 		}

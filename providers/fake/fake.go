@@ -107,6 +107,19 @@ type Provider struct {
 	// an amount other than the one created.
 	Rewrite func(st *checkout.TradeStatus)
 
+	// Payment codes (PayCode, Reverse). CodeWaits makes a charge wait for
+	// the customer to confirm on the phone (USERPAYING, Alipay 10003):
+	// Confirm, or PayAfterPolls, pays it. OnPayCode fails the call before
+	// it reaches the trade; LosePayCodeAnswer after the charge was made
+	// (an answer lost). OnReverse fails a reverse before it is done.
+	CodeWaits         bool
+	OnPayCode         func(ctx context.Context, req checkout.CodePayRequest) error
+	LosePayCodeAnswer func(req checkout.CodePayRequest) error
+	OnReverse         func(ctx context.Context, orderNo string) error
+	// AuthCodes are the codes the charges carried, for tests that check
+	// where a code went.
+	AuthCodes []string
+
 	mu      sync.Mutex
 	trades  map[string]*Trade
 	refunds map[string]checkout.RefundStatus
@@ -120,7 +133,10 @@ type refundOf struct {
 	amount checkout.Money
 }
 
-var _ checkout.Provider = (*Provider)(nil)
+var (
+	_ checkout.Provider  = (*Provider)(nil)
+	_ checkout.CodePayer = (*Provider)(nil)
+)
 
 // New returns a fake provider for method m.
 func New(m checkout.Method) *Provider {
@@ -397,4 +413,73 @@ func (p *Provider) QueryRefund(ctx context.Context, orderNo, refundNo string) (c
 func Hang(ctx context.Context) error {
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// PayCode charges a customer's payment code: paid at once, or waiting for
+// the customer with CodeWaits.
+func (p *Provider) PayCode(ctx context.Context, req checkout.CodePayRequest) (checkout.TradeStatus, error) {
+	p.record("paycode", req.OrderNo)
+	if p.OnPayCode != nil {
+		if err := p.OnPayCode(ctx, req); err != nil {
+			return checkout.TradeStatus{}, err
+		}
+	}
+	p.mu.Lock()
+	p.AuthCodes = append(p.AuthCodes, req.AuthCode)
+	t, ok := p.trades[req.OrderNo]
+	if !ok {
+		t = &Trade{OrderNo: req.OrderNo, Amount: req.Amount, State: checkout.TradeNotPaid}
+		p.trades[req.OrderNo] = t
+		if !p.CodeWaits {
+			p.paid(t)
+		}
+	}
+	t.Creates++
+	st := p.status(t)
+	p.mu.Unlock()
+	if p.LosePayCodeAnswer != nil {
+		if err := p.LosePayCodeAnswer(req); err != nil {
+			return checkout.TradeStatus{}, err
+		}
+	}
+	return st, nil
+}
+
+// Confirm is the customer confirming a waiting code charge on the phone.
+func (p *Provider) Confirm(no string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok || t.State != checkout.TradeNotPaid {
+		return fmt.Errorf("fake: no waiting trade %s", no)
+	}
+	p.paid(t)
+	return nil
+}
+
+// Reverse ends a code trade: an unpaid one is closed, a paid one is
+// refunded in full (the money goes back, as a reverse does).
+func (p *Provider) Reverse(ctx context.Context, no string) (checkout.CloseResult, error) {
+	p.record("reverse", no)
+	if p.OnReverse != nil {
+		if err := p.OnReverse(ctx, no); err != nil {
+			return checkout.CloseResult{}, err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.trades[no]
+	if !ok {
+		return checkout.CloseResult{}, &checkout.ProviderError{Op: "reverse", Kind: checkout.KindNotFound, Code: "ORDER_NOT_EXIST", Message: "no such order"}
+	}
+	t.Closes++
+	switch t.State {
+	case checkout.TradePaid:
+		t.State, t.Refunded = checkout.TradeRefunded, t.Amount
+		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: "FAKE" + no}, nil
+	case checkout.TradeRefunded:
+		return checkout.CloseResult{Outcome: checkout.CloseRefunded, ProviderTradeNo: "FAKE" + no}, nil
+	}
+	t.State = checkout.TradeClosed
+	return checkout.CloseResult{Outcome: checkout.CloseClosed}, nil
 }
