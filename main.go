@@ -204,6 +204,7 @@ type Config struct {
 		Timeout         time.Duration `toml:"timeout"`
 		MaxAmount       string        `toml:"max_amount"`
 		LateCheckMargin time.Duration `toml:"late_check_margin"`
+		CodeDeadline    time.Duration `toml:"code_deadline"` // a payment-code sale not final by then is reversed
 	} `toml:"checkout"`
 	UI struct {
 		Language string `toml:"language"` // "zh" or "en"; "" follows LANG
@@ -297,6 +298,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkout.poll_interval: %s must be shorter than checkout.timeout (%s)", co.PollInterval, co.Timeout)
 	case co.LateCheckMargin < time.Second || co.LateCheckMargin > time.Hour:
 		return fmt.Errorf("checkout.late_check_margin: %s is out of range; 1s to 1h", co.LateCheckMargin)
+	case co.CodeDeadline < checkout.ReverseNotBefore || co.CodeDeadline > checkout.MaxCodeDeadline:
+		return fmt.Errorf("checkout.code_deadline: %s is out of range; %s to %s", co.CodeDeadline, checkout.ReverseNotBefore, checkout.MaxCodeDeadline)
 	case c.Manager.Idle < 10*time.Second || c.Manager.Idle > time.Hour:
 		return fmt.Errorf("manager.idle: %s is out of range; 10s to 1h", c.Manager.Idle)
 	}
@@ -502,6 +505,7 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 		PollInterval:    cfg.Checkout.PollInterval,
 		Timeout:         cfg.Checkout.Timeout,
 		LateCheckMargin: cfg.Checkout.LateCheckMargin,
+		CodeDeadline:    cfg.Checkout.CodeDeadline,
 		Terminal:        cfg.Shop.Terminal,
 		Ceiling:         cfg.ceiling,
 		ShopName:        cfg.Shop.Name,

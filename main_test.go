@@ -59,6 +59,8 @@ func TestBadConfigNamesTheSetting(t *testing.T) {
 		"[wechat]\nmchid = \"1\"\n":                                "wechat.notify_url",
 		"[checkout]\nlate_check_margin = \"0s\"\n":                 "checkout.late_check_margin",
 		"[checkout]\nlate_check_margin = \"2h\"\n":                 "checkout.late_check_margin",
+		"[checkout]\ncode_deadline = \"10s\"\n":                    "checkout.code_deadline",
+		"[checkout]\ncode_deadline = \"2m\"\n":                     "checkout.code_deadline",
 	}
 	for text, field := range cases {
 		_, err := loadConfig(writeConfig(t, text), true)
