@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"till/catalog"
+	"till/checkout"
 	"till/providers/alipay"
 	"till/providers/sandbox"
 	"till/providers/wechat"
@@ -25,6 +26,35 @@ import (
 // foreground until SIGINT, on the addresses they had last time (kept in
 // sandbox.db beside the sandbox ledger) unless told others; with --export,
 // the config and keys that point a desk or an SDK at them.
+// sandboxGroup is `till sandbox`: the emulators (the default) and their
+// test payment codes.
+type sandboxGroup struct {
+	Run  sandboxCmd     `cmd:"" default:"withargs" help:"Run the emulators until ctrl+c (the default)."`
+	Code sandboxCodeCmd `cmd:"" help:"Print a sandbox test payment code to paste at the desk's code prompt (wechat|alipay, and how the customer behaves)."`
+}
+
+// sandboxCodeCmd prints the emulators' fixed test codes: it opens no file,
+// so it works while a desk runs.
+type sandboxCodeCmd struct {
+	Wallet    string `arg:"" optional:"" enum:",wechat,alipay" default:"" help:"wechat or alipay (none: list every code)."`
+	Behaviour string `arg:"" optional:"" help:"pays (the default), password, never, balance or expired."`
+}
+
+func (c sandboxCodeCmd) Run(out io.Writer) error {
+	if c.Wallet == "" {
+		for _, tc := range sandbox.TestCodes {
+			fmt.Fprintf(out, "%-7s %-9s %s  %s\n", tc.Method, tc.Behaviour, tc.Code, tc.What)
+		}
+		return nil
+	}
+	tc, ok := sandbox.FindTestCode(checkout.Method(c.Wallet), c.Behaviour)
+	if !ok {
+		return usageError{fmt.Errorf("no %s test code behaves %q: pays, password, never, balance or expired", c.Wallet, c.Behaviour)}
+	}
+	fmt.Fprintln(out, tc.Code)
+	return nil
+}
+
 type sandboxCmd struct {
 	WeChatAddr string `name:"wechat-addr" help:"Run the WeChat Pay emulator on this loopback address (kept for the next run)." placeholder:"HOST:PORT"`
 	AlipayAddr string `name:"alipay-addr" help:"Run the Alipay emulator on this loopback address (kept for the next run)." placeholder:"HOST:PORT"`

@@ -285,3 +285,26 @@ func TestSandboxBadInputChangesNothing(t *testing.T) {
 		t.Errorf("%d files beside the live config", len(entries))
 	}
 }
+
+// TestSandboxCodePrintsTheTestCodes: `till sandbox code` lists the test
+// codes, prints one to paste, refuses an unknown behaviour, and opens no
+// file (it works with nothing set up).
+func TestSandboxCodePrintsTheTestCodes(t *testing.T) {
+	sandboxHome(t)
+	code, out, _ := till(t, "sandbox", "code", "alipay", "never")
+	if code != 0 || out != "286100000000000003\n" {
+		t.Fatalf("alipay never: %d %q", code, out)
+	}
+	if code, out, _ = till(t, "sandbox", "code", "wechat"); code != 0 || out != "134610000000000001\n" {
+		t.Fatalf("wechat: %d %q", code, out)
+	}
+	if code, out, _ = till(t, "sandbox", "code"); code != 0 || strings.Count(out, "\n") != 10 {
+		t.Fatalf("the list: %d %q", code, out)
+	}
+	if code, _, errOut := till(t, "sandbox", "code", "wechat", "nope"); code != exitUsage || !strings.Contains(errOut, "nope") {
+		t.Fatalf("an unknown behaviour: %d %q", code, errOut)
+	}
+	if entries, _ := os.ReadDir(os.Getenv("XDG_DATA_HOME")); len(entries) != 0 {
+		t.Fatalf("sandbox code wrote %v", entries)
+	}
+}

@@ -67,7 +67,7 @@ type CLI struct {
 	Backup        backupCmd        `cmd:"" help:"Write a hot copy of the ledger to FILE, with the desk open or not."`
 	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
 	Serve         serveCmd         `cmd:"" help:"Run headless: take the providers' notifications, serve the ledger commands and settle open orders, with no desk."`
-	Sandbox       sandboxCmd       `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests (--export DIR: a config that points a desk at them)."`
+	Sandbox       sandboxGroup     `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests (--export DIR: a config that points a desk at them)."`
 	ExampleConfig exampleConfigCmd `cmd:"" name:"example-config" help:"Print a commented configuration file with the defaults."`
 	Version       versionCmd       `cmd:"" help:"Print till's version."`
 	Help          helpCmd          `cmd:"" help:"Show this help (the same as --help)."`

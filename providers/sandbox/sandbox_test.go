@@ -248,3 +248,26 @@ func TestDeskAddrKept(t *testing.T) {
 		t.Fatalf("secrets printed: %s", s)
 	}
 }
+
+// TestTestCodesAreWalletCodes: every documented test code is told as its
+// wallet's payment code, and each wallet has each behaviour once.
+func TestTestCodesAreWalletCodes(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range TestCodes {
+		if m, err := checkout.WalletOf(c.Code); err != nil || m != c.Method {
+			t.Errorf("%s %s: %q is told as %q (%v)", c.Method, c.Behaviour, c.Code, m, err)
+		}
+		k := string(c.Method) + "/" + c.Behaviour
+		if seen[k] {
+			t.Errorf("%s twice", k)
+		}
+		seen[k] = true
+	}
+	for _, m := range []checkout.Method{checkout.MethodWeChat, checkout.MethodAlipay} {
+		for _, b := range []string{"pays", "password", "never", "balance", "expired"} {
+			if _, ok := FindTestCode(m, b); !ok {
+				t.Errorf("no %s %s code", m, b)
+			}
+		}
+	}
+}
