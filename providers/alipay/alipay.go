@@ -38,8 +38,6 @@ type Provider struct {
 	log    *slog.Logger
 }
 
-var _ checkout.Provider = (*Provider)(nil)
-
 // Option configures New.
 type Option func(*options)
 

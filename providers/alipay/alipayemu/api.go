@@ -353,9 +353,11 @@ func (e *Emulator) refundQuery(c *call) obj {
 	)
 }
 
-// payTrade is alipay.trade.pay with a payment code. An auth_code ending in
-// 0003 answers 10003 (waiting for the customer's password) and the trade
-// waits for Pay.
+// payTrade is alipay.trade.pay with a payment code. What the customer
+// does is told by the code (codepay.go: CodePaysAtOnce, CodeConfirmsLater,
+// CodeNeverConfirms, CodeInsufficient, CodeExpired); a waiting trade
+// answers 10003. The trade keeps the code's last four digits only, and
+// the emulator logs no more of it.
 func (e *Emulator) payTrade(c *call) obj {
 	if sc := c.s("scene"); sc != "bar_code" && sc != "wave_code" {
 		return invalidParam("scene: bar_code or wave_code")
@@ -366,8 +368,11 @@ func (e *Emulator) payTrade(c *call) obj {
 	}
 	auth := c.s("auth_code")
 	if !authCodeRE.MatchString(auth) {
+		e.log.Debug("alipayemu: trade.pay with an invalid code", "out_trade_no", no)
 		return bizFail("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款")
 	}
+	behave := behaviourOf(auth)
+	e.log.Debug("alipayemu: trade.pay", "out_trade_no", no, "code_tail", codeTail(auth), "behaviour", behave)
 	t, ok := e.trades[no]
 	if ok {
 		e.expireLocked(t, c.now)
@@ -380,6 +385,12 @@ func (e *Emulator) payTrade(c *call) obj {
 			return bizFail("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
 		}
 	} else {
+		switch behave {
+		case behaveBalance:
+			return bizFail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足", field{"out_trade_no", no})
+		case behaveExpired:
+			return bizFail("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款", field{"out_trade_no", no})
+		}
 		exp, bad := e.expiry(c)
 		if bad != nil {
 			return bad
@@ -402,11 +413,16 @@ func (e *Emulator) payTrade(c *call) obj {
 			ExpiresAt:      exp,
 			BuyerLogonID:   buyerLogonID,
 			BuyerUserID:    buyerUserID,
+			CodeTail:       codeTail(auth),
+			Behaviour:      behave,
+		}
+		if behave == behaveLater {
+			t.ConfirmAt = c.now.Add(ConfirmDelay)
 		}
 		t.TradeNo = e.newTradeNo(c.now)
 		e.index(t)
 		e.saveLocked(t)
-		if !strings.HasSuffix(auth, "0003") {
+		if behave == behavePay {
 			_ = e.payLocked(t, c.now)
 		}
 	}

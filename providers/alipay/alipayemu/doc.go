@@ -18,7 +18,7 @@
 //	alipay.trade.close                WAIT_BUYER_PAY only
 //	alipay.trade.refund               keyed by (trade, out_request_no)
 //	alipay.trade.fastpay.refund.query refund_status=REFUND_SUCCESS or absent
-//	alipay.trade.pay                  payment code (bar_code); for later use
+//	alipay.trade.pay                  payment code (bar_code): the test codes decide
 //	alipay.data.dataservice.bill.downloadurl.query
 //	                                  trade bill: a link to GET /bill/download, a zip of GBK CSVs
 //
@@ -63,6 +63,10 @@
 // is unconfirmed), so a scanned trade lives by timeout_express from the
 // scan, else DefaultExpiry. A change the emulator cannot save is not
 // answered as done: the gateway answers 20000 (outcome unknown) and the
-// payer page refuses the payment. A trade.pay whose auth_code ends in 0003
-// answers 10003 and waits for Pay.
+// payer page refuses the payment. trade.pay decides what the customer does
+// from the test codes in codepay.go (pays at once, confirms ConfirmDelay
+// later by the emulator's clock, never confirms, insufficient balance,
+// expired code); any other valid code pays at once, one ending in 0003
+// waits for Pay. A payment-code trade keeps the code's last four digits,
+// never the code.
 package alipayemu

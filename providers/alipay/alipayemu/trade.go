@@ -73,6 +73,13 @@ type TradeInfo struct {
 	RefundedFen  int64        `json:"refunded_fen,omitempty"`
 	Refunds      []RefundInfo `json:"refunds,omitempty"`
 	CancelAction string       `json:"cancel_action,omitempty"` // "close" or "refund" once cancelled
+
+	// A payment-code trade keeps the code's last four digits and what
+	// its customer does, never the code itself; ConfirmAt is when a
+	// customer asked for the password confirms (zero: never by itself).
+	CodeTail  string    `json:"code_tail,omitempty"`
+	Behaviour string    `json:"behaviour,omitempty"`
+	ConfirmAt time.Time `json:"confirm_at,omitzero"`
 }
 
 // RefundInfo is one refund of a trade, keyed by out_request_no.
@@ -155,8 +162,10 @@ func (t *trade) qrExpiry() time.Time {
 
 // expireLocked applies the expiries: a code nobody scanned by its QR
 // expiry is locked (and keeps answering ACQ.TRADE_NOT_EXIST); a waiting
-// trade past its own expiry closes.
+// trade past its own expiry closes. A payment-code customer who confirms
+// before both (CodeConfirmsLater) pays first.
 func (e *Emulator) expireLocked(t *trade, now time.Time) {
+	e.confirmLocked(t, now)
 	switch t.Status {
 	case StatusPrecreated:
 		if exp := t.qrExpiry(); !t.Locked && !exp.IsZero() && !now.Before(exp) {
