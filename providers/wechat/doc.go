@@ -44,9 +44,17 @@
 // with the same number; it never treats them as failures.
 //
 // Query maps trade_state: SUCCESS and REFUND are paid; NOTPAY, USERPAYING
-// and ACCEPT not paid; CLOSED and REVOKED closed; PAYERROR failed;
-// ORDER_NOT_EXIST is TradeNotFound (not an error). Close maps ORDERPAID to
-// CloseWasPaid. Refunds: PROCESSING and ABNORMAL (manual handling on the
+// and ACCEPT not paid; CLOSED closed; REVOKED closed, or refunded when it
+// carries a success_time (a paid code trade a reverse gave back);
+// PAYERROR failed; ORDER_NOT_EXIST is TradeNotFound (not an error). Close
+// maps ORDERPAID to CloseWasPaid.
+//
+// Payment codes (codepay.go): PayCode posts /v3/pay/transactions/codepay
+// and Reverse .../{no}/reverse through the core client (no SDK service).
+// USERPAYING (a 202 answer or the error code) is not paid yet; NOT_ENOUGH
+// is KindInsufficient; AUTHCODEEXPIRE, AUTH_CODE_INVALID and PARAM_ERROR
+// are KindRefused with a message for the clerk. The customer's code is
+// never logged and is scrubbed from every error. Refunds: PROCESSING and ABNORMAL (manual handling on the
 // merchant platform) are requested, SUCCESS succeeded, CLOSED failed.
 //
 // # Notifications

@@ -291,8 +291,19 @@ func tradeStatus(tx *payments.Transaction, orderNo, mchID string) (checkout.Trad
 		}
 	case "NOTPAY", "USERPAYING", "ACCEPT":
 		st.State = checkout.TradeNotPaid
-	case "CLOSED", "REVOKED":
+	case "CLOSED":
 		st.State = checkout.TradeClosed
+	case "REVOKED":
+		// A payment-code trade reversed (Reverse): closed when nothing had
+		// been paid; with a success_time it had been paid and the reverse
+		// gave the money back, which the ledger keeps as paid and refunded.
+		st.State = checkout.TradeClosed
+		if tx.SuccessTime != nil && *tx.SuccessTime != "" {
+			st.State = checkout.TradeRefunded
+			if t, err := time.Parse(time.RFC3339, *tx.SuccessTime); err == nil {
+				st.PaidAt = t
+			}
+		}
 	case "PAYERROR":
 		st.State = checkout.TradeFailed
 	default:

@@ -151,10 +151,15 @@ func (e *Emulator) handle(r *http.Request, body []byte) answer {
 	switch {
 	case p == "/v3/pay/transactions/native":
 		return method(http.MethodPost, func() answer { return e.prepay(r, body) })
+	case p == "/v3/pay/transactions/codepay":
+		return method(http.MethodPost, func() answer { return e.codePay(body) })
 	case strings.HasPrefix(p, "/v3/pay/transactions/out-trade-no/"):
 		rest := strings.TrimPrefix(p, "/v3/pay/transactions/out-trade-no/")
 		if no, ok := strings.CutSuffix(rest, "/close"); ok && no != "" && !strings.Contains(no, "/") {
 			return method(http.MethodPost, func() answer { return e.closeTrade(no, body) })
+		}
+		if no, ok := strings.CutSuffix(rest, "/reverse"); ok && no != "" && !strings.Contains(no, "/") {
+			return method(http.MethodPost, func() answer { return e.reverse(no, body) })
 		}
 		if rest != "" && !strings.Contains(rest, "/") {
 			return method(http.MethodGet, func() answer { return e.query(r, rest, false) })
@@ -212,6 +217,10 @@ var stateDesc = map[string]string{
 	StateSuccess: "支付成功",
 	StateRefund:  "订单发生过退款",
 	StateClosed:  "订单已关闭",
+
+	StateUserPaying: "用户支付中，需要输入密码",
+	StateRevoked:    "已撤销",
+	StatePayError:   "支付失败，请重新下单支付",
 }
 
 func transactionOf(t Trade) transactionView {
@@ -228,6 +237,9 @@ func transactionOf(t Trade) transactionView {
 		total := t.Total
 		v.TransactionID = t.TransactionID
 		v.TradeType = "NATIVE"
+		if t.TradeType != "" {
+			v.TradeType = t.TradeType
+		}
 		v.BankType = "OTHERS"
 		v.SuccessTime = rfc3339(t.SuccessTime)
 		v.Payer = &payerView{OpenID: t.PayerOpenID}

@@ -35,6 +35,8 @@
 //	GET  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=
 //	GET  /v3/pay/transactions/id/{transaction_id}?mchid=
 //	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close
+//	POST /v3/pay/transactions/codepay                 payment code: the customer's behaviour is set by the test codes (codepay.go)
+//	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse   USERPAYING -> REVOKED; SUCCESS -> REVOKED, money back
 //	POST /v3/refund/domestic/refunds
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}
 //	GET  /v3/bill/tradebill?bill_date=&bill_type=   ALL, SUCCESS or REFUND, from the emulator's records

@@ -101,7 +101,17 @@ type Trade struct {
 	SuccessTime   time.Time `json:"success_time,omitzero"`
 	PayerOpenID   string    `json:"openid,omitempty"`
 	Refunded      int64     `json:"refunded"` // sum of refunds not closed, fen
-	Token         string    `json:"token"`    // the payer page is /pay/<token>
+	Token         string    `json:"token"`    // the payer page is /pay/<token>; empty for a code trade
+
+	// Payment-code trades (codepay.go): MICROPAY, what the customer does,
+	// when they confirm, and the last four digits of the code (never the
+	// code).
+	TradeType string    `json:"trade_type,omitempty"`
+	Customer  string    `json:"customer,omitempty"`
+	ConfirmAt time.Time `json:"confirm_at,omitzero"`
+	CodeTail  string    `json:"code_tail,omitempty"`
+	DeviceID  string    `json:"device_id,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
 // PayPath is the path of the trade's payer page.
@@ -241,7 +251,9 @@ func (e *Emulator) load() error {
 
 func (e *Emulator) index(t Trade) {
 	e.trades[t.OutTradeNo] = t
-	e.byToken[t.Token] = t.OutTradeNo
+	if t.Token != "" {
+		e.byToken[t.Token] = t.OutTradeNo
+	}
 	if t.TransactionID != "" {
 		e.byTxn[t.TransactionID] = t.OutTradeNo
 	}
@@ -329,6 +341,13 @@ func (e *Emulator) trade(no string) (Trade, bool) {
 		t.State = StateClosed
 		if err := e.saveTrade(t); err != nil {
 			// Still report it closed: the clock says so.
+			e.trades[no] = t
+		}
+	}
+	if t.State == StateUserPaying && !t.ConfirmAt.IsZero() && !e.now().Before(t.ConfirmAt) {
+		// The customer typed the password (or the payment failed) by now.
+		t = e.settleCode(t, t.ConfirmAt)
+		if err := e.saveTrade(t); err != nil {
 			e.trades[no] = t
 		}
 	}
@@ -424,7 +443,7 @@ func (e *Emulator) pay(no string) (already bool, err error) {
 	switch t.State {
 	case StateSuccess, StateRefund:
 		return true, nil
-	case StateClosed:
+	case StateClosed, StateRevoked, StatePayError:
 		return false, ErrNotPayable
 	}
 	t.State = StateSuccess
