@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"till/checkout"
+	"till/providers/alipay/alipayemu"
+	"till/providers/wechat/wechatemu"
 )
 
 // TestTradesSurviveARestart: an order made in one run is found, paid, by
@@ -268,6 +270,24 @@ func TestTestCodesAreWalletCodes(t *testing.T) {
 			if _, ok := FindTestCode(m, b); !ok {
 				t.Errorf("no %s %s code", m, b)
 			}
+		}
+	}
+}
+
+// TestTestCodesAreTheEmulators: the codes `till sandbox code` prints are
+// the ones the emulators act on.
+func TestTestCodesAreTheEmulators(t *testing.T) {
+	want := map[string]string{
+		"wechat/pays": wechatemu.CodePaysAtOnce, "wechat/password": wechatemu.CodeAsksPassword,
+		"wechat/never": wechatemu.CodeNeverConfirms, "wechat/balance": wechatemu.CodeInsufficient,
+		"wechat/expired": wechatemu.CodeExpired,
+		"alipay/pays":    alipayemu.CodePaysAtOnce, "alipay/password": alipayemu.CodeConfirmsLater,
+		"alipay/never": alipayemu.CodeNeverConfirms, "alipay/balance": alipayemu.CodeInsufficient,
+		"alipay/expired": alipayemu.CodeExpired,
+	}
+	for _, c := range TestCodes {
+		if w := want[string(c.Method)+"/"+c.Behaviour]; c.Code != w {
+			t.Errorf("%s %s: %s, the emulator's is %s", c.Method, c.Behaviour, c.Code, w)
 		}
 	}
 }
