@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -108,14 +107,7 @@ func (e *Engine) ChargeCode(ctx context.Context, amount Money, code, note string
 	if err != nil {
 		return Order{}, err
 	}
-	if amount <= 0 {
-		return Order{}, &AmountError{Code: AmountZero, Reason: "the amount must be at least 0.01"}
-	}
-	if amount > e.cfg.Ceiling {
-		return Order{}, &AmountError{Code: AmountAboveLimit, Limit: e.cfg.Ceiling, Amount: amount,
-			Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
-	}
-	if note, err = CheckNote(note); err != nil {
+	if note, err = e.checkSale(amount, note); err != nil {
 		return Order{}, err
 	}
 	p, err := e.provider(m)
@@ -134,21 +126,9 @@ func (e *Engine) ChargeCode(ctx context.Context, amount Money, code, note string
 		Way: WayCode, CodeTail: CodeTail(code),
 		ExpiresAt: now.Add(e.codeDeadline()),
 	}
-	for range 50 {
-		o.No = e.numbers.Order()
-		e.started.Store(o.No, true)
-		if err = e.ledger.CreateOrder(ctx, o); !errors.Is(err, ErrExists) {
-			break
-		}
-		e.started.Delete(o.No)
-	}
+	o, release, err := e.write(ctx, o)
 	if err != nil {
-		e.started.Delete(o.No)
-		return Order{}, &LedgerError{Op: "recording the sale (nothing was sent to " + m.Label() + ")", Err: err}
-	}
-	release, err := e.lock(ctx, o.No)
-	if err != nil {
-		return o, err // written and not sent: recovery settles it
+		return o, err
 	}
 	defer release()
 	e.log.Info("code sale started", "order", o.No, "method", m, "amount_fen", int64(amount), "code_tail", o.CodeTail)

@@ -378,14 +378,7 @@ func invisible(r rune) bool {
 // An Order with an empty State means nothing was recorded.
 func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string) (Order, error) {
 	ctx = e.as(ctx, "desk")
-	if amount <= 0 {
-		return Order{}, &AmountError{Code: AmountZero, Reason: "the amount must be at least 0.01"}
-	}
-	if amount > e.cfg.Ceiling {
-		return Order{}, &AmountError{Code: AmountAboveLimit, Limit: e.cfg.Ceiling, Amount: amount,
-			Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
-	}
-	note, err := CheckNote(note)
+	note, err := e.checkSale(amount, note)
 	if err != nil {
 		return Order{}, err
 	}
@@ -407,11 +400,38 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 		// Providers take whole seconds; the payable window is the timeout.
 		ExpiresAt: now.Add(e.cfg.Timeout).Truncate(time.Second),
 	}
-	// A number is taken only if this desk's sequence wrapped within one
-	// millisecond or its clock was set back (the instance tag sets desks
-	// apart): try the next ones. The number is claimed for this run before
-	// the order is written, so a recovery pass running now never takes it
-	// for a leftover.
+	o, release, err := e.write(ctx, o)
+	if err != nil {
+		return o, err
+	}
+	defer release()
+	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
+	return e.create(ctx, p, o)
+}
+
+// checkSale refuses an amount or a note no sale may have, before anything
+// is written.
+func (e *Engine) checkSale(amount Money, note string) (string, error) {
+	if amount <= 0 {
+		return "", &AmountError{Code: AmountZero, Reason: "the amount must be at least 0.01"}
+	}
+	if amount > e.cfg.Ceiling {
+		return "", &AmountError{Code: AmountAboveLimit, Limit: e.cfg.Ceiling, Amount: amount,
+			Reason: fmt.Sprintf("%s is above the limit of %s for one sale", amount, e.cfg.Ceiling)}
+	}
+	return CheckNote(note)
+}
+
+// write gives o its number, writes it as created and takes its lock: the
+// sale is on disk before its provider hears of it. A number is taken only
+// if this desk's sequence wrapped within one millisecond or its clock was
+// set back (the instance tag sets desks apart): the next ones are tried.
+// The number is claimed for this run before the order is written, so a
+// recovery pass running now never takes it for a leftover. An Order with
+// no number means nothing was written; one with a number and an error is
+// written and not sent (recovery settles it).
+func (e *Engine) write(ctx context.Context, o Order) (Order, func(), error) {
+	var err error
 	for range 50 {
 		o.No = e.numbers.Order()
 		e.started.Store(o.No, true)
@@ -422,15 +442,13 @@ func (e *Engine) Start(ctx context.Context, m Method, amount Money, note string)
 	}
 	if err != nil {
 		e.started.Delete(o.No)
-		return Order{}, &LedgerError{Op: "recording the sale (nothing was sent to " + m.Label() + ")", Err: err}
+		return Order{}, nil, &LedgerError{Op: "recording the sale (nothing was sent to " + o.Method.Label() + ")", Err: err}
 	}
 	release, err := e.lock(ctx, o.No)
 	if err != nil {
-		return o, err // written and not sent: recovery settles it
+		return o, nil, err
 	}
-	defer release()
-	e.log.Info("sale started", "order", o.No, "method", m, "amount_fen", int64(amount))
-	return e.create(ctx, p, o)
+	return o, release, nil
 }
 
 // Retry sends the create request of an order still in created again, with
