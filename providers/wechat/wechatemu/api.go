@@ -307,18 +307,75 @@ var (
 	outRefundNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
 )
 
-type prepayRequest struct {
+// orderRequest is what every order the merchant places carries, a Native
+// prepay and a payment-code pay alike.
+type orderRequest struct {
 	AppID       *string `json:"appid"`
 	MchID       *string `json:"mchid"`
 	Description *string `json:"description"`
 	OutTradeNo  *string `json:"out_trade_no"`
-	TimeExpire  *string `json:"time_expire"`
 	Attach      *string `json:"attach"`
-	NotifyURL   *string `json:"notify_url"`
 	Amount      *struct {
 		Total    *int64  `json:"total"`
 		Currency *string `json:"currency"`
 	} `json:"amount"`
+}
+
+type prepayRequest struct {
+	orderRequest
+	TimeExpire *string `json:"time_expire"`
+	NotifyURL  *string `json:"notify_url"`
+}
+
+// checkOrder checks an order's shared fields as the platform does and
+// returns its number, total and currency ("CNY" when unset); ok is false
+// with the refusal to answer. check runs between the required fields and
+// the rest, for the checks of the request's own kind.
+func (e *Emulator) checkOrder(req orderRequest, check func() (answer, bool)) (no string, total int64, currency string, bad answer, ok bool) {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"appid", req.AppID}, {"mchid", req.MchID}, {"description", req.Description}, {"out_trade_no", req.OutTradeNo}} {
+		if str(f.v) == "" {
+			return "", 0, "", paramError(f.name, nil, "此字段为必填项"), false
+		}
+	}
+	if check != nil {
+		if a, ok := check(); !ok {
+			return "", 0, "", a, false
+		}
+	}
+	if req.Amount == nil || req.Amount.Total == nil {
+		return "", 0, "", paramError("amount.total", nil, "此字段为必填项"), false
+	}
+	if *req.MchID != e.cfg.MchID {
+		return "", 0, "", mchNotExists, false
+	}
+	if *req.AppID != e.cfg.AppID {
+		return "", 0, "", failure(http.StatusBadRequest, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"), false
+	}
+	no = *req.OutTradeNo
+	if !outTradeNoRE.MatchString(no) {
+		return "", 0, "", paramError("out_trade_no", no, "长度须为6-32个字符，只能是数字、大小写字母_-|*"), false
+	}
+	if utf8.RuneCountInString(*req.Description) > 127 {
+		return "", 0, "", paramError("description", nil, "长度不能超过127个字符"), false
+	}
+	if len(str(req.Attach)) > 128 {
+		return "", 0, "", paramError("attach", nil, "长度不能超过128个字节"), false
+	}
+	total = *req.Amount.Total
+	if total <= 0 {
+		return "", 0, "", paramError("amount.total", total, "必须大于0"), false
+	}
+	currency = str(req.Amount.Currency)
+	if currency == "" {
+		currency = "CNY"
+	}
+	if currency != "CNY" {
+		return "", 0, "", paramError("amount.currency", currency, "境内商户号仅支持人民币CNY"), false
+	}
+	return no, total, currency, answer{}, true
 }
 
 func str(p *string) string {
@@ -333,43 +390,9 @@ func (e *Emulator) prepay(r *http.Request, body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return failure(http.StatusBadRequest, "PARAM_ERROR", "请求体不是合法的JSON: "+err.Error())
 	}
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"appid", req.AppID}, {"mchid", req.MchID}, {"description", req.Description}, {"out_trade_no", req.OutTradeNo}} {
-		if str(f.v) == "" {
-			return paramError(f.name, nil, "此字段为必填项")
-		}
-	}
-	if req.Amount == nil || req.Amount.Total == nil {
-		return paramError("amount.total", nil, "此字段为必填项")
-	}
-	if *req.MchID != e.cfg.MchID {
-		return mchNotExists
-	}
-	if *req.AppID != e.cfg.AppID {
-		return failure(http.StatusBadRequest, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
-	}
-	no := *req.OutTradeNo
-	if !outTradeNoRE.MatchString(no) {
-		return paramError("out_trade_no", no, "长度须为6-32个字符，只能是数字、大小写字母_-|*")
-	}
-	if utf8.RuneCountInString(*req.Description) > 127 {
-		return paramError("description", nil, "长度不能超过127个字符")
-	}
-	if len(str(req.Attach)) > 128 {
-		return paramError("attach", nil, "长度不能超过128个字节")
-	}
-	total := *req.Amount.Total
-	if total <= 0 {
-		return paramError("amount.total", total, "必须大于0")
-	}
-	currency := str(req.Amount.Currency)
-	if currency == "" {
-		currency = "CNY"
-	}
-	if currency != "CNY" {
-		return paramError("amount.currency", currency, "境内商户号仅支持人民币CNY")
+	no, total, currency, bad, ok := e.checkOrder(req.orderRequest, nil)
+	if !ok {
+		return bad
 	}
 	notifyURL := str(req.NotifyURL)
 	if notifyURL != "" {

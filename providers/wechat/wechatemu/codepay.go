@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"time"
-	"unicode/utf8"
 )
 
 // Payment codes (付款码, protocols.md E2): the merchant scans the code the
@@ -77,18 +76,10 @@ var (
 )
 
 type codePayRequest struct {
-	AppID       *string `json:"appid"`
-	MchID       *string `json:"mchid"`
-	Description *string `json:"description"`
-	OutTradeNo  *string `json:"out_trade_no"`
-	Attach      *string `json:"attach"`
-	Payer       *struct {
+	orderRequest
+	Payer *struct {
 		AuthCode *string `json:"auth_code"`
 	} `json:"payer"`
-	Amount *struct {
-		Total    *int64  `json:"total"`
-		Currency *string `json:"currency"`
-	} `json:"amount"`
 	SceneInfo *struct {
 		DeviceID  *string `json:"device_id"`
 		DeviceIP  *string `json:"device_ip"`
@@ -117,50 +108,18 @@ func (e *Emulator) codePay(body []byte) answer {
 		// Not err's text: it could quote the body, and so the code.
 		return failure(http.StatusBadRequest, "PARAM_ERROR", "请求体不是合法的JSON")
 	}
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"appid", req.AppID}, {"mchid", req.MchID}, {"description", req.Description}, {"out_trade_no", req.OutTradeNo}} {
-		if str(f.v) == "" {
-			return paramError(f.name, nil, "此字段为必填项")
+	no, total, currency, bad, ok := e.checkOrder(req.orderRequest, func() (answer, bool) {
+		if req.Payer == nil || str(req.Payer.AuthCode) == "" {
+			return paramError("payer.auth_code", nil, "此字段为必填项"), false
 		}
-	}
-	if req.Payer == nil || str(req.Payer.AuthCode) == "" {
-		return paramError("payer.auth_code", nil, "此字段为必填项")
-	}
-	if req.Amount == nil || req.Amount.Total == nil {
-		return paramError("amount.total", nil, "此字段为必填项")
+		return answer{}, true
+	})
+	if !ok {
+		return bad
 	}
 	if req.SceneInfo == nil || str(req.SceneInfo.DeviceID) == "" || str(req.SceneInfo.DeviceIP) == "" ||
 		req.SceneInfo.StoreInfo == nil || str(req.SceneInfo.StoreInfo.ID) == "" {
 		return paramError("scene_info", nil, "device_id、device_ip和store_info.id为必填项")
-	}
-	if *req.MchID != e.cfg.MchID {
-		return mchNotExists
-	}
-	if *req.AppID != e.cfg.AppID {
-		return failure(http.StatusBadRequest, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
-	}
-	no := *req.OutTradeNo
-	if !outTradeNoRE.MatchString(no) {
-		return paramError("out_trade_no", no, "长度须为6-32个字符，只能是数字、大小写字母_-|*")
-	}
-	if utf8.RuneCountInString(*req.Description) > 127 {
-		return paramError("description", nil, "长度不能超过127个字符")
-	}
-	if len(str(req.Attach)) > 128 {
-		return paramError("attach", nil, "长度不能超过128个字节")
-	}
-	total := *req.Amount.Total
-	if total <= 0 {
-		return paramError("amount.total", total, "必须大于0")
-	}
-	currency := str(req.Amount.Currency)
-	if currency == "" {
-		currency = "CNY"
-	}
-	if currency != "CNY" {
-		return paramError("amount.currency", currency, "境内商户号仅支持人民币CNY")
 	}
 	code := *req.Payer.AuthCode
 	if !authCodeRE.MatchString(code) {
