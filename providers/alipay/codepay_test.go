@@ -34,7 +34,7 @@ type codeEnv struct {
 	ledger *store.Store
 	spy    *codeSpy
 	eng    *checkout.Engine
-	saved  *tradeStore
+	saved  *fake.Store
 	logs   *syncBuffer
 }
 
@@ -59,36 +59,6 @@ func (s *codeSpy) Reverse(ctx context.Context, no string) (checkout.CloseResult,
 	return s.Provider.Reverse(ctx, no)
 }
 
-// tradeStore is the emulator's persistence, in memory.
-type tradeStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *tradeStore) Put(k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = append([]byte(nil), v...)
-	return nil
-}
-
-func (s *tradeStore) ForEach(fn func(string, []byte) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *tradeStore) get(k string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.m[k])
-}
-
 // syncBuffer collects the log lines of the provider, the emulator and the
 // engine.
 type syncBuffer struct {
@@ -111,7 +81,7 @@ func (b *syncBuffer) String() string {
 func newCodeEnv(t *testing.T, opts ...envOption) *codeEnv {
 	t.Helper()
 	fc := fake.NewClock(time.Now().Truncate(time.Second))
-	saved := &tradeStore{m: map[string][]byte{}}
+	saved := fake.NewStore()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts = append([]envOption{func(c *alipayemu.Config, _ *Credentials, po *[]Option) {
@@ -170,8 +140,8 @@ func TestCodePaysAtOnce(t *testing.T) {
 		biz["out_trade_no"] != o.No || biz["terminal_id"] != "T1" || biz["subject"] == "" {
 		t.Fatalf("trade.pay biz_content: %v", biz)
 	}
-	if tr.CodeTail != "0001" || strings.Contains(c.saved.get(o.No), alipayemu.CodePaysAtOnce) || c.saved.get(o.No) == "" {
-		t.Fatalf("the emulator keeps %q of the code; saved %s", tr.CodeTail, c.saved.get(o.No))
+	if tr.CodeTail != "0001" || strings.Contains(string(c.saved.Get(o.No)), alipayemu.CodePaysAtOnce) || string(c.saved.Get(o.No)) == "" {
+		t.Fatalf("the emulator keeps %q of the code; saved %s", tr.CodeTail, string(c.saved.Get(o.No)))
 	}
 	if c.spy.pays.Load() != 1 || c.spy.reverses.Load() != 0 {
 		t.Fatalf("%d pays, %d reverses", c.spy.pays.Load(), c.spy.reverses.Load())

@@ -483,3 +483,45 @@ func (p *Provider) Reverse(ctx context.Context, no string) (checkout.CloseResult
 	t.State = checkout.TradeClosed
 	return checkout.CloseResult{Outcome: checkout.CloseClosed}, nil
 }
+
+// Store is an emulator's Store (wechatemu.Store, alipayemu.Store) in
+// memory, for tests that restart an emulator on what it kept or read what
+// it wrote.
+type Store struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// NewStore returns an empty Store.
+func NewStore() *Store { return &Store{m: map[string][]byte{}} }
+
+// Put keeps a copy of value under key.
+func (s *Store) Put(key string, value []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[key] = append([]byte(nil), value...)
+	return nil
+}
+
+// ForEach calls fn on every key and value, with the store unlocked.
+func (s *Store) ForEach(fn func(key string, value []byte) error) error {
+	s.mu.Lock()
+	kv := make(map[string][]byte, len(s.m))
+	for k, v := range s.m {
+		kv[k] = v
+	}
+	s.mu.Unlock()
+	for k, v := range kv {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get is what was last put under key (nil: nothing).
+func (s *Store) Get(key string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[key]
+}

@@ -451,33 +451,10 @@ func TestCodeNeverLogged(t *testing.T) {
 	}
 }
 
-type memStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *memStore) Put(k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = append([]byte(nil), v...)
-	return nil
-}
-
-func (s *memStore) ForEach(fn func(string, []byte) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Code trades are kept in the Store without the code (its last four
 // digits only), and a restarted emulator still lets the customer confirm.
 func TestCodeTradesPersistWithoutTheCode(t *testing.T) {
-	st := &memStore{m: map[string][]byte{}}
+	st := fake.NewStore()
 	fc := fake.NewClock(time.Now())
 	var cfg wechatemu.Config
 	e := newEnv(t, func(c *wechatemu.Config) { c.Store, c.Clock = st, fc.Now; cfg = *c })
@@ -485,7 +462,7 @@ func TestCodeTradesPersistWithoutTheCode(t *testing.T) {
 	if s, err := e.p.PayCode(t.Context(), checkout.CodePayRequest{OrderNo: no, Amount: 300, Description: "tea", AuthCode: wechatemu.CodeAsksPassword, Terminal: "T1"}); err != nil || s.State != checkout.TradeNotPaid {
 		t.Fatalf("pay: %+v %v", s, err)
 	}
-	raw := string(st.m["trade/"+no])
+	raw := string(st.Get("trade/" + no))
 	if raw == "" || strings.Contains(raw, wechatemu.CodeAsksPassword) || !strings.Contains(raw, `"code_tail":"0002"`) {
 		t.Fatalf("stored: %s", raw)
 	}

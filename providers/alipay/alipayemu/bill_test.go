@@ -11,6 +11,8 @@ import (
 
 	"github.com/smartwalle/alipay/v3"
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"till/providers/fake"
 )
 
 func download(t *testing.T, u string) (int, []byte) {
@@ -128,7 +130,7 @@ func TestBillRefusals(t *testing.T) {
 // TestBillHooksPersist: the tamper hooks change the records the bill is
 // made from and survive a restart.
 func TestBillHooksPersist(t *testing.T) {
-	store := &memStore{m: map[string][]byte{}}
+	store := fake.NewStore()
 	s, _ := start(t, func(c *Config) { c.Store = store })
 	c := sdk(t, s)
 	if _, err := c.TradePreCreate(ctx, alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: "H1", TotalAmount: "10.00", Subject: "x"}}); err != nil {

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/smartwalle/alipay/v3"
+
+	"till/providers/fake"
 )
 
 const appID = "2021000000000002"
@@ -53,29 +55,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-type memStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *memStore) Put(k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = append([]byte(nil), v...)
-	return nil
-}
-
-func (s *memStore) ForEach(fn func(string, []byte) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func start(t *testing.T, mod func(*Config)) (*Server, *clock) {
@@ -221,7 +200,7 @@ func TestGatewayChecks(t *testing.T) {
 }
 
 func TestPersistence(t *testing.T) {
-	store := &memStore{m: map[string][]byte{}}
+	store := fake.NewStore()
 	s, _ := start(t, func(c *Config) { c.Store = store })
 	c := sdk(t, s)
 	rsp, err := c.TradePreCreate(ctx, alipay.TradePreCreate{Trade: alipay.Trade{OutTradeNo: "P1", TotalAmount: "9.99", Subject: "kept"}})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"till/providers/wechat/wechatemu"
+
+	"till/providers/fake"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -113,7 +115,7 @@ func TestTradeBillRefusals(t *testing.T) {
 // TestBillHooksPersist: the tamper hooks change the records the bill is
 // made from, and the changes survive a restart like any other.
 func TestBillHooksPersist(t *testing.T) {
-	store := &mapStore{m: map[string][]byte{}}
+	store := fake.NewStore()
 	h := start(t, func(c *wechatemu.Config) { c.Store = store })
 	no := "T20261123000102"
 	h.do("POST", "/v3/pay/transactions/native", prepayBody(no, 1000, ""), auth{})

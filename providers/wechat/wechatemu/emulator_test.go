@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"till/providers/fake"
 	"till/providers/wechat/wechatemu"
 )
 
@@ -353,31 +354,8 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
-type mapStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *mapStore) Put(k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = append([]byte(nil), v...)
-	return nil
-}
-
-func (s *mapStore) ForEach(fn func(string, []byte) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func TestTradesSurviveARestart(t *testing.T) {
-	store := &mapStore{m: map[string][]byte{}}
+	store := fake.NewStore()
 	s1, err := wechatemu.Start("127.0.0.1:0", config(func(c *wechatemu.Config) { c.Store = store }))
 	if err != nil {
 		t.Fatal(err)
