@@ -637,6 +637,11 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 		go d.backups.Run(ctx, nil)
 		opts.Backups = d.backups.Status
 	}
+	if opts.Sandbox {
+		for _, c := range sandbox.TestCodes {
+			opts.TestCodes = append(opts.TestCodes, ui.TestCode{Method: c.Method, Behaviour: c.Behaviour, Code: c.Code})
+		}
+	}
 	model := ui.New(opts)
 	// A signal (kill, a shutdown, the terminal closing) stops the desk
 	// the way q does: the model draws its blank last frame, so the shell

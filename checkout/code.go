@@ -36,6 +36,13 @@ const (
 	ReverseNotBefore = 15 * time.Second
 )
 
+// The reasons a code sale the reverse ended is closed with (the desk
+// words them in the clerk's language).
+const (
+	ReasonCodeReversed  = "reversed: the customer did not confirm in time"
+	ReasonCodeCancelled = "reversed: cancelled by the clerk"
+)
+
 // CodeError says why a scanned code was refused before anything was
 // written: it is no wallet's payment code.
 type CodeError struct{ Reason string }
@@ -169,6 +176,19 @@ func (e *Engine) codeDeadline() time.Duration {
 // reverse did. A reverse whose answer is unknown leaves the order open:
 // the next poll, or recovery, reverses again.
 func (e *Engine) PollCode(ctx context.Context, no string) (Order, error) {
+	return e.stepCode(ctx, no, false)
+}
+
+// CancelCode is PollCode for a sale the clerk has cancelled (the customer
+// changed their mind, or pays another way): it reverses without waiting
+// for the deadline, as soon as the provider takes a reverse (WeChat Pay:
+// ReverseNotBefore after the pay call; Alipay: at once). A customer who
+// confirmed meanwhile is recorded as paid, or paid and given back.
+func (e *Engine) CancelCode(ctx context.Context, no string) (Order, error) {
+	return e.stepCode(ctx, no, true)
+}
+
+func (e *Engine) stepCode(ctx context.Context, no string, cancel bool) (Order, error) {
 	ctx = e.as(ctx, "desk")
 	release, err := e.lock(ctx, no)
 	if err != nil {
@@ -179,13 +199,27 @@ func (e *Engine) PollCode(ctx context.Context, no string) (Order, error) {
 	if err != nil || p == nil {
 		return o, err
 	}
-	return e.settleCode(ctx, p, o)
+	return e.settleCode(ctx, p, o, cancel)
+}
+
+// ReverseDue is when an open code sale is reversed: at its deadline, or,
+// once the clerk has cancelled it (cancel), as soon as its provider takes
+// a reverse; never sooner than the provider allows.
+func ReverseDue(o Order, cancel bool) time.Time {
+	earliest := o.CreatedAt
+	if o.Method == MethodWeChat {
+		earliest = earliest.Add(ReverseNotBefore)
+	}
+	if cancel || o.ExpiresAt.Before(earliest) {
+		return earliest
+	}
+	return o.ExpiresAt
 }
 
 // settleCode is PollCode's step, and recovery's for a code sale an
 // earlier run left open: recovery too waits for the deadline, since the
 // customer may still be typing the password.
-func (e *Engine) settleCode(ctx context.Context, p Provider, o Order) (Order, error) {
+func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel bool) (Order, error) {
 	st, qerr := p.Query(ctx, o.No)
 	if qerr == nil {
 		got, err := e.apply(ctx, o, st)
@@ -195,11 +229,7 @@ func (e *Engine) settleCode(ctx context.Context, p Provider, o Order) (Order, er
 		o = got
 	}
 	now := e.clock.Now()
-	due := o.ExpiresAt
-	if at := o.CreatedAt.Add(ReverseNotBefore); at.After(due) {
-		due = at
-	}
-	if now.Before(due) {
+	if now.Before(ReverseDue(o, cancel)) {
 		return o, qerr // waiting for the customer (or the answer): poll again
 	}
 	cp, ok := p.(CodePayer)
@@ -229,8 +259,12 @@ func (e *Engine) settleCode(ctx context.Context, p Provider, o Order) (Order, er
 		}
 		return e.apply(ctx, o, st)
 	}
+	reason := ReasonCodeReversed
+	if cancel {
+		reason = ReasonCodeCancelled
+	}
 	return e.advance(ctx, o, StateClosed, func(s *Order) {
-		s.Reason = "reversed: the customer did not confirm in time"
+		s.Reason = reason
 		s.ClosedAt = now
 	})
 }

@@ -281,3 +281,34 @@ func TestBadCodeWritesNothing(t *testing.T) {
 		t.Fatalf("written %v, sent %v %v", open, r.wx.Calls(), r.ali.Calls())
 	}
 }
+
+// The clerk cancels a code sale: Alipay's is cancelled at once, WeChat
+// Pay's as soon as it takes a reverse (15 s after the pay call), not at
+// the deadline; the reason says the clerk cancelled.
+func TestCodeSaleCancelledByTheClerk(t *testing.T) {
+	r := newRig(t)
+	r.ali.CodeWaits, r.wx.CodeWaits = true, true
+	ctx := context.Background()
+	ali, _ := r.eng.ChargeCode(ctx, 880, aliOK, "")
+	got, err := r.eng.CancelCode(ctx, ali.No)
+	if err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || reverses(r.ali) != 1 {
+		t.Fatalf("Alipay cancelled at once: %+v %v, %d reverses", got, err, reverses(r.ali))
+	}
+	wx, _ := r.eng.ChargeCode(ctx, 990, wxCode, "")
+	r.clock.Advance(5 * time.Second)
+	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || !got.State.Open() || reverses(r.wx) != 0 {
+		t.Fatalf("WeChat Pay reversed within 15 s: %+v %v", got, err)
+	}
+	r.clock.Advance(checkout.ReverseNotBefore - 5*time.Second)
+	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || reverses(r.wx) != 1 {
+		t.Fatalf("WeChat Pay at 15 s: %+v %v, %d reverses", got, err, reverses(r.wx))
+	}
+	// A customer who confirmed before the cancel is paid, not reversed.
+	paid, _ := r.eng.ChargeCode(ctx, 500, aliOK, "")
+	if err := r.ali.Confirm(paid.No); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.eng.CancelCode(ctx, paid.No); err != nil || got.State != checkout.StatePaid || reverses(r.ali) != 1 {
+		t.Fatalf("confirmed before the cancel: %+v %v, %d reverses", got, err, reverses(r.ali))
+	}
+}

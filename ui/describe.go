@@ -93,6 +93,23 @@ var codeKeys = map[string]string{
 	"ACQ.TRADE_HAS_FINISHED":          "err.code.finished",
 }
 
+// payCodeKeys word the refusals of a customer's payment code: the
+// customer's balance, not the shop's (NOT_ENOUGH means the shop's on a
+// refund), and a code that expired or was used.
+var payCodeKeys = map[string]string{
+	"NOT_ENOUGH":                    "err.code.customer_balance",
+	"NOTENOUGH":                     "err.code.customer_balance",
+	"ACQ.BUYER_BALANCE_NOT_ENOUGH":  "err.code.customer_balance",
+	"AUTHCODEEXPIRE":                "err.code.code_expired",
+	"AUTH_CODE_EXPIRE":              "err.code.code_expired",
+	"AUTH_CODE_INVALID":             "err.code.code_expired",
+	"AUTH_CODE_ERROR":               "err.code.code_expired",
+	"ACQ.PAYMENT_AUTH_CODE_INVALID": "err.code.code_expired",
+	"ACQ.AUTH_CODE_INVALID":         "err.code.code_expired",
+	"NOTSUPORTCARD":                 "err.code.card_refused",
+	"PAYERROR":                      "err.code.pay_failed",
+}
+
 // kindKeys say what a definite answer means when its code is not one the
 // clerk needs told apart.
 var kindKeys = map[checkout.ErrorKind]string{
@@ -180,6 +197,9 @@ func providerMessage(p *catalog.Printer, pe *checkout.ProviderError, provider st
 		// WeChat's answer to a refund above what it can still refund
 		// (money sent back outside till) has no code of its own.
 		return p.T("err.code.refund_refused", v)
+	}
+	if key, ok := payCodeKeys[pe.Code]; ok && pe.Op == "pay" {
+		return p.T(key, v)
 	}
 	if key, ok := codeKeys[pe.Code]; ok {
 		return p.T(key, v)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
@@ -47,8 +48,27 @@ type entryModel struct {
 	todayErr error
 
 	// charging is the sale to start, set by the w or a key and taken
-	// (and cleared) by the root at once.
-	charging *chargeMsg
+	// (and cleared) by the root at once; codeCharge likewise for a
+	// payment-code sale, set by Enter in the code prompt.
+	charging   *chargeMsg
+	codeCharge *codeChargeMsg
+
+	// The payment-code prompt (Enter after an amount, or digits after a
+	// two-decimal one): prompt is open, code holds its digits (never
+	// drawn in full), overflow says the prompt was opened by digits that
+	// ran past the amount's two decimals, so a code refused there may
+	// have taken digits into the amount (the amount is cleared with it).
+	prompt   bool
+	code     string
+	overflow bool
+	// swallowing: a run of digits too long to be an amount arrived (a
+	// code scanned before the amount was typed); the rest of the run is
+	// dropped, up to the scanner's Enter or a pause (scanGap).
+	swallowing bool
+	lastKey    time.Time
+	// showCodes: the help is open, and in the sandbox it lists the test
+	// codes where today's sales are.
+	showCodes bool
 
 	width, height int // the body's room
 	winW, winH    int // the whole window, for the QR code's needs
@@ -67,6 +87,7 @@ func newEntry(d deps) entryModel {
 // reset clears the sale for the next customer, keeping the recent list.
 func (m entryModel) reset() entryModel {
 	m.amount, m.err, m.editingNote = "", "", false
+	m.prompt, m.code, m.overflow, m.swallowing = false, "", false, false
 	m.note.SetValue("")
 	m.note.Blur()
 	return m
@@ -75,6 +96,9 @@ func (m entryModel) reset() entryModel {
 func (m entryModel) shortHelp() []key.Binding {
 	if m.editingNote {
 		return []key.Binding{m.noteKeys.Done, m.noteKeys.Cancel}
+	}
+	if m.prompt {
+		return []key.Binding{m.keys.CodeDigits, m.keys.Charge, m.keys.Backspace, m.keys.Back}
 	}
 	var bs []key.Binding
 	bs = append(bs, m.keys.Digit)
@@ -85,6 +109,9 @@ func (m entryModel) shortHelp() []key.Binding {
 		case checkout.MethodAlipay:
 			bs = append(bs, m.keys.Alipay)
 		}
+	}
+	if m.deps.canCode() {
+		bs = append(bs, m.keys.Code)
 	}
 	return append(bs, m.keys.Note, m.keys.Today)
 }
@@ -109,9 +136,29 @@ func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 		if m.editingNote {
 			return m.updateNote(msg)
 		}
-		return m.updateKey(msg)
+		now := m.deps.now()
+		var cmd tea.Cmd
+		m, cmd = m.updateTyped(msg, now)
+		m.lastKey = now
+		return m, cmd
 	}
 	return m, nil
+}
+
+// updateTyped takes a key typed at now: the rest of a scan that came
+// before the amount is dropped, the code prompt takes its keys, the
+// amount the others.
+func (m entryModel) updateTyped(msg tea.KeyMsg, now time.Time) (entryModel, tea.Cmd) {
+	if m.swallowing {
+		var done bool
+		if m, done = m.swallow(msg, now); done {
+			return m, nil
+		}
+	}
+	if m.prompt {
+		return m.updatePrompt(msg)
+	}
+	return m.updateKey(msg)
 }
 
 func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
@@ -133,6 +180,18 @@ func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 
 func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 	switch {
+	case msg.Paste && isCodeText(string(msg.Runes)):
+		// A pasted run of digits too long for an amount is a payment
+		// code (a scanner in paste mode, a code copied from
+		// `till sandbox code`): the prompt's, once there is an amount.
+		if m.amount == "" {
+			m.err = m.deps.p.T("entry.amount_first")
+			return m, nil
+		}
+		if m, _ = m.openPrompt(false, ""); !m.prompt {
+			return m, nil
+		}
+		return m.updatePrompt(msg)
 	case msg.Paste:
 		// A pasted amount is taken as the clerk would read it (" ¥45.60 "
 		// is 45.60); anything else is said, not typed.
@@ -152,10 +211,28 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 			m.err = m.deps.p.T("entry.too_long", catalog.V{"Max": maxAmountChars})
 		}
 	case key.Matches(msg, m.keys.Digit):
+		r := msg.Runes[0]
+		switch {
+		case r >= '0' && r <= '9' && hasTwoDecimals(m.amount) && m.deps.canCode():
+			// "9.90" and then a scan: the digits are the code's.
+			return m.openPrompt(true, string(r))
+		case r >= '0' && r <= '9' && digitRun(m.amount) >= maxAmountDigits:
+			// No price has this many digits: a code scanned before the
+			// amount was typed. It is neither an amount nor shown.
+			m.amount, m.swallowing = "", true
+			m.err = m.deps.p.T("entry.amount_first")
+			return m, nil
+		}
 		if len(m.amount)+len(msg.Runes) <= maxAmountChars {
 			m.amount += string(msg.Runes)
 		}
 		m.err = ""
+	case key.Matches(msg, m.keys.Code) && m.deps.canCode():
+		if m.amount == "" {
+			m.err = m.deps.p.T("entry.amount_first")
+			return m, nil
+		}
+		return m.openPrompt(false, "")
 	case key.Matches(msg, m.keys.Backspace):
 		if m.amount != "" {
 			m.amount = m.amount[:len(m.amount)-1]
@@ -174,6 +251,170 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 		return m.charge(checkout.MethodAlipay)
 	}
 	return m, nil
+}
+
+// maxAmountDigits is the longest run of digits an amount has (no price at
+// the counter is a billion yuan): one more is a scanned code.
+const maxAmountDigits = 8
+
+// scanGap is the longest pause between two keys of one scan: a barcode
+// scanner types a code's digits a few milliseconds apart, a person
+// hundreds.
+const scanGap = 150 * time.Millisecond
+
+// digitRun is how many digits end s.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[len(s)-1-n] >= '0' && s[len(s)-1-n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// hasTwoDecimals reports an amount typed to the fen with a point ("9.90").
+// A comma does not count: "1,23" may be the start of "1,234" (refused as
+// unclear, with a message), so after a comma's two decimals a scan needs
+// the Enter first.
+func hasTwoDecimals(s string) bool {
+	i := strings.LastIndex(s, ".")
+	return i >= 0 && len(s)-i-1 == 2 && digitRun(s) == 2
+}
+
+// swallow drops a key of a scan that came before the amount: the digits
+// that follow the run, then the scanner's Enter. Anything else, or a key
+// after a pause, ends it and is taken as typed (done false).
+func (m entryModel) swallow(msg tea.KeyMsg, now time.Time) (entryModel, bool) {
+	if now.Sub(m.lastKey) > scanGap {
+		m.swallowing = false
+		return m, false
+	}
+	switch {
+	case msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) == 1 && msg.Runes[0] >= '0' && msg.Runes[0] <= '9':
+		return m, true
+	case msg.Type == tea.KeyEnter:
+		m.swallowing = false
+		return m, true
+	}
+	m.swallowing = false
+	return m, false
+}
+
+// openPrompt opens the code prompt for the amount typed, with first the
+// code's first digit when a digit opened it (overflow).
+func (m entryModel) openPrompt(overflow bool, first string) (entryModel, tea.Cmd) {
+	if _, err := m.deps.engine.ParseAmount(m.amount); err != nil {
+		m.err = describe(m.deps.p, err, "")
+		return m, nil
+	}
+	m.prompt, m.overflow, m.code, m.err = true, overflow, first, ""
+	return m, nil
+}
+
+// maxCodeDigits bounds what the prompt keeps: a payment code has at most
+// 24 digits; a longer run is refused at Enter.
+const maxCodeDigits = 32
+
+// updatePrompt takes a key in the code prompt: digits (a scanner's, or a
+// clerk's typing a code by hand), Enter to charge, backspace, Esc back to
+// the amount. w or a in an empty prompt show the QR instead.
+func (m entryModel) updatePrompt(msg tea.KeyMsg) (entryModel, tea.Cmd) {
+	p := m.deps.p
+	switch {
+	case msg.Paste:
+		text := strings.TrimSpace(checkout.NarrowAmount(string(msg.Runes)))
+		enter := strings.ContainsAny(string(msg.Runes), "\r\n")
+		if strings.Trim(text, "0123456789") != "" {
+			m.code, m.err = "", p.T("entry.code_digits")
+			return m, nil
+		}
+		m.code = (m.code + text)[:min(len(m.code)+len(text), maxCodeDigits)]
+		if enter {
+			return m.chargeCode()
+		}
+	case msg.Type == tea.KeyRunes && len(msg.Runes) == 1 && msg.Runes[0] >= '0' && msg.Runes[0] <= '9':
+		if len(m.code) < maxCodeDigits {
+			m.code += string(msg.Runes)
+		}
+		m.err = ""
+	case key.Matches(msg, m.keys.Charge):
+		return m.chargeCode()
+	case key.Matches(msg, m.keys.Backspace):
+		if m.code != "" {
+			m.code = m.code[:len(m.code)-1]
+		}
+		m.err = ""
+	case key.Matches(msg, m.keys.Back):
+		m.prompt, m.code, m.overflow, m.err = false, "", false, ""
+	case m.code == "" && key.Matches(msg, m.keys.WeChat):
+		m.prompt = false
+		return m.charge(checkout.MethodWeChat)
+	case m.code == "" && key.Matches(msg, m.keys.Alipay):
+		m.prompt = false
+		return m.charge(checkout.MethodAlipay)
+	case msg.Type == tea.KeyRunes:
+		m.err = p.T("entry.code_digits")
+	}
+	return m, nil
+}
+
+// chargeCode checks the code the prompt holds and asks for the sale: a
+// code that is no wallet's, or a wallet not set up here, is refused with
+// a message, nothing is written and the prompt is emptied for the next
+// scan.
+func (m entryModel) chargeCode() (entryModel, tea.Cmd) {
+	p := m.deps.p
+	code := m.code
+	m.code = ""
+	if code == "" {
+		m.err = p.T("entry.code_prompt")
+		return m, nil
+	}
+	meth, err := checkout.WalletOf(code)
+	if err != nil {
+		m.err = p.T("entry.not_a_code", catalog.V{"Digits": len(code)})
+		if m.overflow {
+			// Digits after the amount's decimals opened the prompt: the
+			// scan may have begun in the amount. Type it again.
+			m.amount, m.prompt, m.overflow = "", false, false
+			m.err = p.T("entry.not_a_code_retype", catalog.V{"Digits": len(code)})
+		}
+		return m, nil
+	}
+	if !m.deps.hasMethod(meth) {
+		m.err = p.T("entry.not_configured", catalog.V{"Method": methodName(p, meth)})
+		return m, nil
+	}
+	amount, err := m.deps.engine.ParseAmount(m.amount)
+	if err != nil {
+		m.err = describe(p, err, "")
+		return m, nil
+	}
+	note, err := checkout.CheckNote(m.note.Value())
+	if err != nil {
+		m.err = describe(p, err, "")
+		return m, nil
+	}
+	m.err = ""
+	m.codeCharge = &codeChargeMsg{amount: amount, code: code, note: note, method: meth}
+	return m, nil
+}
+
+// maskCode draws a code being typed as a dot per digit but the last four:
+// the count and the tail tell a clerk typing by hand where they are, and
+// the code, a bearer credential, is never on screen whole.
+func maskCode(code string) string {
+	if code == "" {
+		return ""
+	}
+	keep := min(len(code), 4)
+	return strings.Repeat("•", len(code)-keep) + code[len(code)-keep:]
+}
+
+// isCodeText reports a paste that is a run of digits longer than an amount
+// has (and perhaps the scanner's Enter).
+func isCodeText(s string) bool {
+	t := strings.TrimSpace(checkout.NarrowAmount(s))
+	return len(t) > maxAmountDigits && strings.Trim(t, "0123456789") == ""
 }
 
 func isAmountText(s string) bool {
@@ -217,19 +458,30 @@ func (m entryModel) View() string {
 		amountText = s.Muted.Render("0.00")
 	}
 	cursor := "▌"
-	if m.editingNote {
+	if m.editingNote || m.prompt {
 		cursor = " "
 	}
 	box := s.InputOn
-	if m.editingNote {
+	if m.editingNote || m.prompt {
 		box = s.Input
 	}
 	labelW := max(ansi.StringWidth(p.T("entry.amount")), ansi.StringWidth(p.T("entry.note"))) + 2
+	if m.prompt {
+		labelW = max(labelW, ansi.StringWidth(p.T("entry.code"))+2)
+	}
 	// The box is 22 columns wide (its border takes 2 more), less in a
 	// window too narrow for that.
 	amountBox := box.Width(max(8, min(22, m.width-labelW-2))).Render(s.Amount.Render("¥ "+amountText) + cursor)
 	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, s.Label.Render(pad(p.T("entry.amount"), labelW)), amountBox))
 	b.WriteByte('\n')
+	if m.prompt {
+		codeBox := s.InputOn.Width(max(8, min(30, m.width-labelW-2))).Render(maskCode(m.code) + "▌")
+		b.WriteString(lipgloss.JoinHorizontal(lipgloss.Center, s.Label.Render(pad(p.T("entry.code"), labelW)), codeBox))
+		b.WriteString("\n" + s.Accent.Width(m.width).Render(p.T("entry.code_prompt")) + "\n")
+		if m.deps.sandbox {
+			b.WriteString(s.Muted.Width(m.width).Render(p.T("entry.code_sandbox_hint")) + "\n")
+		}
+	}
 
 	noteView := m.note.View()
 	switch {
@@ -243,7 +495,36 @@ func (m entryModel) View() string {
 		b.WriteString("\n" + s.Error.Width(m.width).Render("✗ "+m.err) + "\n")
 	}
 	b.WriteString("\n")
+	if m.showCodes && len(m.deps.testCodes) > 0 {
+		b.WriteString(m.testCodesView())
+		return b.String()
+	}
 	b.WriteString(m.recentView(m.height - lipgloss.Height(b.String())))
+	return b.String()
+}
+
+// behaviourKeys word what the emulated customer does with a test code.
+var behaviourKeys = map[string]string{
+	"pays": "codes.pays", "password": "codes.password", "never": "codes.never",
+	"balance": "codes.balance", "expired": "codes.expired",
+}
+
+// testCodesView lists the sandbox's payment codes, to paste at the code
+// prompt as a scanner types them.
+func (m entryModel) testCodesView() string {
+	s := m.deps.styles
+	p := m.deps.p
+	var b strings.Builder
+	b.WriteString(s.Title.Width(m.width).Render(p.T("codes.title")))
+	for _, c := range m.deps.testCodes {
+		what := c.Behaviour
+		if k, ok := behaviourKeys[c.Behaviour]; ok {
+			what = p.T(k)
+		}
+		line := pad(methodName(p, c.Method), 11) + "  " + c.Code + "  " + what
+		b.WriteString("\n" + ansi.Truncate(line, max(m.width, 1), "…"))
+	}
+	b.WriteString("\n" + s.Muted.Width(m.width).Render(p.T("codes.how")))
 	return b.String()
 }
 

@@ -41,6 +41,12 @@ type entryKeys struct {
 	Refresh   key.Binding
 	Manager   key.Binding
 	Operator  key.Binding
+	// Code opens the payment-code prompt; in it, CodeDigits type the
+	// code, Charge charges it and Back returns to the amount.
+	Code       key.Binding
+	CodeDigits key.Binding
+	Charge     key.Binding
+	Back       key.Binding
 }
 
 // narrowKey reads a key typed in a Chinese input method's full-width
@@ -72,6 +78,11 @@ func defaultEntryKeys(p *catalog.Printer) entryKeys {
 		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", p.T("key.refresh"))),
 		Manager:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", p.T("key.manager"))),
 		Operator:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", p.T("key.operator"))),
+		Code:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", p.T("key.payment_code"))),
+		CodeDigits: key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"),
+			key.WithHelp("0-9", p.T("key.payment_code"))),
+		Charge: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", p.T("key.charge_code"))),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.back"))),
 	}
 }
 

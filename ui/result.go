@@ -23,7 +23,8 @@ type resultModel struct {
 	deps          deps
 	keys          resultKeys
 	order         checkout.Order
-	width, height int // the body's room
+	err           error // why a payment code was refused, in the clerk's words
+	width, height int   // the body's room
 }
 
 func newResult(d deps, o checkout.Order) resultModel {
@@ -40,6 +41,19 @@ func (m resultModel) Update(tea.Msg) (resultModel, tea.Cmd) { return m, nil }
 func (m resultModel) outcome() (band, headline string, figure checkout.Money) {
 	p := m.deps.p
 	o := m.order
+	if o.Way == checkout.WayCode {
+		switch o.State {
+		case checkout.StateClosed:
+			if strings.HasPrefix(o.Reason, "reversed") {
+				return "closed", p.T("result.code_reversed"), o.Amount
+			}
+			return "failed", p.T("result.code_not_paid"), o.Amount
+		case checkout.StateFailed:
+			return "failed", p.T("result.code_not_paid"), o.Amount
+		case checkout.StateRefunded:
+			return "refunded", p.T("result.code_returned"), o.Refunded
+		}
+	}
 	switch o.State {
 	case checkout.StatePaid:
 		return "paid", p.T("result.paid"), o.Amount
@@ -59,7 +73,29 @@ func (m resultModel) detail() string {
 	p := m.deps.p
 	o := m.order
 	v := catalog.V{"Method": methodName(p, o.Method), "No": o.No, "Reason": m.reason(),
-		"Amount": p.Money(o.Amount), "Paid": p.Money(o.ProviderAmount)}
+		"Amount": p.Money(o.Amount), "Paid": p.Money(o.ProviderAmount), "Tail": o.CodeTail}
+	if o.Way == checkout.WayCode {
+		switch o.State {
+		case checkout.StatePaid:
+			v["At"] = p.Clock(o.PaidAt.In(m.deps.loc))
+			return p.T("result.code_paid_detail", v)
+		case checkout.StateFailed:
+			if m.err != nil {
+				v["Reason"] = describe(p, m.err, o.Method)
+			}
+			return p.T("result.code_refused_detail", v)
+		case checkout.StateClosed:
+			switch o.Reason {
+			case checkout.ReasonCodeReversed:
+				return p.T("result.code_reversed_detail", v)
+			case checkout.ReasonCodeCancelled:
+				return p.T("result.code_cancelled_detail", v)
+			}
+			return p.T("result.code_closed_detail", v)
+		case checkout.StateRefunded:
+			return p.T("result.code_returned_detail", v)
+		}
+	}
 	switch o.State {
 	case checkout.StatePaid:
 		v["At"] = p.Clock(o.PaidAt.In(m.deps.loc))
@@ -95,6 +131,8 @@ func (m resultModel) reason() string {
 		return p.T("reason.recovery")
 	case strings.HasPrefix(r, "closed by the provider"):
 		return p.T("reason.provider_closed")
+	case strings.HasPrefix(r, "refused by provider: ") && m.order.Way == checkout.WayCode:
+		return strings.TrimPrefix(r, "refused by provider: ") // the adapter's words for the clerk
 	case strings.HasPrefix(r, "refused by provider"):
 		return p.T("reason.refused")
 	}

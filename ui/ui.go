@@ -45,6 +45,8 @@ type deps struct {
 	guard    *manager.Guard // the manager PIN; nil: no manager mode
 	staff    Staff          // the operators; nil: none
 	backups  func() backup.Status
+	// testCodes are the sandbox's payment codes, for the help screen.
+	testCodes []TestCode
 	// memo keeps the parts of the frame drawn the same on most frames
 	// (nil: all drawn each time).
 	memo *viewMemo
@@ -80,6 +82,10 @@ func (l *lastDrawn) get(key string, draw func() string) string {
 	l.last.Store(&[2]string{key, v})
 	return v
 }
+
+// canCode reports that the desk takes payment codes: a wallet is set up
+// (both adapters charge codes; the prompt tells the wallet from the code).
+func (d deps) canCode() bool { return len(d.engine.Methods()) > 0 }
 
 func (d deps) hasMethod(m checkout.Method) bool {
 	for _, x := range d.engine.Methods() {
@@ -158,6 +164,17 @@ type Options struct {
 	// Backups says how the automatic backups go, for the manager's menu;
 	// nil: none are configured.
 	Backups func() backup.Status
+	// TestCodes are the sandbox emulators' payment codes, listed on the
+	// help screen (?) so a new user has one to paste; none on a live desk.
+	TestCodes []TestCode
+}
+
+// TestCode is a sandbox payment code and what the emulated customer does
+// with it (Behaviour: pays, password, never, balance, expired).
+type TestCode struct {
+	Method    checkout.Method
+	Behaviour string
+	Code      string
 }
 
 type screen int
@@ -173,10 +190,11 @@ const (
 	screenRefund
 	screenOperator
 	screenReport
+	screenCode
 )
 
 func (s screen) String() string {
-	return [...]string{"entry", "waiting", "result", "problem", "history", "pin", "menu", "refund", "operator", "report"}[s]
+	return [...]string{"entry", "waiting", "result", "problem", "history", "pin", "menu", "refund", "operator", "report", "code"}[s]
 }
 
 // ShutdownMsg stops the desk as q does, whatever is on screen: sent by
@@ -198,6 +216,7 @@ type Model struct {
 	entry   entryModel
 	waiting waitingModel
 	result  resultModel
+	code    codeSaleModel
 	problem problemModel
 	history historyModel
 	pin     pinModel
@@ -269,7 +288,7 @@ func New(o Options) Model {
 	cfg := o.Engine.Config()
 	styles := DefaultStyles(r)
 	d := deps{ctx: ctx, engine: o.Engine, styles: &styles, p: p, now: o.Engine.Now, loc: cfg.Location,
-		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff, backups: o.Backups,
+		sandbox: o.Sandbox, shop: shop, terminal: o.Terminal, guard: o.Guard, staff: o.Staff, backups: o.Backups, testCodes: o.TestCodes,
 		memo: &viewMemo{}}
 	h := help.New()
 	m := Model{
@@ -315,7 +334,8 @@ func (m Model) typingText() bool {
 // InFlight reports whether a sale is under way, so that quitting can
 // warn first.
 func (m Model) InFlight() bool {
-	return m.active == screenWaiting || m.active == screenProblem || m.active == screenRefund && m.refund.busy()
+	return m.active == screenWaiting || m.active == screenProblem || m.active == screenCode ||
+		m.active == screenRefund && m.refund.busy()
 }
 
 // Active names the screen on show (for tests and logs).
@@ -390,6 +410,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 					return m, tea.Quit
 				case key.Matches(msg, m.keys.Help):
 					m.help.ShowAll = !m.help.ShowAll
+					m.entry.showCodes = m.help.ShowAll
 					return m, nil
 				case key.Matches(msg, m.entry.keys.Today):
 					return m.openHistory()
@@ -406,6 +427,8 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			}
 		case screenResult:
 			return m.leaveResult(msg)
+		case screenCode:
+			return m.codeKey(msg)
 		}
 	}
 
@@ -471,7 +494,16 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case saleStartedMsg:
 		return m.started(msg)
 	case saleDoneMsg:
-		return m.showResult(msg.order)
+		return m.showResult(msg.order, nil)
+	case codeAnswerMsg:
+		return m.codeAnswered(msg)
+	case codeTickMsg:
+		if m.active != screenCode || msg.no != m.code.order.No {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.code, _, cmd = m.code.ask()
+		return m, cmd
 	case closeFailedMsg:
 		m.active = screenProblem
 		m.problem = newProblem(m.deps, problemCloseFailed, msg.order, msg.err)
@@ -562,6 +594,14 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 			m, start = m.charge(*c)
 			return m, tea.Batch(cmd, start)
 		}
+		if c := m.entry.codeCharge; c != nil {
+			m.entry.codeCharge = nil
+			var start tea.Cmd
+			m, start = m.chargeCode(*c)
+			return m, tea.Batch(cmd, start)
+		}
+	case screenCode:
+		m.code, cmd = m.code.Update(msg)
 	case screenWaiting:
 		m.waiting, cmd = m.waiting.Update(msg)
 	case screenResult:
@@ -629,6 +669,59 @@ func (m Model) leaveResult(k tea.KeyMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// chargeCode starts the payment-code sale the entry screen asked for.
+func (m Model) chargeCode(c codeChargeMsg) (Model, tea.Cmd) {
+	m.notice, m.noticeFromPass, m.setup = "", false, ""
+	m.active = screenCode
+	m.code = newCodeSale(m.deps, c)
+	m.code.tag = nextTag()
+	m = m.resize()
+	return m, tea.Batch(m.code.spinner.Tick, chargeCodeCmd(m.deps.ctx, m.deps.engine, c, m.code.tag))
+}
+
+// codeAnswered takes the engine's answer about the code sale on screen:
+// the result once it has ended; back to the prompt when nothing was
+// written (the ledger failed, or the code was refused before the call).
+func (m Model) codeAnswered(a codeAnswerMsg) (Model, tea.Cmd) {
+	if m.active != screenCode || a.tag != m.code.tag {
+		return m, nil // a call the screen no longer waits for: the ledger has it
+	}
+	if a.order.No == "" && m.code.order.No == "" {
+		m.active = screenEntry
+		m.entry.prompt, m.entry.code = true, ""
+		m.entry.err = describe(m.deps.p, a.err, m.code.method)
+		return m, nil
+	}
+	next, done, cmd := m.code.answered(a)
+	m.code = next
+	if done {
+		return m.showResult(m.code.order, a.err)
+	}
+	return m, cmd
+}
+
+// codeKey takes a key on the code sale's screen: Esc cancels (the trade is
+// reversed as soon as the provider allows); once a cancelled or overdue
+// sale's reverse keeps failing, Esc leaves it to till's settling. Other
+// keys wait: the customer is paying.
+func (m Model) codeKey(k tea.KeyMsg) (Model, tea.Cmd) {
+	if k.Type != tea.KeyEsc {
+		return m, nil
+	}
+	if m.code.leavable() {
+		o := m.code.order
+		m.deps.engine.Release(o.No)
+		return m.toEntry(m.deps.p.T("notice.left_open", catalog.V{"No": o.No, "Amount": m.deps.p.Money(o.Amount), "Method": methodName(m.deps.p, o.Method)}), true)
+	}
+	if m.code.cancel {
+		return m, nil
+	}
+	m.code.cancel = true
+	var cmd tea.Cmd
+	m.code, _, cmd = m.code.ask()
+	return m, cmd
+}
+
 // charge starts the sale the entry screen asked for.
 func (m Model) charge(c chargeMsg) (Model, tea.Cmd) {
 	m.notice, m.noticeFromPass, m.setup = "", false, ""
@@ -638,9 +731,10 @@ func (m Model) charge(c chargeMsg) (Model, tea.Cmd) {
 
 // showResult ends a sale on the result screen, ringing the bell on PAID,
 // and takes down the ctrl+c warning the sale had raised.
-func (m Model) showResult(o checkout.Order) (Model, tea.Cmd) {
+func (m Model) showResult(o checkout.Order, err error) (Model, tea.Cmd) {
 	m.active = screenResult
 	m.result = newResult(m.deps, o)
+	m.result.err = err
 	if m.quitArmed {
 		m.quitArmed, m.notice = false, ""
 	}
@@ -740,7 +834,7 @@ func (m Model) started(msg saleStartedMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	// Failed, or settled (paid/closed) while retrying.
-	return m.showResult(o)
+	return m.showResult(o, nil)
 }
 
 // toWaiting shows w and runs cmd, the engine call it waits on.
@@ -801,7 +895,7 @@ func (m Model) resize() Model {
 	m.entry.width, m.entry.height = w, h
 	m.entry.winW, m.entry.winH = m.width, m.height
 	m.history.width, m.history.height = w, h
-	m.problem.width, m.result.width = w, w
+	m.problem.width, m.result.width, m.code.width = w, w, w
 	m.problem.height, m.result.height = h, h
 	m.pin.width, m.menu.width, m.picker.width = w, w, w
 	m.refund.width, m.refund.height = w, h
@@ -826,6 +920,8 @@ func (m Model) shortHelp() []key.Binding {
 		bs = m.waiting.shortHelp()
 	case screenResult:
 		bs = m.result.shortHelp()
+	case screenCode:
+		bs = m.code.shortHelp()
 	case screenProblem:
 		bs = m.problem.shortHelp()
 	case screenHistory:
@@ -980,6 +1076,8 @@ func (m Model) View() string {
 		body = m.entry.View()
 	case screenResult:
 		body = m.result.View()
+	case screenCode:
+		body = m.code.View()
 	case screenProblem:
 		body = m.problem.View()
 	case screenHistory:

@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"till/catalog"
+	"till/checkout"
+)
+
+// A payment-code sale at the counter: the clerk has scanned the customer's
+// code (the entry screen's code prompt) and this screen follows the charge
+// until it ends. The code itself is in the charge's tea.Cmd only: the
+// screen keeps its last four digits, as the ledger does.
+
+// codeChargeMsg is the code sale the entry screen asks the root to start
+// (taken from entryModel.codeCharge in the same Update).
+type codeChargeMsg struct {
+	amount checkout.Money
+	code   string
+	note   string
+	method checkout.Method
+}
+
+// codeAnswerMsg is the engine's answer to a code sale's charge or to one
+// of its polls. Sent by chargeCodeCmd and pollCodeCmd; handled by the code
+// screen whose order it is.
+type codeAnswerMsg struct {
+	tag   int64 // the call, so a screen takes only the answer it waits for
+	order checkout.Order
+	err   error
+}
+
+// codeTickMsg says it is time to ask about code sale no again;
+// codeClockMsg redraws its countdown. Stale ones are dropped.
+type (
+	codeTickMsg  struct{ no string }
+	codeClockMsg struct{ no string }
+)
+
+func chargeCodeCmd(ctx context.Context, e *checkout.Engine, c codeChargeMsg, tag int64) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := withDeadline(ctx)
+		defer cancel()
+		o, err := e.ChargeCode(ctx, c.amount, c.code, c.note)
+		return codeAnswerMsg{tag: tag, order: o, err: err}
+	}
+}
+
+func pollCodeCmd(ctx context.Context, e *checkout.Engine, no string, cancelled bool, tag int64) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := withDeadline(ctx)
+		defer cancel()
+		step := e.PollCode
+		if cancelled {
+			step = e.CancelCode
+		}
+		o, err := step(ctx, no)
+		return codeAnswerMsg{tag: tag, order: o, err: err}
+	}
+}
+
+type codePhase int
+
+const (
+	codePaying     codePhase = iota // the charge is under way
+	codeConfirming                  // the customer is asked to confirm on the phone
+	codeNoAnswer                    // the last answer was not clear: asking again
+)
+
+type codeSaleKeys struct {
+	Cancel key.Binding
+	Leave  key.Binding
+}
+
+func defaultCodeSaleKeys(p *catalog.Printer) codeSaleKeys {
+	return codeSaleKeys{
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.cancel_sale"))),
+		Leave:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", p.T("key.leave_to_till"))),
+	}
+}
+
+// codeSaleModel follows one code sale: paying, waiting for the customer to
+// confirm, asking again after an unclear answer, reversing at the
+// deadline or on the clerk's cancel. The end goes to the result screen.
+type codeSaleModel struct {
+	deps    deps
+	keys    codeSaleKeys
+	method  checkout.Method
+	amount  checkout.Money
+	tail    string
+	order   checkout.Order // once the ledger has it
+	phase   codePhase
+	err     error // the last call's trouble, while still trying
+	tag     int64 // the call whose answer the screen waits for (0: none)
+	cancel  bool  // the clerk cancelled: reverse as soon as allowed
+	spinner spinner.Model
+	width   int
+}
+
+func newCodeSale(d deps, c codeChargeMsg) codeSaleModel {
+	sp := spinner.New()
+	sp.Spinner = spinner.Dot
+	return codeSaleModel{deps: d, keys: defaultCodeSaleKeys(d.p), method: c.method, amount: c.amount,
+		tail: checkout.CodeTail(c.code), spinner: sp}
+}
+
+func (m codeSaleModel) shortHelp() []key.Binding {
+	switch {
+	case m.leavable():
+		return []key.Binding{m.keys.Leave}
+	case m.cancel:
+		return nil // cancelled: the reverse is on its way
+	}
+	return []key.Binding{m.keys.Cancel}
+}
+
+// leavable: the sale is cancelled or past its deadline and the provider
+// has not ended it: the clerk may hand it to till's settling (it is
+// reversed and recorded without the screen).
+func (m codeSaleModel) leavable() bool {
+	if m.order.No == "" || m.err == nil {
+		return false
+	}
+	return m.cancel || !m.deps.now().Before(checkout.ReverseDue(m.order, false))
+}
+
+// answered takes the answer to the call m waits for: the end of the sale
+// (done), or the next ask: at CodePollInterval, or sooner when the
+// reverse falls due before that.
+func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool, cmd tea.Cmd) {
+	m.tag = 0
+	first := m.order.No == "" && a.order.No != ""
+	if a.order.No != "" {
+		m.order = a.order
+	}
+	if m.order.No != "" && !m.order.State.Open() {
+		return m, true, nil
+	}
+	m.err = a.err
+	if a.err == nil {
+		m.phase = codeConfirming
+	} else {
+		m.phase = codeNoAnswer
+	}
+	no := m.order.No
+	var cmds []tea.Cmd
+	if first {
+		// One redraw a second for the countdown, for the sale's life.
+		cmds = append(cmds, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} }))
+	}
+	if first && m.cancel {
+		// Cancelled while the charge was under way: reverse as soon as
+		// the provider allows.
+		var ask tea.Cmd
+		m, _, ask = m.ask()
+		return m, false, tea.Batch(append(cmds, ask)...)
+	}
+	wait := checkout.CodePollInterval
+	if left := checkout.ReverseDue(m.order, m.cancel).Sub(m.deps.now()); left > 0 && left < wait {
+		wait = left
+	}
+	cmds = append(cmds, tea.Tick(wait, func(time.Time) tea.Msg { return codeTickMsg{no: no} }))
+	return m, false, tea.Batch(cmds...)
+}
+
+// ask asks the engine about the sale again (a poll, or the cancel's
+// reverse).
+func (m codeSaleModel) ask() (codeSaleModel, bool, tea.Cmd) {
+	if m.tag != 0 || m.order.No == "" {
+		return m, false, nil // one call at a time; the charge's answer comes first
+	}
+	m.tag = nextTag()
+	return m, false, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
+}
+
+// Update runs the screen's timers and the spinner; the answers come
+// through answered, the keys through the root.
+func (m codeSaleModel) Update(msg tea.Msg) (codeSaleModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case spinner.TickMsg:
+		var cmd tea.Cmd
+		m.spinner, cmd = m.spinner.Update(msg)
+		return m, cmd
+	case codeClockMsg:
+		if msg.no != m.order.No {
+			return m, nil
+		}
+		no := msg.no
+		return m, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} })
+	}
+	return m, nil
+}
+
+func (m codeSaleModel) View() string {
+	s := m.deps.styles
+	p := m.deps.p
+	w := max(m.width, 20)
+	v := catalog.V{"Method": methodName(p, m.method), "Amount": p.Money(m.amount), "Tail": m.tail, "No": m.order.No}
+	band, head := "waiting", p.T("code.paying", v)
+	var lines []string
+	now := m.deps.now()
+	switch {
+	case m.cancel:
+		band, head = "scanned", p.T("code.cancelling", v)
+		lines = append(lines, p.T("code.cancelling_detail", v))
+	case m.phase == codeConfirming:
+		band, head = "scanned", p.T("code.confirming", v)
+		lines = append(lines, p.T("code.confirming_detail", v))
+	case m.phase == codeNoAnswer:
+		band, head = "scanned", p.T("code.no_answer", v)
+		lines = append(lines, p.T("code.no_answer_detail", v))
+	}
+	if m.order.No != "" {
+		due := checkout.ReverseDue(m.order, m.cancel)
+		switch left := due.Sub(now); {
+		case left > 0 && m.cancel:
+			v["Left"] = p.Countdown(left.Round(time.Second))
+			lines = append(lines, p.T("code.cancel_in", v))
+		case left > 0:
+			v["Left"] = p.Countdown(left.Round(time.Second))
+			lines = append(lines, p.T("code.reversed_in", v))
+		case m.err != nil:
+			lines = append(lines, p.T("code.reversing", v))
+		}
+	}
+	if m.err != nil {
+		lines = append(lines, s.Warn.Render(p.T("code.last_try", catalog.V{"Problem": describe(p, m.err, m.method)})))
+	}
+	if m.leavable() {
+		lines = append(lines, p.T("code.leave_hint", v))
+	}
+	st := s.Band[band]
+	out := st.Width(w).Render("") + "\n" +
+		st.Width(w).Render(ansi.Truncate("  "+m.spinner.View()+" "+head, w, "…")) + "\n" +
+		st.Width(w).Render(ansi.Truncate("  "+p.Money(m.amount)+"   "+methodName(p, m.method)+" · "+p.T("code.tail", v), w, "…")) + "\n" +
+		st.Width(w).Render("") + "\n"
+	for _, l := range lines {
+		out += "\n" + s.Row.Width(w).Render(l)
+	}
+	if m.order.No != "" {
+		out += "\n\n" + s.Muted.Render(p.T("code.order", v))
+	}
+	return out
+}
