@@ -797,13 +797,21 @@ func later(a, b time.Time) time.Time {
 // paidAndRefunded records that the customer paid and the provider gave
 // it all back (a cancel of a trade paid at the last moment, seen in a
 // query or a close answer).
+//
+// The refund is numbered with the order's number, not a refund number of
+// till's: the provider made it, on a cancel or reverse that takes no
+// refund number, and its books know it by the order's (Alipay gives a
+// refund asked for without a request number the out_trade_no; WeChat
+// lists a reverse's refund under its order), so the bill's row and the
+// ledger's record meet by number. An order is paid and refunded this way
+// at most once.
 func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, paidAt time.Time) (Order, error) {
 	now := e.clock.Now()
 	if paidAt.IsZero() {
 		paidAt = now
 	}
 	r := Refund{
-		No:      e.numbers.Refund(),
+		No:      o.No,
 		OrderNo: o.No,
 		Method:  o.Method,
 		Amount:  o.Amount,

@@ -610,3 +610,55 @@ func TestNoCloseBeforeTheFirstSale(t *testing.T) {
 		t.Fatalf("the first sale's day: %+v %v", z, err)
 	}
 }
+
+// TestReportCountsCodeSalesAsSales: the day report treats code sales as
+// QR sales: a paid code sale is a sale; one the customer confirmed as it
+// was reversed is a sale and a refund on the day (netting to nothing for
+// its clerk); one reversed unpaid is neither; the history of the given
+// back one shows its refund.
+func TestReportCountsCodeSalesAsSales(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.eng.SetOperator("lin")
+	qr := r.paid(t, 1000)
+	paid, err := r.eng.ChargeCode(ctx, 1230, wxCode, "")
+	if err != nil || paid.State != checkout.StatePaid {
+		t.Fatalf("paid at once: %+v %v", paid, err)
+	}
+	r.wx.CodeWaits = true
+	unpaid, _ := r.eng.ChargeCode(ctx, 450, wxCode, "")
+	back, _ := r.eng.ChargeCode(ctx, 990, wxCode, "")
+	r.wx.OnReverse = func(_ context.Context, no string) error {
+		if no == back.No {
+			return r.wx.Confirm(no)
+		}
+		return nil
+	}
+	r.clock.Advance(checkout.DefaultCodeDeadline)
+	if got, err := r.eng.PollCode(ctx, unpaid.No); err != nil || got.State != checkout.StateClosed {
+		t.Fatalf("reversed unpaid: %+v %v", got, err)
+	}
+	if got, err := r.eng.PollCode(ctx, back.No); err != nil || got.State != checkout.StateRefunded {
+		t.Fatalf("given back by the reverse: %+v %v", got, err)
+	}
+
+	rep, err := r.eng.Report(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sales := qr.Amount + paid.Amount + back.Amount
+	if rep.Sales != (checkout.Tally{Count: 3, Amount: sales}) || rep.Refunds != (checkout.Tally{Count: 1, Amount: back.Amount}) || rep.NetFen != qr.Amount+paid.Amount {
+		t.Fatalf("sales %+v, refunds %+v, net %s", rep.Sales, rep.Refunds, rep.NetFen)
+	}
+	want := checkout.GroupFigures{SalesCount: 3, SalesFen: sales, RefundsCount: 1, RefundsFen: back.Amount, NetFen: qr.Amount + paid.Amount}
+	if g := rep.ByProvider[checkout.MethodWeChat]; g != want {
+		t.Errorf("WeChat Pay: %+v, want %+v", g, want)
+	}
+	if g := rep.ByOperator["lin"]; g != want {
+		t.Errorf("lin: %+v, want %+v", g, want)
+	}
+	h, err := r.eng.History(ctx, back.No)
+	if err != nil || h.Order.Way != checkout.WayCode || len(h.Refunds) != 1 || h.Refunds[0].Amount != back.Amount || h.Refunds[0].State != checkout.RefundSucceeded {
+		t.Fatalf("history of the sale given back: %+v %v", h, err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"till/providers/alipay"
 	"till/providers/alipay/alipayemu"
 	"till/providers/sandbox"
+	"till/providers/sandbox/sandboxtest"
 	"till/providers/wechat"
 	"till/providers/wechat/wechatemu"
 	"till/store"
@@ -47,17 +47,7 @@ type env struct {
 // listener are the caller's.
 func sandboxEnv(t testing.TB, log *slog.Logger, unit time.Duration) *env {
 	t.Helper()
-	dir := t.TempDir()
-	sb, err := sandbox.Start(filepath.Join(dir, "sandbox.db"), log, sandbox.WithNotifyRetryUnit(unit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	ledger, err := store.Open(filepath.Join(dir, "till.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ledger.Close() })
+	sb, ledger := sandboxtest.Start(t, log, sandbox.WithNotifyRetryUnit(unit))
 	e := &env{sb: sb, ledger: ledger}
 	for _, p := range sb.Providers {
 		switch p := p.(type) {

@@ -172,7 +172,10 @@ var (
 // ParseBillDetail reads the GBK detail CSV: # lines around a header and
 // the rows, every field trimmed of the tabs and spaces Alipay pads them
 // with. 交易 rows are trades, 退款 rows refunds (their negative 订单金额
-// made positive); another 业务类型 is an error. The #交易合计 and #退款合计
+// made positive) under their 退款批次号/请求号, or their order's number
+// when it is empty: Alipay numbers a refund asked for without a request
+// number, as a trade.cancel's is, by the trade's out_trade_no, the number
+// till records it under. Another 业务类型 is an error. The #交易合计 and #退款合计
 // counts, when present, must match the rows, and the end-of-list line
 // must be there (a file cut short is no bill). Errors name the line.
 func ParseBillDetail(day string, gbk []byte) (checkout.Bill, error) {
@@ -255,8 +258,12 @@ func ParseBillDetail(day string, gbk []byte) (checkout.Bill, error) {
 			if amount < 0 {
 				amount = -amount
 			}
+			refundNo := rec[j]
+			if refundNo == "" {
+				refundNo = rec[col[colOrderNo]]
+			}
 			bill.Refunds = append(bill.Refunds, checkout.BillRefund{
-				OrderNo: rec[col[colOrderNo]], RefundNo: rec[j], Amount: amount, At: at, Raw: kind,
+				OrderNo: rec[col[colOrderNo]], RefundNo: refundNo, Amount: amount, At: at, Raw: kind,
 			})
 		default:
 			return checkout.Bill{}, bad(n, "unknown %s %q", colKind, kind)

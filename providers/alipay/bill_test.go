@@ -231,6 +231,11 @@ func TestParseBillDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDetail(t, b)
+	// A refund without a request number (a cancel's) is its order's.
+	b, err = ParseBillDetail("2026-12-01", gbk(t, strings.Replace(detailText, "RQ1", "", 1)))
+	if err != nil || len(b.Refunds) != 1 || b.Refunds[0].RefundNo != "A2" {
+		t.Fatalf("a refund without a request number: %+v, %v", b.Refunds, err)
+	}
 }
 
 // billZip packs entries as Alipay does: GBK names, no UTF-8 flag.
@@ -295,5 +300,49 @@ func TestParseBillDetailRefusesBrokenFiles(t *testing.T) {
 		if _, err := ParseBillDetail("2026-12-01", gbk(t, c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, c.want)
 		}
+	}
+}
+
+// TestBillOfCodeTrades: the bill of a day of code sales, through the SDK
+// from the emulator: paid at once and confirmed later are trades;
+// cancelled before the customer paid is absent; paid as the cancel
+// arrived is a trade and a refund under its order's number (the cancel's
+// request number).
+func TestBillOfCodeTrades(t *testing.T) {
+	c := newCodeEnv(t)
+	d := pastDay()
+	c.fc.Set(d.Add(10 * time.Hour))
+	atOnce, _ := c.eng.ChargeCode(ctx, 110, alipayemu.CodePaysAtOnce, "")
+	later, _ := c.eng.ChargeCode(ctx, 220, alipayemu.CodeConfirmsLater, "")
+	unpaid, _ := c.eng.ChargeCode(ctx, 330, alipayemu.CodeNeverConfirms, "")
+	paidBack, _ := c.eng.ChargeCode(ctx, 440, alipayemu.CodeNeverConfirms, "")
+	c.spy.beforeReverse = func(no string) {
+		if no == paidBack.No {
+			if err := c.emu.Pay(no); err != nil {
+				t.Errorf("the customer confirms: %v", err)
+			}
+		}
+	}
+	c.fc.Advance(checkout.DefaultCodeDeadline)
+	for no, want := range map[string]checkout.State{later.No: checkout.StatePaid, unpaid.No: checkout.StateClosed, paidBack.No: checkout.StateRefunded} {
+		if o, err := c.eng.PollCode(ctx, no); err != nil || o.State != want {
+			t.Fatalf("%s: %+v %v, want %s", no, o, err, want)
+		}
+	}
+
+	bill, err := c.p.Bill(ctx, d.Format(checkout.DayLayout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trades := tradesByOrder(bill)
+	if len(bill.Trades) != 3 || trades[atOnce.No].Amount != 110 || trades[later.No].Amount != 220 || trades[paidBack.No].Amount != 440 {
+		t.Fatalf("trades %+v", bill.Trades)
+	}
+	tr, _ := c.emu.Trade(paidBack.No)
+	if len(bill.Refunds) != 1 || len(tr.Refunds) != 1 {
+		t.Fatalf("refunds %+v, emulator %+v", bill.Refunds, tr.Refunds)
+	}
+	if got := bill.Refunds[0]; got.OrderNo != paidBack.No || got.RefundNo != paidBack.No || got.Amount != 440 || !got.At.Equal(tr.Refunds[0].At.Truncate(time.Second)) {
+		t.Fatalf("the cancel's refund %+v, emulator %+v", got, tr.Refunds[0])
 	}
 }

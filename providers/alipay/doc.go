@@ -25,7 +25,8 @@
 //
 // ParseBill finds the zip's …_业务明细.csv (GBK names, no UTF-8 flag) and
 // ParseBillDetail reads it by column name: 交易 rows are trades, 退款 rows
-// refunds, their negative amounts made positive.
+// refunds, their negative amounts made positive, under their request
+// number, else their order's (a cancel's refund).
 //
 // Amounts are parsed from yuan strings to fen exactly (parseYuan); there is
 // no float anywhere.

@@ -88,6 +88,7 @@ type options struct {
 	retryAlipay time.Duration
 	wechatAddr  string // "" is the one kept in sandbox.db, else a free port
 	alipayAddr  string
+	clock       func() time.Time // nil: the machine's
 }
 
 // WithLang is the language of both payer pages for a customer whose
@@ -110,6 +111,13 @@ func WithWeChatAddr(addr string) Option { return func(o *options) { o.wechatAddr
 // WithAlipayAddr makes the Alipay emulator listen on addr (host:port), as
 // WithWeChatAddr does for WeChat Pay's.
 func WithAlipayAddr(addr string) Option { return func(o *options) { o.alipayAddr = addr } }
+
+// WithClock runs both emulators, and the adapters' own times, on now
+// instead of the machine's clock: a test steps through a payment code's
+// deadline without sleeping. The WeChat Pay emulator holds the adapter's
+// signatures (made on the machine's clock) against it, so now must stay
+// within a few minutes of the machine's.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
 // Start opens (or creates) the sandbox file at path, starts both
 // emulators on loopback and builds the adapters. Each emulator listens on
@@ -178,6 +186,7 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		Store:             bucketStore{s.db, bucketWeChat},
 		RefundDelay:       2 * time.Second,
 		NotifyRetryUnit:   o.retryWeChat,
+		Clock:             o.clock,
 		Logger:            log.With("emulator", "wechat"),
 		Lang:              o.lang,
 	}
@@ -198,6 +207,7 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		AlipayKey:       alipayKey,
 		Store:           bucketStore{s.db, bucketAlipay},
 		NotifyRetryUnit: o.retryAlipay,
+		Clock:           o.clock,
 		Logger:          log.With("emulator", "alipay"),
 		Lang:            o.lang,
 	}
@@ -222,7 +232,7 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		APIv3Key:          apiv3,
 		PlatformKeyID:     PlatformKeyID,
 		PlatformPublicKey: &platformKey.PublicKey,
-	}, wechat.WithLogger(log.With("pkg", "wechat")))
+	}, wechat.WithLogger(log.With("pkg", "wechat")), wechat.WithClock(o.clock))
 	if err != nil {
 		return fmt.Errorf("sandbox: WeChat Pay adapter: %w", err)
 	}
@@ -232,7 +242,7 @@ func (s *Sandbox) start(log *slog.Logger, o options) error {
 		AlipayPublicKey: &alipayKey.PublicKey,
 		Gateway:         s.Alipay.Gateway,
 		Production:      true,
-	}, alipay.WithLogger(log.With("pkg", "alipay")))
+	}, alipay.WithLogger(log.With("pkg", "alipay")), alipay.WithClock(o.clock))
 	if err != nil {
 		return fmt.Errorf("sandbox: Alipay adapter: %w", err)
 	}

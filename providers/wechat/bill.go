@@ -133,9 +133,11 @@ const (
 // rows. A SUCCESS row is a trade (订单金额, else 应结订单金额); a REFUND
 // row whose 退款状态 is SUCCESS is a refund (退款金额, else 申请退款金额,
 // at 退款成功时间 when the bill has it, else 交易时间). REFUND rows in any
-// other refund state are left out, since a Bill lists only what succeeded,
-// and REVOKED rows (a reversed payment) too; any other 交易状态 is an
-// error. A bill that does not parse is an error naming the line.
+// other refund state are left out, since a Bill lists only what succeeded.
+// A REVOKED row (a reversed payment-code trade) that gives money back is a
+// refund numbered with its order's number (Raw "REVOKED"); one that moves
+// no money is left out. Any other 交易状态 is an error. A bill that does
+// not parse is an error naming the line.
 func ParseBill(day string, data []byte) (checkout.Bill, error) {
 	bill := checkout.Bill{Method: checkout.MethodWeChat, Day: day}
 	bad := func(line int, format string, args ...any) error {
@@ -222,23 +224,44 @@ func ParseBill(day string, data []byte) (checkout.Bill, error) {
 				OrderNo: rec[col[colOrderNo]], ProviderTradeNo: rec[col[colTransactionID]],
 				Amount: amount, At: at, Raw: state,
 			})
-		case "REFUND":
+		case "REFUND", "REVOKED":
+			// Money going back. A REFUND row is a refund the merchant
+			// asked for, under its number. A REVOKED row is a reverse
+			// (payment codes): one that gave a payment back is a refund
+			// too, though the merchant never numbered it (a reverse takes
+			// no refund number; 商户退款单号 holds WeChat's, if anything),
+			// so it goes by its order's number, the one till records such
+			// a refund under. A reverse of a trade never paid moves no
+			// money and is left out.
+			revoked := state == "REVOKED"
 			status, ok := get(colRefundStatus)
-			if !ok {
+			if !ok && !revoked {
 				return checkout.Bill{}, bad(line, "a REFUND row without %s", colRefundStatus)
 			}
-			if status != "SUCCESS" {
+			if ok && status != "SUCCESS" {
 				continue
 			}
 			refundNo, ok1 := get(colRefundNo)
 			refundID, ok2 := get(colRefundID)
 			s, ok3 := get(colRefundAmount, colRefundAsked)
+			if revoked {
+				if !ok3 {
+					continue
+				}
+				refundNo, ok1, ok2, status = rec[col[colOrderNo]], true, true, state
+				if refundID == "0" {
+					refundID = ""
+				}
+			}
 			if !ok1 || !ok2 || !ok3 {
 				return checkout.Bill{}, bad(line, "a REFUND row needs %s, %s and %s", colRefundNo, colRefundID, colRefundAmount)
 			}
 			amount, err := parseBillYuan(s)
 			if err != nil {
 				return checkout.Bill{}, bad(line, "the refund amount: %v", err)
+			}
+			if revoked && amount == 0 {
+				continue
 			}
 			if done, ok := get(colRefundDone); ok {
 				if at, err = time.ParseInLocation(time.DateTime, done, checkout.BillZone); err != nil {
@@ -249,7 +272,6 @@ func ParseBill(day string, data []byte) (checkout.Bill, error) {
 				OrderNo: rec[col[colOrderNo]], RefundNo: refundNo, ProviderRefundNo: refundID,
 				Amount: abs(amount), At: at, Raw: status,
 			})
-		case "REVOKED":
 		default:
 			return checkout.Bill{}, bad(line, "unknown %s %q", colState, state)
 		}

@@ -175,7 +175,7 @@ func TestBillDamagedDownloadIsAnError(t *testing.T) {
 
 // allBill is an ALL bill as WeChat writes it, with the columns moved about
 // (the parser goes by name), stray spaces and tabs, a refund still
-// processing (left out) and a REVOKED row (left out).
+// processing (left out) and a REVOKED row that moves no money (left out).
 const allBill = "商户订单号,交易状态,交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,用户标识,交易类型,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n" +
 	"`A1,`SUCCESS,`2026-12-01 10:00:00,`wx1,`1900000001,`0,`,`4200001,`o1,`NATIVE,`OTHERS,`CNY,`12.34,`0.00,`0,`0,`0.00,`0.00,`,`,`coffee,`terminal=T1,`0.07000,`0.60%,`12.34,`0.00,`\r\n" +
 	"`A2 ,`SUCCESS,`2026-12-01 23:59:59,`wx1,`1900000001,`0,`,`4200002\t,`o1,`NATIVE,`OTHERS,`CNY,`5.00,`0.00,`0,`0,`0.00,`0.00,`,`,\"`tea, green\",`,`0.03000,`0.60%,`5.00,`0.00,`\r\n" +
@@ -260,5 +260,94 @@ func TestParseBillRefusesBrokenFiles(t *testing.T) {
 		if _, err := wechat.ParseBill("2026-12-01", []byte(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, c.want)
 		}
+	}
+}
+
+// revokedBill is an ALL bill of payment-code trades: C1 paid, then
+// reversed with the money given back (its REVOKED row under WeChat's
+// refund id in both refund number columns); C2 reversed before it was
+// paid, written both ways a bill might (a REVOKED row moving nothing, and
+// one with no refund numbers at all); C3 given back with the refund still
+// processing; C4 given back with no refund ids at all.
+const revokedBill = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n" +
+	"`2026-12-01 10:00:00,`wx1,`1900000001,`0,`,`4200011,`C1,`o1,`MICROPAY,`SUCCESS,`OTHERS,`CNY,`2.50,`0.00,`0,`0,`0.00,`0.00,`,`,`x,`,`0.02000,`0.60%,`2.50,`0.00,`\r\n" +
+	"`2026-12-01 10:00:30,`wx1,`1900000001,`0,`,`4200011,`C1,`o1,`MICROPAY,`REVOKED,`OTHERS,`CNY,`0.00,`0.00,`5000011,`5000011,`2.50,`0.00,`ORIGINAL,`SUCCESS,`x,`,`-0.02000,`0.60%,`0.00,`2.50,`\r\n" +
+	"`2026-12-01 11:00:00,`wx1,`1900000001,`0,`,`,`C2,`o1,`MICROPAY,`REVOKED,`OTHERS,`CNY,`0.00,`0.00,`0,`0,`0.00,`0.00,`,`,`x,`,`0.00000,`0.60%,`1.00,`0.00,`\r\n" +
+	"`2026-12-01 11:00:00,`wx1,`1900000001,`0,`,`,`C2,`o1,`MICROPAY,`REVOKED,`OTHERS,`CNY,`0.00,`0.00,`,`,`,`0.00,`,`,`x,`,`0.00000,`0.60%,`1.00,`,`\r\n" +
+	"`2026-12-01 12:00:00,`wx1,`1900000001,`0,`,`4200013,`C3,`o1,`MICROPAY,`REVOKED,`OTHERS,`CNY,`0.00,`0.00,`5000013,`5000013,`3.00,`0.00,`ORIGINAL,`PROCESSING,`x,`,`0.00000,`0.60%,`0.00,`3.00,`\r\n" +
+	"`2026-12-01 13:00:00,`wx1,`1900000001,`0,`,`4200014,`C4,`o1,`MICROPAY,`REVOKED,`OTHERS,`CNY,`0.00,`0.00,`0,`0,`-4.00,`0.00,`,`,`x,`,`-0.02000,`0.60%,`0.00,`4.00,`\r\n" +
+	"总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n" +
+	"`6,`2.50,`9.50,`0.00,`-0.02000,`4.50,`9.50\r\n"
+
+// TestParseBillRevokedRows: a REVOKED row that gives money back is a
+// refund numbered with its order's number (a reverse has no refund number
+// of the merchant's), WeChat's refund id kept when there is one; one that
+// moves no money, or whose refund has not succeeded, is none; a damaged
+// amount is an error naming its line.
+func TestParseBillRevokedRows(t *testing.T) {
+	b, err := wechat.ParseBill("2026-12-01", []byte(revokedBill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Trades) != 1 || b.Trades[0].OrderNo != "C1" || b.Trades[0].Amount != 250 {
+		t.Fatalf("trades %+v", b.Trades)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 30, 0, checkout.BillZone)
+	want := []checkout.BillRefund{
+		{OrderNo: "C1", RefundNo: "C1", ProviderRefundNo: "5000011", Amount: 250, At: at, Raw: "REVOKED"},
+		{OrderNo: "C4", RefundNo: "C4", Amount: 400, At: at.Add(3*time.Hour - 30*time.Second), Raw: "REVOKED"},
+	}
+	if len(b.Refunds) != len(want) {
+		t.Fatalf("refunds %+v, want %+v", b.Refunds, want)
+	}
+	for i, w := range want {
+		if g := b.Refunds[i]; g.OrderNo != w.OrderNo || g.RefundNo != w.RefundNo || g.ProviderRefundNo != w.ProviderRefundNo ||
+			g.Amount != w.Amount || !g.At.Equal(w.At) || g.Raw != w.Raw {
+			t.Errorf("refund %d: %+v, want %+v", i, g, w)
+		}
+	}
+	damaged := strings.Replace(revokedBill, "`2.50,`0.00,`ORIGINAL", "`2.5x,`0.00,`ORIGINAL", 1)
+	if _, err := wechat.ParseBill("2026-12-01", []byte(damaged)); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("a damaged REVOKED amount: %v", err)
+	}
+}
+
+// TestBillOfCodeTrades: the bill of a day of code sales, through the
+// adapter from the emulator: paid at once and paid after the password are
+// trades; reversed before the customer paid is absent; paid at the last
+// moment and given back by the reverse is a trade and a refund under its
+// order's number, with the refund id WeChat gave it.
+func TestBillOfCodeTrades(t *testing.T) {
+	day := today(t)
+	r := newCodeRig(t)
+	ctx := t.Context()
+	atOnce, _ := r.eng.ChargeCode(ctx, 110, wechatemu.CodePaysAtOnce, "")
+	password, _ := r.eng.ChargeCode(ctx, 220, wechatemu.CodeAsksPassword, "")
+	unpaid, _ := r.eng.ChargeCode(ctx, 330, wechatemu.CodeNeverConfirms, "")
+	paidBack, _ := r.eng.ChargeCode(ctx, 440, wechatemu.CodeNeverConfirms, "")
+	r.clock.Advance(checkout.DefaultCodeDeadline)
+	r.mustPay(paidBack.No)
+	r.emu.SetFaults(wechatemu.Faults{Path: "/out-trade-no/" + paidBack.No, Status: 500, Times: 1}) // its last query
+	for no, want := range map[string]checkout.State{password.No: checkout.StatePaid, unpaid.No: checkout.StateClosed, paidBack.No: checkout.StateRefunded} {
+		if o, err := r.eng.PollCode(ctx, no); err != nil || o.State != want {
+			t.Fatalf("%s: %+v %v, want %s", no, o, err, want)
+		}
+	}
+
+	bill, err := r.p.Bill(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trades := byOrder(bill)
+	if len(bill.Trades) != 3 || trades[atOnce.No].Amount != 110 || trades[password.No].Amount != 220 || trades[paidBack.No].Amount != 440 {
+		t.Fatalf("trades %+v", bill.Trades)
+	}
+	tr, _ := r.emu.Trade(paidBack.No)
+	if len(bill.Refunds) != 1 {
+		t.Fatalf("refunds %+v", bill.Refunds)
+	}
+	if got := bill.Refunds[0]; got.OrderNo != paidBack.No || got.RefundNo != paidBack.No || got.ProviderRefundNo != tr.RevokeRefundID ||
+		got.Amount != 440 || !got.At.Equal(tr.RevokedAt.Truncate(time.Second)) {
+		t.Fatalf("the reverse's refund %+v, emulator %+v", got, tr)
 	}
 }

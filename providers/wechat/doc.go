@@ -71,8 +71,10 @@
 // verified), downloads it with a client that signs but does not verify
 // (WeChat does not sign files), and refuses it unless its SHA-1 is the
 // one announced. ParseBill reads the CSV by column name; only succeeded
-// refunds are listed. NO_STATEMENT_EXIST and STATEMENT_CREATING are
-// checkout.ErrBillNotReady.
+// refunds are listed, and a REVOKED row that gives a payment-code
+// payment back is one, under its order's number (the number the engine
+// records a provider's own refund under). NO_STATEMENT_EXIST and
+// STATEMENT_CREATING are checkout.ErrBillNotReady.
 //
 // # Caveats
 //

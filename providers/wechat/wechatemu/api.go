@@ -236,10 +236,7 @@ func transactionOf(t Trade) transactionView {
 	if t.TransactionID != "" {
 		total := t.Total
 		v.TransactionID = t.TransactionID
-		v.TradeType = "NATIVE"
-		if t.TradeType != "" {
-			v.TradeType = t.TradeType
-		}
+		v.TradeType = t.Type()
 		v.BankType = "OTHERS"
 		v.SuccessTime = rfc3339(t.SuccessTime)
 		v.Payer = &payerView{OpenID: t.PayerOpenID}

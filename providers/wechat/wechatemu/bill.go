@@ -172,32 +172,34 @@ type billRow struct {
 	refund, refundAsked int64
 }
 
-// billLocked writes the bill of [from, to): a SUCCESS row per trade paid
-// then (a refunded trade keeps its SUCCESS row), a REFUND row per refund
-// that succeeded then, oldest first; the caller holds mu. A REFUND row's
-// 交易时间 is the refund's success time.
+// billLocked writes the bill of [from, to), oldest first; the caller
+// holds mu. Rows, as WeChat's bill documentation has them (protocols.md
+// A10: a bill lists the day's payments and the refunds made then; an
+// order never paid is not in it; a trade paid and then reversed is, under
+// its own order number):
+//   - a SUCCESS row per trade paid then, whatever became of it later (a
+//     refunded or reversed trade keeps its SUCCESS row);
+//   - a REFUND row per refund that succeeded then, at its success time;
+//   - a REVOKED row per reverse made then that gave a payment back, at
+//     the reverse's time: the money going back, under a refund id WeChat
+//     gave it (the reverse takes no refund number, so the merchant's
+//     refund number column holds WeChat's too). The documentation does
+//     not show this row; it is written the way that asks most of the
+//     merchant's parser. A reverse of a trade never paid moves no money
+//     and has no row.
+//
+// 交易类型 is the trade's: NATIVE, or MICROPAY for a payment code.
 func (e *Emulator) billLocked(billType string, from, to time.Time) ([]byte, error) {
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }
 	var rows []billRow
-	if billType != "REFUND" {
-		for no := range e.trades {
-			t, _ := e.trade(no)
-			if (t.State != StateSuccess && t.State != StateRefund) || !in(t.SuccessTime) {
-				continue
-			}
-			fee := feeOf(t.Total)
-			rows = append(rows, billRow{at: t.SuccessTime, key: t.OutTradeNo,
-				settle: t.Total, order: t.Total, fee: fee,
-				fields: map[string]string{
-					"交易时间": t.SuccessTime.In(cst).Format(time.DateTime), "公众账号ID": t.AppID, "商户号": t.MchID,
-					"特约商户号": "0", "设备号": "", "微信订单号": t.TransactionID, "商户订单号": t.OutTradeNo,
-					"用户标识": t.PayerOpenID, "交易类型": "NATIVE", "交易状态": "SUCCESS", "付款银行": "OTHERS",
-					"货币种类": t.Currency, "应结订单金额": yuanText(t.Total), "代金券金额": "0.00",
-					"微信退款单号": "0", "商户退款单号": "0", "退款金额": "0.00", "充值券退款金额": "0.00",
-					"退款类型": "", "退款状态": "", "退款申请时间": "", "退款成功时间": "",
-					"商品名称": t.Description, "商户数据包": t.Attach, "手续费": feeText(fee), "费率": "0.60%",
-					"订单金额": yuanText(t.Total), "申请退款金额": "0.00", "费率备注": "",
-				}})
+	for no := range e.trades {
+		t, _ := e.trade(no)
+		paid := t.State == StateSuccess || t.State == StateRefund || t.State == StateRevoked
+		if billType != "REFUND" && paid && in(t.SuccessTime) {
+			rows = append(rows, e.paymentRow(t))
+		}
+		if billType != "SUCCESS" && t.State == StateRevoked && !t.SuccessTime.IsZero() && t.Refunded > 0 && in(t.RevokedAt) {
+			rows = append(rows, e.moneyBackRow(t, StateRevoked, t.OutTradeNo, t.RevokeRefundID, t.RevokeRefundID, t.Refunded, t.RevokedAt, t.RevokedAt))
 		}
 	}
 	if billType != "SUCCESS" {
@@ -207,20 +209,8 @@ func (e *Emulator) billLocked(billType string, from, to time.Time) ([]byte, erro
 				continue
 			}
 			t := e.trades[rf.OutTradeNo]
-			fee := -feeOf(rf.Amount)
-			rows = append(rows, billRow{at: rf.SuccessTime, key: rf.OutRefundNo,
-				fee: fee, refund: rf.Amount, refundAsked: rf.Amount,
-				fields: map[string]string{
-					"交易时间": rf.SuccessTime.In(cst).Format(time.DateTime), "公众账号ID": e.cfg.AppID, "商户号": e.cfg.MchID,
-					"特约商户号": "0", "设备号": "", "微信订单号": rf.TransactionID, "商户订单号": rf.OutTradeNo,
-					"用户标识": t.PayerOpenID, "交易类型": "NATIVE", "交易状态": "REFUND", "付款银行": "OTHERS",
-					"货币种类": "CNY", "应结订单金额": "0.00", "代金券金额": "0.00",
-					"微信退款单号": rf.RefundID, "商户退款单号": rf.OutRefundNo, "退款金额": yuanText(rf.Amount),
-					"充值券退款金额": "0.00", "退款类型": "ORIGINAL", "退款状态": "SUCCESS",
-					"退款申请时间": rf.CreatedAt.In(cst).Format(time.DateTime), "退款成功时间": rf.SuccessTime.In(cst).Format(time.DateTime),
-					"商品名称": t.Description, "商户数据包": t.Attach, "手续费": feeText(fee), "费率": "0.60%",
-					"订单金额": "0.00", "申请退款金额": yuanText(rf.Amount), "费率备注": "",
-				}})
+			t.OutTradeNo, t.TransactionID = rf.OutTradeNo, rf.TransactionID
+			rows = append(rows, e.moneyBackRow(t, StateRefund, rf.OutRefundNo, rf.RefundID, rf.OutRefundNo, rf.Amount, rf.CreatedAt, rf.SuccessTime))
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
@@ -261,6 +251,42 @@ func (e *Emulator) billLocked(billType string, from, to time.Time) ([]byte, erro
 	_ = w.Write(rec)
 	w.Flush()
 	return b.Bytes(), w.Error()
+}
+
+// paymentRow is trade t's SUCCESS row.
+func (e *Emulator) paymentRow(t Trade) billRow {
+	fee := feeOf(t.Total)
+	return billRow{at: t.SuccessTime, key: t.OutTradeNo,
+		settle: t.Total, order: t.Total, fee: fee,
+		fields: map[string]string{
+			"交易时间": t.SuccessTime.In(cst).Format(time.DateTime), "公众账号ID": t.AppID, "商户号": t.MchID,
+			"特约商户号": "0", "设备号": "", "微信订单号": t.TransactionID, "商户订单号": t.OutTradeNo,
+			"用户标识": t.PayerOpenID, "交易类型": t.Type(), "交易状态": StateSuccess, "付款银行": "OTHERS",
+			"货币种类": t.Currency, "应结订单金额": yuanText(t.Total), "代金券金额": "0.00",
+			"微信退款单号": "0", "商户退款单号": "0", "退款金额": "0.00", "充值券退款金额": "0.00",
+			"退款类型": "", "退款状态": "", "退款申请时间": "", "退款成功时间": "",
+			"商品名称": t.Description, "商户数据包": t.Attach, "手续费": feeText(fee), "费率": "0.60%",
+			"订单金额": yuanText(t.Total), "申请退款金额": "0.00", "费率备注": "",
+		}}
+}
+
+// moneyBackRow is a row of trade t giving fen back to the customer: a
+// REFUND row (state REFUND) or a reverse's (REVOKED), keyed for sorting
+// by key, asked at asked and done at done.
+func (e *Emulator) moneyBackRow(t Trade, state, key, refundID, outRefundNo string, fen int64, asked, done time.Time) billRow {
+	fee := -feeOf(fen)
+	return billRow{at: done, key: key, fee: fee, refund: fen, refundAsked: fen,
+		fields: map[string]string{
+			"交易时间": done.In(cst).Format(time.DateTime), "公众账号ID": e.cfg.AppID, "商户号": e.cfg.MchID,
+			"特约商户号": "0", "设备号": "", "微信订单号": t.TransactionID, "商户订单号": t.OutTradeNo,
+			"用户标识": t.PayerOpenID, "交易类型": t.Type(), "交易状态": state, "付款银行": "OTHERS",
+			"货币种类": "CNY", "应结订单金额": "0.00", "代金券金额": "0.00",
+			"微信退款单号": refundID, "商户退款单号": outRefundNo, "退款金额": yuanText(fen),
+			"充值券退款金额": "0.00", "退款类型": "ORIGINAL", "退款状态": RefundSuccess,
+			"退款申请时间": asked.In(cst).Format(time.DateTime), "退款成功时间": done.In(cst).Format(time.DateTime),
+			"商品名称": t.Description, "商户数据包": t.Attach, "手续费": feeText(fee), "费率": "0.60%",
+			"订单金额": "0.00", "申请退款金额": yuanText(fen), "费率备注": "",
+		}}
 }
 
 // feeOf is the 0.6% fee of a Native payment, rounded to the fen.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/csv"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -163,5 +164,113 @@ func TestBillHooksPersist(t *testing.T) {
 	}
 	if r, ok := again.Refund("FR1"); !ok || r.Amount != 50 {
 		t.Fatalf("foreign refund after restart: %+v", r)
+	}
+}
+
+func codePayBody(no string, total int64, code string) string {
+	return fmt.Sprintf(`{"amount":{"currency":"CNY","total":%d},"appid":%q,"description":"till","mchid":%q,"out_trade_no":%q,`+
+		`"payer":{"auth_code":%q},"scene_info":{"device_id":"T1","device_ip":"127.0.0.1","store_info":{"id":"S1"}}}`, total, appID, mchID, no, code)
+}
+
+// billRows applies for the day's bill of billType and returns its detail
+// rows (backquotes taken off) by 商户订单号 and 交易状态, and its summary.
+func (h *harness) billRows(day, billType string) (map[string]map[string]string, map[string]string) {
+	h.t.Helper()
+	status, m := h.do("GET", "/v3/bill/tradebill?bill_date="+day+"&bill_type="+billType, "", auth{})
+	if status != 200 {
+		h.t.Fatalf("apply %s: %d %v", billType, status, m)
+	}
+	u, _ := url.Parse(m["download_url"].(string))
+	_, raw := h.getRaw(u.RequestURI(), auth{}, true)
+	r := csv.NewReader(strings.NewReader(string(raw)))
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil || len(recs) < 3 {
+		h.t.Fatalf("%s bill: %v\n%s", billType, err, raw)
+	}
+	named := func(header, rec []string) map[string]string {
+		out := map[string]string{}
+		for i, c := range header {
+			out[c] = strings.TrimPrefix(rec[i], "`")
+		}
+		return out
+	}
+	rows := map[string]map[string]string{}
+	for _, rec := range recs[1 : len(recs)-2] {
+		row := named(recs[0], rec)
+		key := row["商户订单号"] + " " + row["交易状态"]
+		if _, dup := rows[key]; dup {
+			h.t.Fatalf("%s bill lists %s twice", billType, key)
+		}
+		rows[key] = row
+	}
+	return rows, named(recs[len(recs)-2], recs[len(recs)-1])
+}
+
+// TestTradeBillCodeTrades: a payment-code trade's rows are MICROPAY (a
+// Native one's NATIVE); a code trade reversed before anyone paid is in no
+// bill; one paid and then reversed keeps its SUCCESS row, and a REVOKED
+// row gives the money back under the refund id WeChat gave it, at the
+// reverse's time, in the ALL and REFUND bills (not in SUCCESS).
+func TestTradeBillCodeTrades(t *testing.T) {
+	now := time.Now().In(cst)
+	if midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, cst); midnight.Sub(now) < time.Minute {
+		time.Sleep(midnight.Sub(now) + time.Second) // the trades and their bill on one day
+	}
+	fc := fake.NewClock(time.Now().Truncate(time.Second))
+	h := start(t, func(c *wechatemu.Config) { c.Clock = fc.Now })
+	native, atOnce, unpaid, paidBack := "T20261123000201", "T20261123000202", "T20261123000203", "T20261123000204"
+	h.do("POST", "/v3/pay/transactions/native", prepayBody(native, 100, ""), auth{})
+	if err := h.emu.Pay(native); err != nil {
+		t.Fatal(err)
+	}
+	for no, code := range map[string]string{atOnce: wechatemu.CodePaysAtOnce, unpaid: wechatemu.CodeNeverConfirms, paidBack: wechatemu.CodeNeverConfirms} {
+		if status, m := h.do("POST", "/v3/pay/transactions/codepay", codePayBody(no, 250, code), auth{}); status != 200 && status != 202 {
+			t.Fatalf("codepay %s: %d %v", no, status, m)
+		}
+	}
+	if err := h.emu.Pay(paidBack); err != nil { // the customer confirms at the last moment
+		t.Fatal(err)
+	}
+	fc.Advance(30 * time.Second)
+	for _, no := range []string{unpaid, paidBack} {
+		if status, m := h.do("POST", "/v3/pay/transactions/out-trade-no/"+no+"/reverse", fmt.Sprintf(`{"appid":%q,"mchid":%q}`, appID, mchID), auth{}); status != 200 {
+			t.Fatalf("reverse %s: %d %v", no, status, m)
+		}
+	}
+	tr, _ := h.emu.Trade(paidBack)
+	if tr.State != wechatemu.StateRevoked || tr.RevokeRefundID == "" || tr.Refunded != 250 {
+		t.Fatalf("the reversed payment: %+v", tr)
+	}
+	if u, _ := h.emu.Trade(unpaid); u.RevokeRefundID != "" {
+		t.Fatalf("a reverse with no payment has a refund id: %+v", u)
+	}
+	day := fc.Now().In(cst).Format("2006-01-02")
+
+	rows, sum := h.billRows(day, "ALL")
+	if len(rows) != 4 || sum["总交易单数"] != "4" || sum["应结订单总金额"] != "6.00" || sum["退款总金额"] != "2.50" {
+		t.Fatalf("ALL: %d rows %v, summary %v", len(rows), rows, sum)
+	}
+	for key, kind := range map[string]string{native + " SUCCESS": "NATIVE", atOnce + " SUCCESS": "MICROPAY", paidBack + " SUCCESS": "MICROPAY", paidBack + " REVOKED": "MICROPAY"} {
+		if row, ok := rows[key]; !ok || row["交易类型"] != kind {
+			t.Errorf("%s: %v, want 交易类型 %s", key, row, kind)
+		}
+	}
+	if row := rows[paidBack+" SUCCESS"]; row["订单金额"] != "2.50" || row["交易时间"] != tr.SuccessTime.In(cst).Format(time.DateTime) {
+		t.Errorf("the reversed trade's payment: %v", row)
+	}
+	back := tr.RevokedAt.In(cst).Format(time.DateTime)
+	if row := rows[paidBack+" REVOKED"]; row["退款金额"] != "2.50" || row["申请退款金额"] != "2.50" || row["应结订单金额"] != "0.00" ||
+		row["微信退款单号"] != tr.RevokeRefundID || row["商户退款单号"] != tr.RevokeRefundID || row["退款状态"] != "SUCCESS" ||
+		row["微信订单号"] != tr.TransactionID || row["交易时间"] != back || row["手续费"] != "-0.02000" {
+		t.Errorf("the reverse's row: %v", row)
+	}
+
+	if rows, _ := h.billRows(day, "SUCCESS"); len(rows) != 3 || rows[paidBack+" SUCCESS"] == nil {
+		t.Errorf("SUCCESS: %v", rows)
+	}
+	rows, sum = h.billRows(day, "REFUND")
+	if row := rows[paidBack+" REVOKED"]; len(rows) != 1 || row["退款申请时间"] != back || row["退款成功时间"] != back || sum["退款总金额"] != "2.50" {
+		t.Errorf("REFUND: %v %v", rows, sum)
 	}
 }

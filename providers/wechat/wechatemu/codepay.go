@@ -207,8 +207,9 @@ func codeAnswerOf(t Trade) answer {
 // reverse ends a code trade: a customer still at the password prompt is
 // stopped (REVOKED); a paid trade is REVOKED and its money goes back to
 // the customer (the query keeps its transaction_id and success_time, so
-// the merchant can tell). Reversing a reversed, closed or failed trade
-// succeeds again.
+// the merchant can tell), as a refund WeChat numbers itself: the reverse
+// takes no refund number (the bill's REVOKED row, bill.go). Reversing a
+// reversed, closed or failed trade succeeds again.
 func (e *Emulator) reverse(no string, body []byte) answer {
 	var req struct {
 		AppID string `json:"appid"`
@@ -244,6 +245,7 @@ func (e *Emulator) reverse(no string, body []byte) answer {
 		return failure(http.StatusBadRequest, "INVALID_REQUEST", "订单已发生退款，不能撤销")
 	case StateSuccess:
 		t.Refunded = t.Total // the money goes back to the customer
+		t.RevokeRefundID = newDigits("50", e.now(), 16)
 	}
 	prev := t.State
 	t.State = StateRevoked

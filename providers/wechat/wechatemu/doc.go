@@ -39,7 +39,7 @@
 //	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse   USERPAYING -> REVOKED; SUCCESS -> REVOKED, money back
 //	POST /v3/refund/domestic/refunds
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}
-//	GET  /v3/bill/tradebill?bill_date=&bill_type=   ALL, SUCCESS or REFUND, from the emulator's records
+//	GET  /v3/bill/tradebill?bill_date=&bill_type=   ALL, SUCCESS or REFUND, from the emulator's records (code trades MICROPAY; a reverse that gave money back a REVOKED row)
 //	GET  /v3/billdownload/file?token=                the file, signed request, unsigned answer
 //	GET  /pay/{token}   payer page: amount, description, order number, Pay / Decline
 //	POST /pay/{token}   form action=pay pays; action=decline leaves it NOTPAY and payable

@@ -105,17 +105,28 @@ type Trade struct {
 
 	// Payment-code trades (codepay.go): MICROPAY, what the customer does,
 	// when they confirm, and the last four digits of the code (never the
-	// code).
-	TradeType string    `json:"trade_type,omitempty"`
-	Customer  string    `json:"customer,omitempty"`
-	ConfirmAt time.Time `json:"confirm_at,omitzero"`
-	CodeTail  string    `json:"code_tail,omitempty"`
-	DeviceID  string    `json:"device_id,omitempty"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// code). A reverse that gave a payment back keeps when it did and the
+	// refund id WeChat gave that money (RevokeRefundID), which its bill
+	// row shows.
+	TradeType      string    `json:"trade_type,omitempty"`
+	Customer       string    `json:"customer,omitempty"`
+	ConfirmAt      time.Time `json:"confirm_at,omitzero"`
+	CodeTail       string    `json:"code_tail,omitempty"`
+	DeviceID       string    `json:"device_id,omitempty"`
+	RevokedAt      time.Time `json:"revoked_at,omitzero"`
+	RevokeRefundID string    `json:"revoke_refund_id,omitempty"`
 }
 
 // PayPath is the path of the trade's payer page.
 func (t Trade) PayPath() string { return "/pay/" + t.Token }
+
+// Type is the trade's trade_type: MICROPAY for a code trade, else NATIVE.
+func (t Trade) Type() string {
+	if t.TradeType != "" {
+		return t.TradeType
+	}
+	return "NATIVE"
+}
 
 // Refund is the emulator's record of one refund.
 type Refund struct {
