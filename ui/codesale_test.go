@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"till/catalog"
 	"till/checkout"
 	"till/providers/fake"
 )
@@ -404,5 +405,21 @@ func TestSandboxHelpListsTestCodes(t *testing.T) {
 		if !strings.Contains(view, want) {
 			t.Fatalf("no %q on the help screen:\n%s", want, view)
 		}
+	}
+}
+
+// A code sale's detail in the history says it was paid by the customer's
+// code, with its last four digits only; a QR sale's does not.
+func TestHistoryDetailSaysPaidByCode(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	o, err := r.engine.ChargeCode(ctx, 990, scanAli, "")
+	if err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("charge: %+v %v", o, err)
+	}
+	m := press(openHistory(r, historyScreen(r, catalog.English, 118, 60)), "enter")
+	view := mustFit(t, m)
+	if !strings.Contains(view, "Paid by") || !strings.Contains(view, "the customer's payment code ••••0042, scanned") || strings.Contains(view, "55555555") {
+		t.Fatalf("detail:\n%s", view)
 	}
 }

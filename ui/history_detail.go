@@ -182,6 +182,9 @@ func (m historyModel) detailLines() []string {
 		counter = p.T("history.detail.counter_value", catalog.V{"Terminal": o.Terminal, "Operator": o.Operator})
 	}
 	add("history.detail.counter", counter)
+	if o.Way == checkout.WayCode {
+		add("history.detail.way", p.T("history.detail.way_code", catalog.V{"Tail": o.CodeTail}))
+	}
 	add("history.detail.note", o.Note)
 	provider := ""
 	if o.ProviderTradeNo != "" {
