@@ -110,28 +110,18 @@ func TestCodeSaleReversedAtTheDeadline(t *testing.T) {
 	for i := 1; i < 6; i++ {
 		r.clock.Advance(checkout.CodePollInterval)
 		got, err := r.eng.PollCode(ctx, o.No)
-		if err != nil || !got.State.Open() || reverses(r.wx) != 0 {
-			t.Fatalf("at %v: %+v %v, %d reverses", time.Duration(i)*checkout.CodePollInterval, got, err, reverses(r.wx))
+		if err != nil || !got.State.Open() || r.wx.Count("reverse") != 0 {
+			t.Fatalf("at %v: %+v %v, %d reverses", time.Duration(i)*checkout.CodePollInterval, got, err, r.wx.Count("reverse"))
 		}
 	}
 	r.clock.Advance(checkout.CodePollInterval) // 30 s
 	got, err := r.eng.PollCode(ctx, o.No)
-	if err != nil || got.State != checkout.StateClosed || !strings.Contains(got.Reason, "reversed") || reverses(r.wx) != 1 {
-		t.Fatalf("at the deadline: %+v %v, %d reverses", got, err, reverses(r.wx))
+	if err != nil || got.State != checkout.StateClosed || !strings.Contains(got.Reason, "reversed") || r.wx.Count("reverse") != 1 {
+		t.Fatalf("at the deadline: %+v %v, %d reverses", got, err, r.wx.Count("reverse"))
 	}
 	if tr, _ := r.wx.Trade(o.No); tr.State != checkout.TradeClosed {
 		t.Fatalf("the provider's trade: %+v", tr)
 	}
-}
-
-func reverses(p *fake.Provider) int {
-	n := 0
-	for _, c := range p.Calls() {
-		if strings.HasPrefix(c, "reverse ") {
-			n++
-		}
-	}
-	return n
 }
 
 // WeChat Pay takes no reverse within 15 s of the pay call, whatever the
@@ -145,12 +135,12 @@ func TestCodeSaleIsNotReversedWithinFifteenSeconds(t *testing.T) {
 	ctx := context.Background()
 	o, _ := eng.ChargeCode(ctx, 500, wxCode, "")
 	r.clock.Advance(10 * time.Second)
-	if got, _ := eng.PollCode(ctx, o.No); !got.State.Open() || reverses(r.wx) != 0 {
+	if got, _ := eng.PollCode(ctx, o.No); !got.State.Open() || r.wx.Count("reverse") != 0 {
 		t.Fatalf("reversed at 10 s: %+v", got)
 	}
 	r.clock.Advance(5 * time.Second)
-	if got, _ := eng.PollCode(ctx, o.No); got.State != checkout.StateClosed || reverses(r.wx) != 1 {
-		t.Fatalf("at 15 s: %+v, %d reverses", got, reverses(r.wx))
+	if got, _ := eng.PollCode(ctx, o.No); got.State != checkout.StateClosed || r.wx.Count("reverse") != 1 {
+		t.Fatalf("at 15 s: %+v, %d reverses", got, r.wx.Count("reverse"))
 	}
 }
 
@@ -191,8 +181,8 @@ func TestCodeSaleReverseLostThenRepeated(t *testing.T) {
 	r.ali.OnReverse = nil
 	r.clock.Advance(checkout.CodePollInterval)
 	got, err = r.eng.PollCode(ctx, o.No)
-	if err != nil || got.State != checkout.StateClosed || reverses(r.ali) != 2 {
-		t.Fatalf("the reverse again: %+v %v, %d reverses", got, err, reverses(r.ali))
+	if err != nil || got.State != checkout.StateClosed || r.ali.Count("reverse") != 2 {
+		t.Fatalf("the reverse again: %+v %v, %d reverses", got, err, r.ali.Count("reverse"))
 	}
 }
 
@@ -229,8 +219,8 @@ func TestCodeSaleKilledIsSettledAtStart(t *testing.T) {
 	eng := r.restart()
 	r.clock.Advance(10 * time.Second)
 	pass := eng.Recover(ctx)
-	if s := r.stored(t, waiting.No); !s.State.Open() || reverses(r.wx) != 0 {
-		t.Fatalf("before the deadline: %+v, %d reverses", s, reverses(r.wx))
+	if s := r.stored(t, waiting.No); !s.State.Open() || r.wx.Count("reverse") != 0 {
+		t.Fatalf("before the deadline: %+v, %d reverses", s, r.wx.Count("reverse"))
 	}
 	if s := r.stored(t, paid.No); s.State != checkout.StatePaid {
 		t.Fatalf("the one paid meanwhile: %+v (pass %+v)", s, pass)
@@ -240,8 +230,8 @@ func TestCodeSaleKilledIsSettledAtStart(t *testing.T) {
 	}
 	r.clock.Advance(checkout.DefaultCodeDeadline)
 	pass = eng.RecoverNow(ctx)
-	if s := r.stored(t, waiting.No); s.State != checkout.StateClosed || reverses(r.wx) != 1 || len(pass.Settled) != 1 {
-		t.Fatalf("after the deadline: %+v, %d reverses, pass %+v", s, reverses(r.wx), pass)
+	if s := r.stored(t, waiting.No); s.State != checkout.StateClosed || r.wx.Count("reverse") != 1 || len(pass.Settled) != 1 {
+		t.Fatalf("after the deadline: %+v, %d reverses, pass %+v", s, r.wx.Count("reverse"), pass)
 	}
 }
 
@@ -291,24 +281,24 @@ func TestCodeSaleCancelledByTheClerk(t *testing.T) {
 	ctx := context.Background()
 	ali, _ := r.eng.ChargeCode(ctx, 880, aliOK, "")
 	got, err := r.eng.CancelCode(ctx, ali.No)
-	if err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || reverses(r.ali) != 1 {
-		t.Fatalf("Alipay cancelled at once: %+v %v, %d reverses", got, err, reverses(r.ali))
+	if err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || r.ali.Count("reverse") != 1 {
+		t.Fatalf("Alipay cancelled at once: %+v %v, %d reverses", got, err, r.ali.Count("reverse"))
 	}
 	wx, _ := r.eng.ChargeCode(ctx, 990, wxCode, "")
 	r.clock.Advance(5 * time.Second)
-	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || !got.State.Open() || reverses(r.wx) != 0 {
+	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || !got.State.Open() || r.wx.Count("reverse") != 0 {
 		t.Fatalf("WeChat Pay reversed within 15 s: %+v %v", got, err)
 	}
 	r.clock.Advance(checkout.ReverseNotBefore - 5*time.Second)
-	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || reverses(r.wx) != 1 {
-		t.Fatalf("WeChat Pay at 15 s: %+v %v, %d reverses", got, err, reverses(r.wx))
+	if got, err := r.eng.CancelCode(ctx, wx.No); err != nil || got.State != checkout.StateClosed || got.Reason != checkout.ReasonCodeCancelled || r.wx.Count("reverse") != 1 {
+		t.Fatalf("WeChat Pay at 15 s: %+v %v, %d reverses", got, err, r.wx.Count("reverse"))
 	}
 	// A customer who confirmed before the cancel is paid, not reversed.
 	paid, _ := r.eng.ChargeCode(ctx, 500, aliOK, "")
 	if err := r.ali.Confirm(paid.No); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := r.eng.CancelCode(ctx, paid.No); err != nil || got.State != checkout.StatePaid || reverses(r.ali) != 1 {
-		t.Fatalf("confirmed before the cancel: %+v %v, %d reverses", got, err, reverses(r.ali))
+	if got, err := r.eng.CancelCode(ctx, paid.No); err != nil || got.State != checkout.StatePaid || r.ali.Count("reverse") != 1 {
+		t.Fatalf("confirmed before the cancel: %+v %v, %d reverses", got, err, r.ali.Count("reverse"))
 	}
 }

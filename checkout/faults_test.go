@@ -19,17 +19,6 @@ import (
 	"till/providers/fake"
 )
 
-// closes counts the close calls a provider got.
-func closes(p *fake.Provider) int {
-	n := 0
-	for _, c := range p.Calls() {
-		if strings.HasPrefix(c, "close ") {
-			n++
-		}
-	}
-	return n
-}
-
 // TestFinalQueryFailureNeverCloses: the customer pays, then the final
 // query fails (a timeout), at the timeout, on the clerk's Esc and in
 // start-up recovery. Nothing is closed or cancelled while the state is
@@ -76,7 +65,7 @@ func TestFinalQueryFailureNeverCloses(t *testing.T) {
 				if got.No != o.No || !got.State.Open() || !r.stored(t, o.No).State.Open() {
 					t.Fatalf("order %q %s, want %s still open", got.No, got.State, o.No)
 				}
-				if n := closes(p); n != 0 {
+				if n := p.Count("close"); n != 0 {
 					t.Fatalf("%d close calls while the state was unknown: %v", n, p.Calls())
 				}
 				p.OnQuery = nil
@@ -93,7 +82,7 @@ func TestFinalQueryFailureNeverCloses(t *testing.T) {
 				if final.State != checkout.StatePaid || final.Refunded != 0 {
 					t.Fatalf("final %s refunded %d, want paid and kept", final.State, final.Refunded)
 				}
-				if tr, _ := p.Trade(o.No); tr.State != checkout.TradePaid || tr.Refunded != 0 || closes(p) != 0 {
+				if tr, _ := p.Trade(o.No); tr.State != checkout.TradePaid || tr.Refunded != 0 || p.Count("close") != 0 {
 					t.Fatalf("provider: %+v after calls %v", tr, p.Calls())
 				}
 			})
@@ -369,7 +358,7 @@ func TestPaidWriteFailsThenLands(t *testing.T) {
 		t.Errorf("clerk message %q", msg)
 	}
 	got, err = r.eng.Finish(context.Background(), o.No, "cancelled by clerk")
-	if !errors.As(err, &se) || got.No != o.No || closes(r.wx) != 0 {
+	if !errors.As(err, &se) || got.No != o.No || r.wx.Count("close") != 0 {
 		t.Fatalf("cancel while the write fails: %+v %v, calls %v", got, err, r.wx.Calls())
 	}
 	if open, _ := r.ledger.OpenOrders(context.Background()); len(open) != 1 {
@@ -485,8 +474,8 @@ func TestRecoveryPassesNeverOverlap(t *testing.T) {
 	close(release)
 	<-second // it runs once the first is done
 	wg.Wait()
-	if got := r.stored(t, o.No); got.State != checkout.StateClosed || closes(r.wx) != 1 {
-		t.Fatalf("order %s after two passes, %d closes", got.State, closes(r.wx))
+	if got := r.stored(t, o.No); got.State != checkout.StateClosed || r.wx.Count("close") != 1 {
+		t.Fatalf("order %s after two passes, %d closes", got.State, r.wx.Count("close"))
 	}
 }
 
@@ -609,7 +598,7 @@ func TestLockWaitEndsWithTheCaller(t *testing.T) {
 	}
 	close(release)
 	<-done
-	if closes(r.wx) != 0 || !r.stored(t, o.No).State.Open() {
+	if r.wx.Count("close") != 0 || !r.stored(t, o.No).State.Open() {
 		t.Fatalf("the busy Finish did something: %v", r.wx.Calls())
 	}
 }

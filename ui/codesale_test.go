@@ -251,8 +251,8 @@ func TestCodeSaleWaitsThenIsReversed(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		r.clock.Advance(checkout.CodePollInterval)
 		m = pressDesk(t, m, codeTickMsg{no: o.No})
-		if m.Active() != "code" || reversesOf(r.wx) != 0 {
-			t.Fatalf("at %d s: %s, %d reverses", 5*(i+1), m.Active(), reversesOf(r.wx))
+		if m.Active() != "code" || r.wx.Count("reverse") != 0 {
+			t.Fatalf("at %d s: %s, %d reverses", 5*(i+1), m.Active(), r.wx.Count("reverse"))
 		}
 	}
 	r.clock.Advance(checkout.CodePollInterval)
@@ -264,16 +264,6 @@ func TestCodeSaleWaitsThenIsReversed(t *testing.T) {
 	if st := r.state(t, o.No); st != checkout.StateClosed {
 		t.Fatalf("ledger %s", st)
 	}
-}
-
-func reversesOf(p *fake.Provider) int {
-	n := 0
-	for _, c := range p.Calls() {
-		if strings.HasPrefix(c, "reverse ") {
-			n++
-		}
-	}
-	return n
 }
 
 // A customer who confirms as the reverse goes out: the screen says "paid,
@@ -350,8 +340,8 @@ func TestCodeSaleCancelledByEsc(t *testing.T) {
 	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
 	o := r.onlyOrder(t)
 	m = pressDesk(t, m, esc)
-	if !strings.Contains(m.View(), "CANCELLING") || reversesOf(r.wx) != 0 {
-		t.Fatalf("after esc, %d reverses:\n%s", reversesOf(r.wx), m.View())
+	if !strings.Contains(m.View(), "CANCELLING") || r.wx.Count("reverse") != 0 {
+		t.Fatalf("after esc, %d reverses:\n%s", r.wx.Count("reverse"), m.View())
 	}
 	m = pressDesk(t, m, esc) // a second esc while the reverse is not due: nothing
 	if m.Active() != "code" {
@@ -360,8 +350,8 @@ func TestCodeSaleCancelledByEsc(t *testing.T) {
 	r.wx.OnReverse = func(context.Context, string) error { return fake.ErrTimeout }
 	r.clock.Advance(checkout.ReverseNotBefore)
 	m = pressDesk(t, m, codeTickMsg{no: o.No})
-	if m.Active() != "code" || reversesOf(r.wx) != 1 || !strings.Contains(m.View(), "Esc leaves the sale to till") {
-		t.Fatalf("a lost reverse, %d reverses:\n%s", reversesOf(r.wx), m.View())
+	if m.Active() != "code" || r.wx.Count("reverse") != 1 || !strings.Contains(m.View(), "Esc leaves the sale to till") {
+		t.Fatalf("a lost reverse, %d reverses:\n%s", r.wx.Count("reverse"), m.View())
 	}
 	m = pressDesk(t, m, esc)
 	if m.Active() != "entry" || !strings.Contains(m.View(), "still open") {
@@ -389,8 +379,8 @@ func TestCodeSaleCancelledWhileCharging(t *testing.T) {
 	if m.Active() != "result" || !strings.Contains(view, "REVERSED · NOT PAID") || !strings.Contains(view, "Cancelled") {
 		t.Fatalf("%s:\n%s", m.Active(), view)
 	}
-	if reversesOf(r.ali) != 1 {
-		t.Fatalf("%d cancels, want 1", reversesOf(r.ali))
+	if r.ali.Count("reverse") != 1 {
+		t.Fatalf("%d cancels, want 1", r.ali.Count("reverse"))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,6 +163,18 @@ func (p *Provider) Calls() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.calls...)
+}
+
+// Count is how many calls of op ("close", "reverse", "paycode", …) the
+// provider got.
+func (p *Provider) Count(op string) int {
+	n := 0
+	for _, c := range p.Calls() {
+		if strings.HasPrefix(c, op+" ") {
+			n++
+		}
+	}
+	return n
 }
 
 // Pay marks a trade paid, as a customer scanning and paying.
