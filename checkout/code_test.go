@@ -302,3 +302,36 @@ func TestCodeSaleCancelledByTheClerk(t *testing.T) {
 		t.Fatalf("confirmed before the cancel: %+v %v, %d reverses", got, err, r.ali.Count("reverse"))
 	}
 }
+
+// The provider answers the charge "paid" and the ledger cannot record it
+// (a SaveError to paid): the engine has been told the customer paid. A
+// later step whose query fails (the network, as the ledger heals) must
+// not then take the trade for one still unclear at the deadline and
+// reverse it: the reverse gives back a payment WeChat Pay confirmed, for
+// goods the clerk may have handed over on "paid, could not be saved".
+func TestCodeSalePaidButUnsavedIsNeverReversed(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name == "advance" && op.To == checkout.StatePaid {
+			return fake.ErrDisk
+		}
+		return nil
+	})
+	o, err := r.eng.ChargeCode(ctx, 990, wxCode, "")
+	var se *checkout.SaveError
+	if !errors.As(err, &se) || se.To != checkout.StatePaid || !o.State.Open() {
+		t.Fatalf("paid, not saved: %+v %v", o, err)
+	}
+	r.faulty.Fail(nil)
+	r.wx.OnQuery = func(context.Context, string) error { return fake.ErrTimeout }
+	r.clock.Advance(checkout.DefaultCodeDeadline)
+	got, err := r.eng.PollCode(ctx, o.No)
+	if reverses(r.wx) != 0 {
+		t.Fatalf("a trade WeChat Pay said was paid was reversed: %+v %v", got, err)
+	}
+	r.wx.OnQuery = nil
+	if got, err := r.eng.PollCode(ctx, o.No); err != nil || got.State != checkout.StatePaid {
+		t.Fatalf("once the query works: %+v %v", got, err)
+	}
+}
