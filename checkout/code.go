@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -69,6 +70,27 @@ func WalletOf(code string) (Method, error) {
 		return MethodAlipay, nil
 	}
 	return "", &CodeError{Reason: fmt.Sprintf("not a WeChat Pay or Alipay payment code (%d digits starting %02d)", len(code), lead)}
+}
+
+// HoldsCode reports text with a run of digits that may be a customer's
+// payment code: 16 or more digits starting 10–15 or 25–30. No price,
+// phone number or order number (they start with the year, 20…) is one.
+func HoldsCode(s string) bool {
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			run++
+			continue
+		}
+		if run >= 16 {
+			lead := int(s[i-run]-'0')*10 + int(s[i-run+1]-'0')
+			if lead >= 10 && lead <= 15 || lead >= 25 && lead <= 30 {
+				return true
+			}
+		}
+		run = 0
+	}
+	return false
 }
 
 // CodeTail is what is kept of a customer's code: its last four digits. The
@@ -142,7 +164,7 @@ func (e *Engine) ChargeCode(ctx context.Context, amount Money, code, note string
 	st, err := cp.PayCode(ctx, CodePayRequest{OrderNo: o.No, Amount: amount, Description: e.description(o), AuthCode: code, Terminal: o.Terminal})
 	switch {
 	case err == nil:
-		return e.apply(ctx, o, st)
+		return e.applyCode(ctx, o, st)
 	case IsUnknown(err):
 		e.log.Warn("code pay outcome unknown; querying", "order", o.No, "err", err)
 		return o, err
@@ -185,7 +207,19 @@ func (e *Engine) PollCode(ctx context.Context, no string) (Order, error) {
 // ReverseNotBefore after the pay call; Alipay: at once). A customer who
 // confirmed meanwhile is recorded as paid, or paid and given back.
 func (e *Engine) CancelCode(ctx context.Context, no string) (Order, error) {
+	e.codeCancelled.Store(no, true)
 	return e.stepCode(ctx, no, true)
+}
+
+// applyCode records what a provider said of a code sale, and remembers a
+// "paid" the ledger could not record, so that the sale is never reversed.
+func (e *Engine) applyCode(ctx context.Context, o Order, st TradeStatus) (Order, error) {
+	got, err := e.apply(ctx, o, st)
+	var se *SaveError
+	if errors.As(err, &se) && se.To != StateClosed {
+		e.codePaid.Store(o.No, true)
+	}
+	return got, err
 }
 
 func (e *Engine) stepCode(ctx context.Context, no string, cancel bool) (Order, error) {
@@ -222,11 +256,22 @@ func ReverseDue(o Order, cancel bool) time.Time {
 func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel bool) (Order, error) {
 	st, qerr := p.Query(ctx, o.No)
 	if qerr == nil {
-		got, err := e.apply(ctx, o, st)
+		got, err := e.applyCode(ctx, o, st)
 		if err != nil || !got.State.Open() {
 			return got, err
 		}
 		o = got
+	}
+	if _, paid := e.codePaid.Load(o.No); paid {
+		// The provider said paid and the ledger could not record it:
+		// ask again, never reverse.
+		if qerr == nil {
+			qerr = &ProviderError{Op: "query", Kind: KindUnknown, Message: o.Method.Label() + " said this sale was paid; confirming it again"}
+		}
+		return o, qerr
+	}
+	if _, ok := e.codeCancelled.Load(o.No); ok {
+		cancel = true
 	}
 	now := e.clock.Now()
 	if now.Before(ReverseDue(o, cancel)) {
@@ -257,7 +302,7 @@ func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel boo
 		if err != nil {
 			return o, err
 		}
-		return e.apply(ctx, o, st)
+		return e.applyCode(ctx, o, st)
 	}
 	reason := ReasonCodeReversed
 	if cancel {

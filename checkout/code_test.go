@@ -327,11 +327,33 @@ func TestCodeSalePaidButUnsavedIsNeverReversed(t *testing.T) {
 	r.wx.OnQuery = func(context.Context, string) error { return fake.ErrTimeout }
 	r.clock.Advance(checkout.DefaultCodeDeadline)
 	got, err := r.eng.PollCode(ctx, o.No)
-	if reverses(r.wx) != 0 {
+	if r.wx.Count("reverse") != 0 {
 		t.Fatalf("a trade WeChat Pay said was paid was reversed: %+v %v", got, err)
 	}
 	r.wx.OnQuery = nil
 	if got, err := r.eng.PollCode(ctx, o.No); err != nil || got.State != checkout.StatePaid {
 		t.Fatalf("once the query works: %+v %v", got, err)
+	}
+}
+
+// HoldsCode finds what may be a customer's code in text (a scan into a
+// note or a search), and not a phone number, a price or an order number;
+// a note holding one is refused.
+func TestHoldsCode(t *testing.T) {
+	for s, want := range map[string]bool{
+		wxCode: true, aliOK: true, "table 4 " + aliOK + " x": true, "2512345678901234": true,
+		"13812345678": false, "call 13812345678": false, "251234567890123": false, // 15 digits
+		"20261202031038919T1VBZO01": false, "1,234.50": false, "": false, "1645678901234567": false,
+	} {
+		if got := checkout.HoldsCode(s); got != want {
+			t.Errorf("HoldsCode(%q) = %v, want %v", s, got, want)
+		}
+	}
+	var ne *checkout.NoteError
+	if _, err := checkout.CheckNote("for " + wxCode); !errors.As(err, &ne) || ne.Code != checkout.NoteHoldsCode {
+		t.Fatalf("a note holding a code: %v", err)
+	}
+	if n, err := checkout.CheckNote("call 13812345678"); err != nil || n != "call 13812345678" {
+		t.Fatalf("a phone number in the note: %q %v", n, err)
 	}
 }

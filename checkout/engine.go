@@ -91,6 +91,14 @@ type Engine struct {
 	// twice, when it is written (before the provider is called) and when
 	// it settles, not a third time in between (see create).
 	accepted sync.Map // string -> acceptance
+	// codePaid holds the code sales whose provider has said "paid" while
+	// the ledger could not record it: never reversed, whatever a later
+	// query answers (a reverse would give back money the clerk saw paid).
+	// codeCancelled holds the code sales a clerk cancelled (CancelCode):
+	// reversed as soon as the provider allows, by the screen or by a
+	// settling pass after the screen let go. Both live until the sale
+	// settles; after a restart the deadline rules.
+	codePaid, codeCancelled sync.Map // string -> true
 }
 
 // acceptance is a create's answer not yet in the ledger.
@@ -328,6 +336,11 @@ func CheckNote(note string) (string, error) {
 	if !utf8.ValidString(note) {
 		return "", &NoteError{Code: NoteInvalid, Reason: "the note is not valid text"}
 	}
+	if HoldsCode(note) {
+		// A scan into the note: the customer's code must not go to the
+		// ledger, the provider's description or the bill.
+		return "", &NoteError{Code: NoteHoldsCode, Reason: "the note holds what looks like a customer's payment code"}
+	}
 	if utf8.RuneCountInString(note) > MaxNoteRunes {
 		return "", &NoteError{Code: NoteTooLong, Reason: fmt.Sprintf("the note is longer than %d characters", MaxNoteRunes)}
 	}
@@ -355,6 +368,9 @@ const (
 	NoteInvalid NoteCode = "invalid"  // not UTF-8
 	NoteTooLong NoteCode = "too_long" // more than MaxNoteRunes
 	NoteControl NoteCode = "control"  // control characters, escapes, direction overrides
+	// NoteHoldsCode: a run of digits that may be a customer's payment
+	// code (HoldsCode), scanned into the note by mistake.
+	NoteHoldsCode NoteCode = "holds_code"
 )
 
 // invisible reports the direction overrides and separators that change
@@ -670,6 +686,8 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 	if !got.State.Open() {
 		e.started.Delete(o.No)
 		e.accepted.Delete(o.No)
+		e.codePaid.Delete(o.No)
+		e.codeCancelled.Delete(o.No)
 	}
 	return e.overlay(got), nil
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -39,7 +40,10 @@ type codeAnswerMsg struct {
 // codeTickMsg says it is time to ask about code sale no again;
 // codeClockMsg redraws its countdown. Stale ones are dropped.
 type (
-	codeTickMsg  struct{ no string }
+	codeTickMsg struct {
+		no  string
+		seq int // the screen's current timer; older ones are stale
+	}
 	codeClockMsg struct{ no string }
 )
 
@@ -68,9 +72,10 @@ func pollCodeCmd(ctx context.Context, e *checkout.Engine, no string, cancelled b
 type codePhase int
 
 const (
-	codePaying     codePhase = iota // the charge is under way
-	codeConfirming                  // the customer is asked to confirm on the phone
-	codeNoAnswer                    // the last answer was not clear: asking again
+	codePaying      codePhase = iota // the charge is under way
+	codeConfirming                   // the customer is asked to confirm on the phone
+	codeNoAnswer                     // the last answer was not clear: asking again
+	codePaidUnsaved                  // the provider said paid; the ledger has not recorded it yet
 )
 
 type codeSaleKeys struct {
@@ -89,16 +94,22 @@ func defaultCodeSaleKeys(p *catalog.Printer) codeSaleKeys {
 // confirm, asking again after an unclear answer, reversing at the
 // deadline or on the clerk's cancel. The end goes to the result screen.
 type codeSaleModel struct {
-	deps    deps
-	keys    codeSaleKeys
-	method  checkout.Method
-	amount  checkout.Money
-	tail    string
-	order   checkout.Order // once the ledger has it
-	phase   codePhase
-	err     error // the last call's trouble, while still trying
-	tag     int64 // the call whose answer the screen waits for (0: none)
-	cancel  bool  // the clerk cancelled: reverse as soon as allowed
+	deps   deps
+	keys   codeSaleKeys
+	method checkout.Method
+	amount checkout.Money
+	tail   string
+	order  checkout.Order // once the ledger has it
+	phase  codePhase
+	err    error // the last call's trouble, while still trying
+	tag    int64 // the call whose answer the screen waits for (0: none)
+	cancel bool  // the clerk cancelled: reverse as soon as allowed
+	// asked is what the call in flight asks: a cancel or a poll.
+	askedCancel bool
+	// unsaved is a "paid" the ledger could not record yet: once the
+	// provider has said it, it stays said until the sale ends.
+	unsaved error
+	tickSeq int // the current poll timer
 	spinner spinner.Model
 	width   int
 }
@@ -112,6 +123,8 @@ func newCodeSale(d deps, c codeChargeMsg) codeSaleModel {
 
 func (m codeSaleModel) shortHelp() []key.Binding {
 	switch {
+	case m.unsaved != nil:
+		return []key.Binding{m.keys.Leave}
 	case m.leavable():
 		return []key.Binding{m.keys.Leave}
 	case m.cancel:
@@ -131,21 +144,32 @@ func (m codeSaleModel) leavable() bool {
 }
 
 // answered takes the answer to the call m waits for: the end of the sale
-// (done), or the next ask: at CodePollInterval, or sooner when the
-// reverse falls due before that.
+// (done), or the next ask: at once for a cancel not yet sent, else at
+// CodePollInterval, or sooner when the reverse falls due before that.
 func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool, cmd tea.Cmd) {
 	m.tag = 0
 	first := m.order.No == "" && a.order.No != ""
-	if a.order.No != "" {
+	if a.order.State != "" {
+		// An answer without the order's state (a ledger read that
+		// failed) says nothing of the sale: keep the one on screen.
 		m.order = a.order
+	} else if first {
+		m.order.No = a.order.No
 	}
-	if m.order.No != "" && !m.order.State.Open() {
+	if m.order.State != "" && !m.order.State.Open() {
 		return m, true, nil
 	}
 	m.err = a.err
-	if a.err == nil {
-		m.phase = codeConfirming
-	} else {
+	var se *checkout.SaveError
+	switch {
+	case errors.As(a.err, &se) && se.To != checkout.StateClosed || m.unsaved != nil:
+		if m.unsaved == nil {
+			m.unsaved = a.err
+		}
+		m.phase = codePaidUnsaved
+	case a.err == nil && m.order.ProviderSaid != "":
+		m.phase = codeConfirming // the provider says the customer is asked
+	default:
 		m.phase = codeNoAnswer
 	}
 	no := m.order.No
@@ -154,9 +178,9 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 		// One redraw a second for the countdown, for the sale's life.
 		cmds = append(cmds, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} }))
 	}
-	if first && m.cancel {
-		// Cancelled while the charge was under way: reverse as soon as
-		// the provider allows.
+	if m.cancel && !m.askedCancel && m.unsaved == nil {
+		// Cancelled while the charge or a poll was under way: send the
+		// cancel now.
 		var ask tea.Cmd
 		m, _, ask = m.ask()
 		return m, false, tea.Batch(append(cmds, ask)...)
@@ -165,7 +189,9 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 	if left := checkout.ReverseDue(m.order, m.cancel).Sub(m.deps.now()); left > 0 && left < wait {
 		wait = left
 	}
-	cmds = append(cmds, tea.Tick(wait, func(time.Time) tea.Msg { return codeTickMsg{no: no} }))
+	m.tickSeq++
+	seq := m.tickSeq
+	cmds = append(cmds, tea.Tick(wait, func(time.Time) tea.Msg { return codeTickMsg{no: no, seq: seq} }))
 	return m, false, tea.Batch(cmds...)
 }
 
@@ -176,6 +202,8 @@ func (m codeSaleModel) ask() (codeSaleModel, bool, tea.Cmd) {
 		return m, false, nil // one call at a time; the charge's answer comes first
 	}
 	m.tag = nextTag()
+	m.askedCancel = m.cancel
+	m.tickSeq++ // a timer set before this call is stale
 	return m, false, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
 }
 
@@ -206,6 +234,9 @@ func (m codeSaleModel) View() string {
 	var lines []string
 	now := m.deps.now()
 	switch {
+	case m.unsaved != nil:
+		band, head = "paid", p.T("waiting.state.paid_unsaved")
+		lines = append(lines, p.T("code.paid_unsaved_detail", v))
 	case m.cancel:
 		band, head = "scanned", p.T("code.cancelling", v)
 		lines = append(lines, p.T("code.cancelling_detail", v))
@@ -216,7 +247,7 @@ func (m codeSaleModel) View() string {
 		band, head = "scanned", p.T("code.no_answer", v)
 		lines = append(lines, p.T("code.no_answer_detail", v))
 	}
-	if m.order.No != "" {
+	if m.order.No != "" && m.unsaved == nil {
 		due := checkout.ReverseDue(m.order, m.cancel)
 		switch left := due.Sub(now); {
 		case left > 0 && m.cancel:
@@ -229,7 +260,7 @@ func (m codeSaleModel) View() string {
 			lines = append(lines, p.T("code.reversing", v))
 		}
 	}
-	if m.err != nil {
+	if m.err != nil && m.unsaved == nil {
 		lines = append(lines, s.Warn.Render(p.T("code.last_try", catalog.V{"Problem": describe(p, m.err, m.method)})))
 	}
 	if m.leavable() {

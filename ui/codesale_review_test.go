@@ -24,7 +24,7 @@ import (
 func TestCodeSaleSurvivesALedgerReadFailure(t *testing.T) {
 	r := newRig(t)
 	r.wx.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)
 	if m.Active() != "code" {
 		t.Fatalf("after the charge: %s", m.Active())
@@ -36,7 +36,7 @@ func TestCodeSaleSurvivesALedgerReadFailure(t *testing.T) {
 		return nil
 	})
 	r.clock.Advance(checkout.CodePollInterval)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	r.faulty.Fail(nil)
 	if m.Active() != "code" || m.code.order.Amount != 990 {
 		t.Fatalf("one failed read ended the code sale: on %s, order on screen %+v\n%s", m.Active(), m.code.order, m.View())
@@ -45,7 +45,7 @@ func TestCodeSaleSurvivesALedgerReadFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.clock.Advance(checkout.CodePollInterval)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	r.engine.RecoverNow(context.Background())
 	if st := r.state(t, o.No); st != checkout.StatePaid {
 		t.Fatalf("the customer confirmed, the ledger says %s (screen %s)", st, m.Active())
@@ -64,7 +64,7 @@ func TestCodeSalePaidButUnsavedSaysPaid(t *testing.T) {
 		}
 		return nil
 	})
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", scanAli)
 	view := m.View()
 	if m.Active() != "code" {
 		t.Fatalf("on %s:\n%s", m.Active(), view)
@@ -81,17 +81,17 @@ func TestCodeSalePaidButUnsavedSaysPaid(t *testing.T) {
 func TestCodeSaleEscDuringAPollCancelsAtOnce(t *testing.T) {
 	r := newRig(t)
 	r.ali.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
-	o := r.onlyOrder(t)
+	m := r.sell(t, r.desk(t), "9.90", scanAli)
+	r.onlyOrder(t)
 	r.clock.Advance(checkout.CodePollInterval)
-	next, poll := m.Update(codeTickMsg{no: o.No}) // the poll is under way
+	next, poll := m.Update(codeTick(m)) // the poll is under way
 	if poll == nil {
 		t.Fatal("the tick asked nothing")
 	}
 	next, _ = next.Update(esc)
 	m = drain(t, next, poll).(Model) // the poll answers; timers are dropped
-	if reversesOf(r.ali) != 1 || m.Active() != "result" {
-		t.Fatalf("Esc during a poll: %d cancels, on %s\n%s", reversesOf(r.ali), m.Active(), m.View())
+	if r.ali.Count("reverse") != 1 || m.Active() != "result" {
+		t.Fatalf("Esc during a poll: %d cancels, on %s\n%s", r.ali.Count("reverse"), m.Active(), m.View())
 	}
 }
 
@@ -104,12 +104,12 @@ func TestCodeSaleEscDuringAPollCancelsAtOnce(t *testing.T) {
 func TestLeftCancelledCodeSaleIsCancelledByRecovery(t *testing.T) {
 	r := newRig(t)
 	r.ali.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", scanAli)
 	o := r.onlyOrder(t)
 	r.ali.OnReverse = func(context.Context, string) error { return fake.ErrTimeout }
 	m = pressDesk(t, m, esc)
-	if m.Active() != "code" || reversesOf(r.ali) != 1 || !m.code.leavable() {
-		t.Fatalf("the lost cancel: %s, %d cancels, leavable %v\n%s", m.Active(), reversesOf(r.ali), m.code.leavable(), m.View())
+	if m.Active() != "code" || r.ali.Count("reverse") != 1 || !m.code.leavable() {
+		t.Fatalf("the lost cancel: %s, %d cancels, leavable %v\n%s", m.Active(), r.ali.Count("reverse"), m.code.leavable(), m.View())
 	}
 	m = pressDesk(t, m, esc)
 	if m.Active() != "entry" {
@@ -119,8 +119,8 @@ func TestLeftCancelledCodeSaleIsCancelledByRecovery(t *testing.T) {
 	r.clock.Advance(checkout.CodePollInterval) // well before the deadline
 	r.engine.RecoverNow(context.Background())
 	got, _ := r.engine.Order(context.Background(), o.No)
-	if got.State != checkout.StateClosed || reversesOf(r.ali) != 2 {
-		t.Fatalf("recovery of the cancelled sale: %s (%q), %d cancels", got.State, got.Reason, reversesOf(r.ali))
+	if got.State != checkout.StateClosed || r.ali.Count("reverse") != 2 {
+		t.Fatalf("recovery of the cancelled sale: %s (%q), %d cancels", got.State, got.Reason, r.ali.Count("reverse"))
 	}
 }
 
@@ -219,13 +219,13 @@ func TestScanIntoTheHistorySearchIsNotShown(t *testing.T) {
 func TestCodeSaleNoTradeIsNotWaitingForTheCustomer(t *testing.T) {
 	r := newRig(t)
 	r.wx.OnPayCode = func(context.Context, checkout.CodePayRequest) error { return fake.ErrTimeout }
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)
 	if m.Active() != "code" || !strings.Contains(m.View(), "NO CLEAR ANSWER") {
 		t.Fatalf("after a lost charge, %s:\n%s", m.Active(), m.View())
 	}
 	r.clock.Advance(checkout.CodePollInterval)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	if _, ok := r.wx.Trade(o.No); ok {
 		t.Fatal("the fake made the trade")
 	}

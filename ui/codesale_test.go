@@ -136,6 +136,8 @@ func TestScannedCodeAfterTheAmountPays(t *testing.T) {
 					before = ordersSoFar(t, r)
 				}
 				typeKeys(tm, "9.90", false)
+				waitFor(t, tm, "¥ 9.90")
+				r.clock.Advance(time.Second) // the clerk picks up the scanner
 				typeKeys(tm, scanAli, oneWrite)
 				tm.Send(enter)
 				waitFor(t, tm, "PAID  ¥9.90", "Alipay payment code ••••0042")
@@ -231,7 +233,9 @@ func TestCodePromptRefusesWhatIsNoCode(t *testing.T) {
 	}
 	// A code after the decimals with the wrong length: the amount may
 	// have taken the scan's first digits, so it is cleared too.
-	m = pressDesk(t, m, append(runeKeys(".50"+scanWx), enter)...)
+	m = pressDesk(t, m, runeKeys(".50")...)
+	r.clock.Advance(time.Second)
+	m = pressDesk(t, m, append(runeKeys(scanWx), enter)...)
 	if m.entry.amount != "" || !strings.Contains(m.entry.err, "type the amount again") {
 		t.Fatalf("amount %q after a bad code past the decimals:\n%s", m.entry.amount, m.View())
 	}
@@ -243,20 +247,20 @@ func TestCodePromptRefusesWhatIsNoCode(t *testing.T) {
 func TestCodeSaleWaitsThenIsReversed(t *testing.T) {
 	r := newRig(t)
 	r.wx.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	if m.Active() != "code" || !strings.Contains(m.View(), "WAITING FOR THE CUSTOMER TO CONFIRM ON THE PHONE") || !strings.Contains(m.View(), "0:30") {
 		t.Fatalf("%s:\n%s", m.Active(), m.View())
 	}
 	o := r.onlyOrder(t)
 	for i := 0; i < 5; i++ {
 		r.clock.Advance(checkout.CodePollInterval)
-		m = pressDesk(t, m, codeTickMsg{no: o.No})
+		m = pressDesk(t, m, codeTick(m))
 		if m.Active() != "code" || r.wx.Count("reverse") != 0 {
 			t.Fatalf("at %d s: %s, %d reverses", 5*(i+1), m.Active(), r.wx.Count("reverse"))
 		}
 	}
 	r.clock.Advance(checkout.CodePollInterval)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	view := m.View()
 	if m.Active() != "result" || !strings.Contains(view, "REVERSED · NOT PAID") || !strings.Contains(view, "did not confirm in time") || !strings.Contains(view, "Nothing was charged") {
 		t.Fatalf("at the deadline, %s:\n%s", m.Active(), view)
@@ -272,10 +276,10 @@ func TestCodeSalePaidThenReturned(t *testing.T) {
 	r := newRig(t)
 	r.wx.CodeWaits = true
 	r.wx.OnReverse = func(_ context.Context, no string) error { return r.wx.Confirm(no) }
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)
 	r.clock.Advance(checkout.DefaultCodeDeadline)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	view := m.View()
 	if !strings.Contains(view, "PAID, THEN RETURNED") || !strings.Contains(view, "Paid, then returned by WeChat Pay") {
 		t.Fatalf("%s:\n%s", m.Active(), view)
@@ -293,7 +297,7 @@ func TestCodeSaleRefusedOrUnknown(t *testing.T) {
 		r.ali.OnPayCode = func(context.Context, checkout.CodePayRequest) error {
 			return &checkout.ProviderError{Op: "pay", Kind: checkout.KindInsufficient, Code: "ACQ.BUYER_BALANCE_NOT_ENOUGH", Message: "the customer's balance is not enough"}
 		}
-		m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
+		m := r.sell(t, r.desk(t), "9.90", scanAli)
 		view, detail := m.View(), m.result.detail()
 		if m.Active() != "result" || !strings.Contains(view, "NOT PAID") || !strings.Contains(detail, "the customer's balance is not enough") || !strings.Contains(detail, "Nothing was charged") {
 			t.Fatalf("%s:\n%s", m.Active(), view)
@@ -302,13 +306,13 @@ func TestCodeSaleRefusedOrUnknown(t *testing.T) {
 	t.Run("unknown", func(t *testing.T) {
 		r := newRig(t)
 		r.ali.LosePayCodeAnswer = func(checkout.CodePayRequest) error { return fake.ErrTimeout }
-		m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
+		m := r.sell(t, r.desk(t), "9.90", scanAli)
 		if m.Active() != "code" || !strings.Contains(m.View(), "NO CLEAR ANSWER YET") {
 			t.Fatalf("%s:\n%s", m.Active(), m.View())
 		}
-		o := r.onlyOrder(t)
+		r.onlyOrder(t)
 		r.clock.Advance(checkout.CodePollInterval)
-		m = pressDesk(t, m, codeTickMsg{no: o.No})
+		m = pressDesk(t, m, codeTick(m))
 		if m.Active() != "result" || m.result.order.State != checkout.StatePaid {
 			t.Fatalf("after the query: %s %+v", m.Active(), m.result.order)
 		}
@@ -324,7 +328,7 @@ func TestCodeSaleRefusedOrUnknown(t *testing.T) {
 			}
 			return nil
 		})
-		m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(scanAli)...), enter)...)
+		m := r.sell(t, r.desk(t), "9.90", scanAli)
 		if m.Active() != "entry" || !m.entry.prompt || !strings.Contains(m.View(), "ledger failed") || len(r.ali.AuthCodes) != 0 {
 			t.Fatalf("%s, charged %v:\n%s", m.Active(), r.ali.AuthCodes, m.View())
 		}
@@ -337,7 +341,7 @@ func TestCodeSaleRefusedOrUnknown(t *testing.T) {
 func TestCodeSaleCancelledByEsc(t *testing.T) {
 	r := newRig(t)
 	r.wx.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(append(runeKeys("9.90"), runeKeys(wxScan)...), enter)...)
+	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)
 	m = pressDesk(t, m, esc)
 	if !strings.Contains(m.View(), "CANCELLING") || r.wx.Count("reverse") != 0 {
@@ -349,7 +353,7 @@ func TestCodeSaleCancelledByEsc(t *testing.T) {
 	}
 	r.wx.OnReverse = func(context.Context, string) error { return fake.ErrTimeout }
 	r.clock.Advance(checkout.ReverseNotBefore)
-	m = pressDesk(t, m, codeTickMsg{no: o.No})
+	m = pressDesk(t, m, codeTick(m))
 	if m.Active() != "code" || r.wx.Count("reverse") != 1 || !strings.Contains(m.View(), "Esc leaves the sale to till") {
 		t.Fatalf("a lost reverse, %d reverses:\n%s", r.wx.Count("reverse"), m.View())
 	}
@@ -371,7 +375,9 @@ func TestCodeSaleCancelledByEsc(t *testing.T) {
 func TestCodeSaleCancelledWhileCharging(t *testing.T) {
 	r := newRig(t)
 	r.ali.CodeWaits = true
-	m := pressDesk(t, r.desk(t), append(runeKeys("9.90"), runeKeys(scanAli)...)...)
+	m := pressDesk(t, r.desk(t), runeKeys("9.90")...)
+	r.clock.Advance(time.Second)
+	m = pressDesk(t, m, runeKeys(scanAli)...)
 	next, charge := m.Update(enter)
 	next, _ = next.Update(esc) // the charge is still under way
 	m = drain(t, next, charge).(Model)
@@ -411,5 +417,36 @@ func TestHistoryDetailSaysPaidByCode(t *testing.T) {
 	view := mustFit(t, m)
 	if !strings.Contains(view, "Paid by") || !strings.Contains(view, "the customer's payment code ••••0042, scanned") || strings.Contains(view, "55555555") {
 		t.Fatalf("detail:\n%s", view)
+	}
+}
+
+// codeTick is the code screen's current poll timer, as it fires.
+func codeTick(m tea.Model) tea.Msg {
+	c := m.(Model).code
+	return codeTickMsg{no: c.order.No, seq: c.tickSeq}
+}
+
+// sell types amount as a clerk does, then (a moment later, as the clerk
+// picks up the scanner) scans code: its digits and Enter.
+func (r *rig) sell(t *testing.T, m Model, amount, code string) Model {
+	t.Helper()
+	m = pressDesk(t, m, runeKeys(amount)...)
+	r.clock.Advance(time.Second)
+	return pressDesk(t, m, append(runeKeys(code), enter)...)
+}
+
+// A code sale the reverse ended is "reversed" in lists (the recent list,
+// a settling pass's notice), not just "closed".
+func TestReversedCodeSaleIsSaidReversed(t *testing.T) {
+	r := newRig(t)
+	p := r.model.deps.p
+	o := checkout.Order{State: checkout.StateClosed, Way: checkout.WayCode, Reason: checkout.ReasonCodeReversed}
+	if got := stateWord(p, o); got != "reversed" {
+		t.Fatalf("a reversed code sale is %q", got)
+	}
+	o.Way = checkout.WayQR
+	o.Reason = "timed out"
+	if got := stateWord(p, o); got != "closed" {
+		t.Fatalf("a closed QR sale is %q", got)
 	}
 }

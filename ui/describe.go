@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"till/catalog"
@@ -41,9 +42,10 @@ var amountKeys = map[checkout.AmountCode]string{
 }
 
 var noteCodeKeys = map[checkout.NoteCode]string{
-	checkout.NoteInvalid: "note.invalid",
-	checkout.NoteTooLong: "note.too_long",
-	checkout.NoteControl: "note.control",
+	checkout.NoteInvalid:   "note.invalid",
+	checkout.NoteTooLong:   "note.too_long",
+	checkout.NoteControl:   "note.control",
+	checkout.NoteHoldsCode: "note.holds_code",
 }
 
 // saveKeys say what the provider did that the ledger could not record.
@@ -245,6 +247,8 @@ func stateWord(p *catalog.Printer, o checkout.Order) string {
 		return p.T("state.disputed", catalog.V{"Amount": p.Money(o.ProviderAmount)})
 	case o.State == checkout.StatePaid && o.Late:
 		return p.T("state.paid_late")
+	case o.State == checkout.StateClosed && o.Way == checkout.WayCode && strings.HasPrefix(o.Reason, "reversed"):
+		return p.T("state.reversed")
 	}
 	if key, ok := stateKeys[o.State]; ok {
 		return p.T(key)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
@@ -61,11 +60,14 @@ type entryModel struct {
 	prompt   bool
 	code     string
 	overflow bool
-	// swallowing: a run of digits too long to be an amount arrived (a
-	// code scanned before the amount was typed); the rest of the run is
-	// dropped, up to the scanner's Enter or a pause (scanGap).
-	swallowing bool
-	lastKey    time.Time
+	// scan drops the rest of a scan that came where no code belongs (the
+	// amount, the note) once it is recognised.
+	scan scanGuard
+	// runFrom is where in amount the digits typed as fast as a scanner's
+	// began (-1: the last key was no such digit), fast whether the key
+	// being handled is one of them.
+	runFrom int
+	fast    bool
 	// showCodes: the help is open, and in the sandbox it lists the test
 	// codes where today's sales are.
 	showCodes bool
@@ -81,13 +83,13 @@ func newEntry(d deps) entryModel {
 	// character's two columns as two runes.
 	ti.CharLimit = checkout.MaxNoteRunes
 	ti.Prompt = ""
-	return entryModel{deps: d, keys: defaultEntryKeys(d.p), noteKeys: defaultNoteKeys(d.p), note: ti}
+	return entryModel{deps: d, keys: defaultEntryKeys(d.p), noteKeys: defaultNoteKeys(d.p), note: ti, runFrom: -1}
 }
 
 // reset clears the sale for the next customer, keeping the recent list.
 func (m entryModel) reset() entryModel {
 	m.amount, m.err, m.editingNote = "", "", false
-	m.prompt, m.code, m.overflow, m.swallowing = false, "", false, false
+	m.prompt, m.code, m.overflow, m.scan.armed, m.runFrom = false, "", false, false, -1
 	m.note.SetValue("")
 	m.note.Blur()
 	return m
@@ -133,32 +135,20 @@ func (m entryModel) Update(msg tea.Msg) (entryModel, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		// The root hands typed runes over one at a time (Model.burst).
+		now := m.deps.now()
+		m.fast = m.scan.fast(now)
+		if m.scan.drop(msg, now) {
+			return m, nil
+		}
 		if m.editingNote {
 			return m.updateNote(msg)
 		}
-		now := m.deps.now()
-		var cmd tea.Cmd
-		m, cmd = m.updateTyped(msg, now)
-		m.lastKey = now
-		return m, cmd
+		if m.prompt {
+			return m.updatePrompt(msg)
+		}
+		return m.updateKey(msg)
 	}
 	return m, nil
-}
-
-// updateTyped takes a key typed at now: the rest of a scan that came
-// before the amount is dropped, the code prompt takes its keys, the
-// amount the others.
-func (m entryModel) updateTyped(msg tea.KeyMsg, now time.Time) (entryModel, tea.Cmd) {
-	if m.swallowing {
-		var done bool
-		if m, done = m.swallow(msg, now); done {
-			return m, nil
-		}
-	}
-	if m.prompt {
-		return m.updatePrompt(msg)
-	}
-	return m.updateKey(msg)
 }
 
 func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
@@ -175,10 +165,22 @@ func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.note, cmd = m.note.Update(msg)
+	if v := m.note.Value(); checkout.HoldsCode(v) {
+		// A scan into the note: the code is taken out at once and the
+		// rest of the scan dropped; the note closes so the next scan
+		// meets the amount.
+		m.note.SetValue(stripCodes(v))
+		m.editingNote = false
+		m.note.Blur()
+		m.scan.armed = !msg.Paste
+		m.err = m.deps.p.T("entry.code_in_note")
+	}
 	return m, cmd
 }
 
 func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
+	run := m.runFrom
+	m.runFrom = -1 // kept only by a digit typed into the amount
 	switch {
 	case msg.Paste && isCodeText(string(msg.Runes)):
 		// A pasted run of digits too long for an amount is a payment
@@ -212,16 +214,32 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 		}
 	case key.Matches(msg, m.keys.Digit):
 		r := msg.Runes[0]
+		digit := r >= '0' && r <= '9'
 		switch {
-		case r >= '0' && r <= '9' && hasTwoDecimals(m.amount) && m.deps.canCode():
+		case digit && hasTwoDecimals(m.amount) && m.fast && run >= 0 && m.deps.canCode():
+			// The decimals came as fast as the digit after them: a scan
+			// that began before the amount was finished ("12.3" and a
+			// scan), whose first digits went into it. Neither the amount
+			// it made nor what is left of the code is charged, and the
+			// amount is typed again.
+			m.err = m.deps.p.T("entry.scan_unfinished", catalog.V{"Amount": m.amount[:run]})
+			m.amount, m.scan.armed = "", true
+			return m, nil
+		case digit && hasTwoDecimals(m.amount) && m.deps.canCode():
 			// "9.90" and then a scan: the digits are the code's.
 			return m.openPrompt(true, string(r))
-		case r >= '0' && r <= '9' && digitRun(m.amount) >= maxAmountDigits:
+		case digit && digitRun(m.amount) >= maxAmountDigits:
 			// No price has this many digits: a code scanned before the
 			// amount was typed. It is neither an amount nor shown.
-			m.amount, m.swallowing = "", true
+			m.amount, m.scan.armed = "", true
 			m.err = m.deps.p.T("entry.amount_first")
 			return m, nil
+		}
+		if digit {
+			m.runFrom = run
+			if !m.fast || run < 0 {
+				m.runFrom = len(m.amount) // a new run begins here
+			}
 		}
 		if len(m.amount)+len(msg.Runes) <= maxAmountChars {
 			m.amount += string(msg.Runes)
@@ -257,11 +275,6 @@ func (m entryModel) updateKey(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 // the counter is a billion yuan): one more is a scanned code.
 const maxAmountDigits = 8
 
-// scanGap is the longest pause between two keys of one scan: a barcode
-// scanner types a code's digits a few milliseconds apart, a person
-// hundreds.
-const scanGap = 150 * time.Millisecond
-
 // digitRun is how many digits end s.
 func digitRun(s string) int {
 	n := 0
@@ -278,25 +291,6 @@ func digitRun(s string) int {
 func hasTwoDecimals(s string) bool {
 	i := strings.LastIndex(s, ".")
 	return i >= 0 && len(s)-i-1 == 2 && digitRun(s) == 2
-}
-
-// swallow drops a key of a scan that came before the amount: the digits
-// that follow the run, then the scanner's Enter. Anything else, or a key
-// after a pause, ends it and is taken as typed (done false).
-func (m entryModel) swallow(msg tea.KeyMsg, now time.Time) (entryModel, bool) {
-	if now.Sub(m.lastKey) > scanGap {
-		m.swallowing = false
-		return m, false
-	}
-	switch {
-	case msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) == 1 && msg.Runes[0] >= '0' && msg.Runes[0] <= '9':
-		return m, true
-	case msg.Type == tea.KeyEnter:
-		m.swallowing = false
-		return m, true
-	}
-	m.swallowing = false
-	return m, false
 }
 
 // openPrompt opens the code prompt for the amount typed, with first the

@@ -57,8 +57,10 @@ type historyModel struct {
 
 	searching bool
 	search    textinput.Model
-	looking   string // the whole order number being looked up in the ledger
-	notice    string // what the lookup found (or could not), under the search
+	// scan drops the rest of a customer's code scanned into the search.
+	scan    scanGuard
+	looking string // the whole order number being looked up in the ledger
+	notice  string // what the lookup found (or could not), under the search
 
 	inDetail bool
 	detail   historyDetail
@@ -444,6 +446,9 @@ func window(top, cursor, rows, n int) int {
 
 func (m historyModel) updateSearch(msg tea.KeyMsg) (historyModel, tea.Cmd) {
 	k := m.keys
+	if m.scan.drop(msg, m.deps.now()) {
+		return m, nil
+	}
 	switch {
 	case key.Matches(msg, k.ClearSearch):
 		// The first Esc empties the search (the whole day is back), the
@@ -474,6 +479,16 @@ func (m historyModel) updateSearch(msg tea.KeyMsg) (historyModel, tea.Cmd) {
 	before := m.search.Value()
 	var cmd tea.Cmd
 	m.search, cmd = m.search.Update(msg)
+	if v := m.search.Value(); checkout.HoldsCode(v) {
+		// A customer's code scanned into the search: not searched, not
+		// kept, not shown; the rest of the scan is dropped.
+		m.search.SetValue(stripCodes(v))
+		m.scan.armed = !msg.Paste
+		m.cursor, m.top = 0, 0
+		m = m.refilter("")
+		m.looking, m.notice = "", m.deps.p.T("history.code_not_searched")
+		return m, cmd
+	}
 	if m.search.Value() != before {
 		m.looking, m.notice = "", ""
 		m.cursor, m.top = 0, 0

@@ -498,7 +498,7 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case codeAnswerMsg:
 		return m.codeAnswered(msg)
 	case codeTickMsg:
-		if m.active != screenCode || msg.no != m.code.order.No {
+		if m.active != screenCode || msg.no != m.code.order.No || msg.seq != m.code.tickSeq {
 			return m, nil
 		}
 		var cmd tea.Cmd
@@ -708,10 +708,14 @@ func (m Model) codeKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	if k.Type != tea.KeyEsc {
 		return m, nil
 	}
-	if m.code.leavable() {
+	if m.code.unsaved != nil || m.code.leavable() {
 		o := m.code.order
 		m.deps.engine.Release(o.No)
-		return m.toEntry(m.deps.p.T("notice.left_open", catalog.V{"No": o.No, "Amount": m.deps.p.Money(o.Amount), "Method": methodName(m.deps.p, o.Method)}), true)
+		v := catalog.V{"No": o.No, "Amount": m.deps.p.Money(o.Amount), "Method": methodName(m.deps.p, o.Method)}
+		if m.code.unsaved != nil {
+			return m.toEntry(m.deps.p.T("notice.left_unsaved", v), true)
+		}
+		return m.toEntry(m.deps.p.T("notice.left_open", v), true)
 	}
 	if m.code.cancel {
 		return m, nil

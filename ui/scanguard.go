@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"till/checkout"
+)
+
+// A barcode scanner is a keyboard: the customer's payment code arrives as
+// fast digits and an Enter wherever the cursor is. Outside the code
+// prompt such a run must be neither taken (as an amount, a note, a
+// search) nor shown: scanGuard drops the rest of a scan once a field has
+// recognised one.
+
+// scanGap is the longest pause between two keys of one scan: a barcode
+// scanner types a code's digits a few milliseconds apart, a person
+// hundreds.
+const scanGap = 150 * time.Millisecond
+
+// scanGuard follows the keys' timing (on the desk's clock) and, once
+// armed, drops the scan's remaining digits and its Enter.
+type scanGuard struct {
+	armed   bool
+	lastKey time.Time
+}
+
+// fast reports a key at now that follows the last one as a scanner's
+// keys follow each other.
+func (g scanGuard) fast(now time.Time) bool {
+	return !g.lastKey.IsZero() && now.Sub(g.lastKey) <= scanGap
+}
+
+// drop reports whether msg, typed at now, is the rest of an armed scan
+// (and disarms at its Enter, at a pause, or at any other key, which is
+// then taken as typed). It records the key's time either way.
+func (g *scanGuard) drop(msg tea.KeyMsg, now time.Time) bool {
+	fast := g.fast(now)
+	g.lastKey = now
+	if !g.armed {
+		return false
+	}
+	if !fast {
+		g.armed = false
+		return false
+	}
+	switch {
+	case msg.Type == tea.KeyRunes && !msg.Paste && isDigits(string(msg.Runes)):
+		return true
+	case msg.Type == tea.KeyEnter:
+		g.armed = false
+		return true
+	}
+	g.armed = false
+	return false
+}
+
+func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+
+// stripCodes takes out of s the runs of digits that may be a customer's
+// payment code (checkout.HoldsCode).
+func stripCodes(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexAny(s, "0123456789")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		j := 0
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if !checkout.HoldsCode(s[:j]) {
+			b.WriteString(s[:j])
+		}
+		s = s[j:]
+	}
+	return b.String()
+}
