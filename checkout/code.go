@@ -72,9 +72,11 @@ func WalletOf(code string) (Method, error) {
 	return "", &CodeError{Reason: fmt.Sprintf("not a WeChat Pay or Alipay payment code (%d digits starting %02d)", len(code), lead)}
 }
 
-// HoldsCode reports text with a run of digits that may be a customer's
-// payment code: 16 or more digits starting 10–15 or 25–30. No price,
-// phone number or order number (they start with the year, 20…) is one.
+// HoldsCode reports text that may hold a customer's payment code: a run
+// of digits that is, or ends in, what WalletOf takes for one (a code
+// scanned after other digits, "table 9" and then a scan, ends the run).
+// A phone number, a price or a till order number (it starts with the
+// year, and its digits end at a letter) is none.
 func HoldsCode(s string) bool {
 	run := 0
 	for i := 0; i <= len(s); i++ {
@@ -82,9 +84,8 @@ func HoldsCode(s string) bool {
 			run++
 			continue
 		}
-		if run >= 16 {
-			lead := int(s[i-run]-'0')*10 + int(s[i-run+1]-'0')
-			if lead >= 10 && lead <= 15 || lead >= 25 && lead <= 30 {
+		for from := i - run; i-from >= 16; from++ {
+			if _, err := WalletOf(s[from:i]); err == nil {
 				return true
 			}
 		}
@@ -198,7 +199,8 @@ func (e *Engine) codeDeadline() time.Duration {
 // reverse did. A reverse whose answer is unknown leaves the order open:
 // the next poll, or recovery, reverses again.
 func (e *Engine) PollCode(ctx context.Context, no string) (Order, error) {
-	return e.stepCode(ctx, no, false)
+	o, _, err := e.WatchCode(ctx, no, false)
+	return o, err
 }
 
 // CancelCode is PollCode for a sale the clerk has cancelled (the customer
@@ -207,33 +209,49 @@ func (e *Engine) PollCode(ctx context.Context, no string) (Order, error) {
 // ReverseNotBefore after the pay call; Alipay: at once). A customer who
 // confirmed meanwhile is recorded as paid, or paid and given back.
 func (e *Engine) CancelCode(ctx context.Context, no string) (Order, error) {
-	e.codeCancelled.Store(no, true)
-	return e.stepCode(ctx, no, true)
+	o, _, err := e.WatchCode(ctx, no, true)
+	return o, err
+}
+
+// KeptMoney reports a *SaveError of an outcome in which the provider
+// keeps the customer's money (paid, or paid another amount): what must
+// never be reversed, and what a screen shows as paid while it is saved.
+func KeptMoney(err error) bool {
+	var se *SaveError
+	return errors.As(err, &se) && (se.To == StatePaid || se.To == StateDisputed)
 }
 
 // applyCode records what a provider said of a code sale, and remembers a
 // "paid" the ledger could not record, so that the sale is never reversed.
 func (e *Engine) applyCode(ctx context.Context, o Order, st TradeStatus) (Order, error) {
 	got, err := e.apply(ctx, o, st)
-	var se *SaveError
-	if errors.As(err, &se) && se.To != StateClosed {
+	if KeptMoney(err) {
 		e.codePaid.Store(o.No, true)
 	}
 	return got, err
 }
 
-func (e *Engine) stepCode(ctx context.Context, no string, cancel bool) (Order, error) {
+// WatchCode is PollCode (cancel false) or CancelCode (true) for a screen:
+// it also says what the provider's query answered (TradeNotPaid: the
+// trade is there and the customer is asked to confirm; TradeNotFound: no
+// trade; "": no answer), so the screen tells the two apart.
+func (e *Engine) WatchCode(ctx context.Context, no string, cancel bool) (Order, TradeState, error) {
 	ctx = e.as(ctx, "desk")
+	if cancel {
+		e.codeCancelled.Store(no, true)
+	}
 	release, err := e.lock(ctx, no)
 	if err != nil {
-		return Order{No: no}, err
+		return Order{No: no}, "", err
 	}
 	defer release()
 	o, p, err := e.openOrder(ctx, no)
 	if err != nil || p == nil {
-		return o, err
+		return o, "", err
 	}
-	return e.settleCode(ctx, p, o, cancel)
+	var seen TradeState
+	o, err = e.settleCode(ctx, p, o, cancel, &seen)
+	return o, seen, err
 }
 
 // ReverseDue is when an open code sale is reversed: at its deadline, or,
@@ -253,9 +271,12 @@ func ReverseDue(o Order, cancel bool) time.Time {
 // settleCode is PollCode's step, and recovery's for a code sale an
 // earlier run left open: recovery too waits for the deadline, since the
 // customer may still be typing the password.
-func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel bool) (Order, error) {
+func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel bool, seen *TradeState) (Order, error) {
 	st, qerr := p.Query(ctx, o.No)
 	if qerr == nil {
+		if seen != nil {
+			*seen = st.State
+		}
 		got, err := e.applyCode(ctx, o, st)
 		if err != nil || !got.State.Open() {
 			return got, err

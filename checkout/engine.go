@@ -684,12 +684,18 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 		return o, &SaveError{No: o.No, Method: o.Method, To: to, Err: err}
 	}
 	if !got.State.Open() {
-		e.started.Delete(o.No)
-		e.accepted.Delete(o.No)
-		e.codePaid.Delete(o.No)
-		e.codeCancelled.Delete(o.No)
+		e.forget(o.No)
 	}
 	return e.overlay(got), nil
+}
+
+// forget drops what the engine keeps in memory of a sale once it has
+// settled.
+func (e *Engine) forget(no string) {
+	e.started.Delete(no)
+	e.accepted.Delete(no)
+	e.codePaid.Delete(no)
+	e.codeCancelled.Delete(no)
 }
 
 // Finish ends an open sale at the timeout or on the clerk's cancel: it
@@ -729,7 +735,7 @@ func (e *Engine) openOrder(ctx context.Context, no string) (Order, Provider, err
 func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string, failed bool) (Order, error) {
 	if o.Way == WayCode {
 		// A payment code is never closed: it is reversed at its deadline.
-		return e.settleCode(ctx, p, o, false)
+		return e.settleCode(ctx, p, o, false, nil)
 	}
 	st, err := p.Query(ctx, o.No)
 	if err != nil {
@@ -856,8 +862,7 @@ func (e *Engine) paidAndRefunded(ctx context.Context, o Order, tradeNo string, p
 	default:
 		e.log.Warn("paid at the last moment and refunded by the provider", "order", o.No, "refund", r.No)
 	}
-	e.started.Delete(o.No)
-	e.accepted.Delete(o.No)
+	e.forget(o.No)
 	return got, nil
 }
 

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -34,6 +33,9 @@ type codeChargeMsg struct {
 type codeAnswerMsg struct {
 	tag   int64 // the call, so a screen takes only the answer it waits for
 	order checkout.Order
+	// trade is what the provider said of the trade: TradeNotPaid is a
+	// customer asked to confirm on the phone.
+	trade checkout.TradeState
 	err   error
 }
 
@@ -52,7 +54,11 @@ func chargeCodeCmd(ctx context.Context, e *checkout.Engine, c codeChargeMsg, tag
 		ctx, cancel := withDeadline(ctx)
 		defer cancel()
 		o, err := e.ChargeCode(ctx, c.amount, c.code, c.note)
-		return codeAnswerMsg{tag: tag, order: o, err: err}
+		a := codeAnswerMsg{tag: tag, order: o, err: err}
+		if err == nil && o.State.Open() {
+			a.trade = checkout.TradeNotPaid // the pay call's "waiting for the user"
+		}
+		return a
 	}
 }
 
@@ -60,12 +66,8 @@ func pollCodeCmd(ctx context.Context, e *checkout.Engine, no string, cancelled b
 	return func() tea.Msg {
 		ctx, cancel := withDeadline(ctx)
 		defer cancel()
-		step := e.PollCode
-		if cancelled {
-			step = e.CancelCode
-		}
-		o, err := step(ctx, no)
-		return codeAnswerMsg{tag: tag, order: o, err: err}
+		o, trade, err := e.WatchCode(ctx, no, cancelled)
+		return codeAnswerMsg{tag: tag, order: o, trade: trade, err: err}
 	}
 }
 
@@ -104,8 +106,9 @@ type codeSaleModel struct {
 	err    error // the last call's trouble, while still trying
 	tag    int64 // the call whose answer the screen waits for (0: none)
 	cancel bool  // the clerk cancelled: reverse as soon as allowed
-	// asked is what the call in flight asks: a cancel or a poll.
-	askedCancel bool
+	// askedCancel: the call in flight is a cancel's; reverseFailed: the
+	// last answer was a reverse (or cancel) that could not be confirmed.
+	askedCancel, reverseFailed bool
 	// unsaved is a "paid" the ledger could not record yet: once the
 	// provider has said it, it stays said until the sale ends.
 	unsaved error
@@ -137,10 +140,7 @@ func (m codeSaleModel) shortHelp() []key.Binding {
 // has not ended it: the clerk may hand it to till's settling (it is
 // reversed and recorded without the screen).
 func (m codeSaleModel) leavable() bool {
-	if m.order.No == "" || m.err == nil {
-		return false
-	}
-	return m.cancel || !m.deps.now().Before(checkout.ReverseDue(m.order, false))
+	return m.order.No != "" && m.reverseFailed
 }
 
 // answered takes the answer to the call m waits for: the end of the sale
@@ -160,14 +160,19 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 		return m, true, nil
 	}
 	m.err = a.err
-	var se *checkout.SaveError
+	// A reverse was due for this call (the deadline, or the clerk's
+	// cancel once the provider takes one) and its answer is not clear.
+	wasCancel := m.askedCancel
+	m.askedCancel = false
+	due := !m.deps.now().Before(checkout.ReverseDue(m.order, wasCancel))
+	m.reverseFailed = a.err != nil && due && m.order.State != ""
 	switch {
-	case errors.As(a.err, &se) && se.To != checkout.StateClosed || m.unsaved != nil:
+	case checkout.KeptMoney(a.err) || m.unsaved != nil:
 		if m.unsaved == nil {
 			m.unsaved = a.err
 		}
 		m.phase = codePaidUnsaved
-	case a.err == nil && m.order.ProviderSaid != "":
+	case a.err == nil && a.trade == checkout.TradeNotPaid:
 		m.phase = codeConfirming // the provider says the customer is asked
 	default:
 		m.phase = codeNoAnswer
@@ -178,7 +183,7 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 		// One redraw a second for the countdown, for the sale's life.
 		cmds = append(cmds, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} }))
 	}
-	if m.cancel && !m.askedCancel && m.unsaved == nil {
+	if m.cancel && !wasCancel && m.unsaved == nil {
 		// Cancelled while the charge or a poll was under way: send the
 		// cancel now.
 		var ask tea.Cmd

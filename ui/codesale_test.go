@@ -450,3 +450,26 @@ func TestReversedCodeSaleIsSaidReversed(t *testing.T) {
 		t.Fatalf("a closed QR sale is %q", got)
 	}
 }
+
+// After an unclear answer, Esc sends the cancel; the screen offers to
+// leave the sale to till only once a reverse was tried and not
+// confirmed, never while it is on its way.
+func TestCodeSaleLeaveOnlyAfterAReverseFailed(t *testing.T) {
+	r := newRig(t)
+	r.ali.CodeWaits = true // the customer is asked; the answer saying so is lost
+	r.ali.LosePayCodeAnswer = func(checkout.CodePayRequest) error { return fake.ErrTimeout }
+	m := r.sell(t, r.desk(t), "9.90", scanAli)
+	if m.Active() != "code" || m.code.err == nil {
+		t.Fatalf("after a lost answer: %s %v", m.Active(), m.code.err)
+	}
+	r.ali.OnReverse = func(context.Context, string) error { return fake.ErrTimeout }
+	next, cancel := m.Update(esc)
+	m = next.(Model)
+	if m.code.leavable() || strings.Contains(m.View(), "Esc leaves the sale to till") {
+		t.Fatalf("leave offered before the cancel was sent:\n%s", m.View())
+	}
+	m = drain(t, m, cancel).(Model)
+	if !m.code.leavable() || r.ali.Count("reverse") != 1 {
+		t.Fatalf("after a lost cancel: leavable %v, %d cancels\n%s", m.code.leavable(), r.ali.Count("reverse"), m.View())
+	}
+}

@@ -165,10 +165,12 @@ func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.note, cmd = m.note.Update(msg)
-	if v := m.note.Value(); checkout.HoldsCode(v) {
-		// A scan into the note: the code is taken out at once and the
-		// rest of the scan dropped; the note closes so the next scan
-		// meets the amount.
+	if v := m.note.Value(); (msg.Paste || m.fast) && checkout.HoldsCode(v) {
+		// A scan into the note (digits at a scanner's pace, or pasted):
+		// the code is taken out at once and the rest of the scan
+		// dropped; the note closes so the next scan meets the amount. A
+		// long number typed by hand stays, and CheckNote refuses it
+		// with a message if it may be a code.
 		m.note.SetValue(stripCodes(v))
 		m.editingNote = false
 		m.note.Blur()

@@ -446,7 +446,9 @@ func window(top, cursor, rows, n int) int {
 
 func (m historyModel) updateSearch(msg tea.KeyMsg) (historyModel, tea.Cmd) {
 	k := m.keys
-	if m.scan.drop(msg, m.deps.now()) {
+	now := m.deps.now()
+	fast := m.scan.fast(now)
+	if m.scan.drop(msg, now) {
 		return m, nil
 	}
 	switch {
@@ -479,7 +481,7 @@ func (m historyModel) updateSearch(msg tea.KeyMsg) (historyModel, tea.Cmd) {
 	before := m.search.Value()
 	var cmd tea.Cmd
 	m.search, cmd = m.search.Update(msg)
-	if v := m.search.Value(); checkout.HoldsCode(v) {
+	if v := m.search.Value(); (msg.Paste || fast) && checkout.HoldsCode(v) {
 		// A customer's code scanned into the search: not searched, not
 		// kept, not shown; the rest of the scan is dropped.
 		m.search.SetValue(stripCodes(v))

@@ -15,10 +15,15 @@ import (
 // search) nor shown: scanGuard drops the rest of a scan once a field has
 // recognised one.
 
-// scanGap is the longest pause between two keys of one scan: a barcode
-// scanner types a code's digits a few milliseconds apart, a person
-// hundreds.
-const scanGap = 150 * time.Millisecond
+// A barcode scanner types a code's digits a few milliseconds apart, a
+// person a hundred or more. scannerPace is the slowest a key may follow
+// the one before to be taken for a scanner's; scanGap the longest pause
+// that still belongs to one scan (a slow wireless scanner's hiccup) once
+// a scan is recognised.
+const (
+	scannerPace = 40 * time.Millisecond
+	scanGap     = 150 * time.Millisecond
+)
 
 // scanGuard follows the keys' timing (on the desk's clock) and, once
 // armed, drops the scan's remaining digits and its Enter.
@@ -27,22 +32,22 @@ type scanGuard struct {
 	lastKey time.Time
 }
 
-// fast reports a key at now that follows the last one as a scanner's
-// keys follow each other.
+// fast reports a key at now that follows the last one at a scanner's
+// pace, faster than a person types.
 func (g scanGuard) fast(now time.Time) bool {
-	return !g.lastKey.IsZero() && now.Sub(g.lastKey) <= scanGap
+	return !g.lastKey.IsZero() && now.Sub(g.lastKey) <= scannerPace
 }
 
 // drop reports whether msg, typed at now, is the rest of an armed scan
 // (and disarms at its Enter, at a pause, or at any other key, which is
 // then taken as typed). It records the key's time either way.
 func (g *scanGuard) drop(msg tea.KeyMsg, now time.Time) bool {
-	fast := g.fast(now)
+	gap := now.Sub(g.lastKey)
 	g.lastKey = now
 	if !g.armed {
 		return false
 	}
-	if !fast {
+	if gap > scanGap {
 		g.armed = false
 		return false
 	}
