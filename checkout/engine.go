@@ -179,11 +179,27 @@ func (e *Engine) lock(ctx context.Context, no string) (func(), error) {
 	}
 	select {
 	case l.held <- struct{}{}:
-		return func() { <-l.held; drop() }, nil
 	case <-ctx.Done():
 		drop()
 		return nil, fmt.Errorf("order %s: %w (%v)", no, ErrBusy, ctx.Err())
 	}
+	local := func() { <-l.held; drop() }
+	ol, shared := e.ledger.(OrderLocker)
+	if !shared {
+		return local, nil
+	}
+	// A ledger shared by several desks: the order is also locked across
+	// them, after this process's own lock (so one process queues its
+	// callers itself and holds at most one shared lock per order).
+	release, err := ol.LockOrder(ctx, no)
+	if err != nil {
+		local()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("order %s: %w (%v)", no, ErrBusy, ctx.Err())
+		}
+		return nil, &LedgerError{Op: "locking order " + no, Err: err}
+	}
+	return func() { release(); local() }, nil
 }
 
 // NewEngine builds an engine. A nil clock means the system clock and a nil

@@ -79,6 +79,16 @@ type Ledger interface {
 	AuditOf(ctx context.Context, orderNo string) ([]AuditEntry, error)
 }
 
+// OrderLocker is a Ledger that several processes share (several desks on
+// one PostgreSQL ledger): it serialises the calls on one order across
+// them, as the engine's own lock does within one process. The engine
+// holds the lock across a provider call, so it cannot be a database
+// transaction's. LockOrder waits until the lock is held or ctx ends;
+// release gives it back (and must be called exactly once).
+type OrderLocker interface {
+	LockOrder(ctx context.Context, no string) (release func(), err error)
+}
+
 // Clock tells the time. main passes the real clock; tests pass a fake so
 // time-dependent code runs without sleeping.
 type Clock interface {

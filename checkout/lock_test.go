@@ -1,54 +1,92 @@
-package checkout
+package checkout_test
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"till/checkout"
 )
 
-// TestOrderLocksArePruned: an order's lock lives while someone holds or
-// waits for it, so a desk that runs for months does not keep one per sale.
-func TestOrderLocksArePruned(t *testing.T) {
-	e := &Engine{locks: map[string]*orderLock{}}
-	ctx := context.Background()
-	release, _ := e.lock(ctx, "A")
-	var wg sync.WaitGroup
-	got := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r, _ := e.lock(ctx, "A") // waits for the first holder
-		close(got)
-		r()
-	}()
+// sharedLedger is a ledger two engines share as two desks share one
+// PostgreSQL ledger: each engine has its own in-process locks, and the
+// ledger's LockOrder serialises an order across them.
+type sharedLedger struct {
+	checkout.Ledger
+	mu    sync.Mutex
+	held  map[string]chan struct{}
+	locks int
+}
+
+func (l *sharedLedger) LockOrder(ctx context.Context, no string) (func(), error) {
 	for {
-		e.locksMu.Lock()
-		refs := e.locks["A"].refs
-		e.locksMu.Unlock()
-		if refs == 2 {
-			break
+		l.mu.Lock()
+		ch, busy := l.held[no]
+		if !busy {
+			ch = make(chan struct{})
+			l.held[no] = ch
+			l.locks++
+			l.mu.Unlock()
+			return func() {
+				l.mu.Lock()
+				delete(l.held, no)
+				l.mu.Unlock()
+				close(ch)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	select {
-	case <-got:
-		t.Fatal("two holders of one order's lock")
-	default:
+}
+
+// Two desks on one shared ledger: while one desk's call on an order is at
+// the provider, the other's call on the same order waits for it (and
+// gives up with ErrBusy at its deadline), never asking the provider in
+// between; once the first is done, the second goes through.
+func TestOrderLockedAcrossDesksOnASharedLedger(t *testing.T) {
+	r := newRig(t)
+	shared := &sharedLedger{Ledger: r.faulty, held: map[string]chan struct{}{}}
+	desk1 := checkout.NewEngine(shared, []checkout.Provider{r.wx, r.ali}, r.eng.Config(), r.clock, nil)
+	desk2 := checkout.NewEngine(shared, []checkout.Provider{r.wx, r.ali}, r.eng.Config(), r.clock, nil)
+	ctx := context.Background()
+	o, err := desk1.Start(ctx, checkout.MethodWeChat, 500, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	release()
-	wg.Wait()
-	r, _ := e.lock(ctx, "B")
-	r()
-	// A waiter that gives up leaves nothing behind either.
-	hold, _ := e.lock(ctx, "C")
-	cut, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
-	defer cancel()
-	if _, err := e.lock(cut, "C"); !errors.Is(err, ErrBusy) {
-		t.Fatalf("a waiter past its deadline: %v", err)
+	atProvider, letGo := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	r.wx.OnQuery = func(context.Context, string) error {
+		if first.CompareAndSwap(false, true) { // desk 1's query waits; any other passes
+			close(atProvider)
+			<-letGo
+		}
+		return nil
 	}
-	hold()
-	if n := len(e.locks); n != 0 {
-		t.Fatalf("%d locks left after every holder let go", n)
+	done := make(chan error, 1)
+	go func() { _, err := desk1.Poll(ctx, o.No); done <- err }()
+	<-atProvider
+	queries := r.wx.Count("query")
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = desk2.Poll(short, o.No)
+	cancel()
+	if !errors.Is(err, checkout.ErrBusy) || r.wx.Count("query") != queries {
+		t.Fatalf("desk 2 while desk 1 is at the provider: %v, %d queries (was %d)", err, r.wx.Count("query"), queries)
+	}
+	close(letGo)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk2.Poll(ctx, o.No); err != nil || r.wx.Count("query") != queries+1 {
+		t.Fatalf("desk 2 after desk 1: %v, %d queries", err, r.wx.Count("query"))
+	}
+	if shared.locks < 3 {
+		t.Fatalf("the shared lock was taken %d times", shared.locks)
 	}
 }
