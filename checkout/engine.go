@@ -23,6 +23,9 @@ const (
 	DefaultTimeout         = 3 * time.Minute
 	DefaultLateCheckMargin = 2 * time.Minute
 	MaxNoteRunes           = 60
+	// DefaultHeartbeatTimeout is how long a desk on a shared ledger may
+	// stay silent before the others settle its open sales.
+	DefaultHeartbeatTimeout = 2 * time.Minute
 )
 
 // Config is what the engine needs to know about the shop and the counter.
@@ -42,6 +45,10 @@ type Config struct {
 	// before it is reversed (DefaultCodeDeadline when zero; at most
 	// MaxCodeDeadline).
 	CodeDeadline time.Duration
+	// HeartbeatTimeout: on a ledger several desks share (Terminals), the
+	// open sales of another desk are settled only once its heartbeat is
+	// older than this (DefaultHeartbeatTimeout when zero).
+	HeartbeatTimeout time.Duration
 }
 
 // Engine runs sales: it writes the order, creates it at the provider,
@@ -705,6 +712,28 @@ func (e *Engine) advance(ctx context.Context, o Order, to State, fn func(*Order)
 	return e.overlay(got), nil
 }
 
+// watchedElsewhere tells, on a ledger several desks share, the open sales
+// another desk is watching: those of a terminal alive within the
+// heartbeat timeout. A pass that cannot tell settles only its own
+// terminal's sales: never a sale another live desk may be watching.
+func (e *Engine) watchedElsewhere(ctx context.Context) func(Order) bool {
+	ts, shared := e.ledger.(Terminals)
+	if !shared {
+		return func(Order) bool { return false }
+	}
+	within := e.cfg.HeartbeatTimeout
+	if within <= 0 {
+		within = DefaultHeartbeatTimeout
+	}
+	live, err := ts.LiveTerminals(ctx, within)
+	if err != nil {
+		e.log.Warn("could not read which desks are alive; settling this desk's sales only", "err", err)
+	}
+	return func(o Order) bool {
+		return o.Terminal != e.cfg.Terminal && (err != nil || live[o.Terminal])
+	}
+}
+
 // forget drops what the engine keeps in memory of a sale once it has
 // settled.
 func (e *Engine) forget(no string) {
@@ -936,8 +965,9 @@ func (e *Engine) Recover(ctx context.Context) Pass {
 	if err != nil {
 		pass.LedgerErr = &LedgerError{Op: "reading the open orders", Err: err}
 	}
+	watched := e.watchedElsewhere(ctx)
 	for _, o := range open {
-		if _, mine := e.started.Load(o.No); mine {
+		if _, mine := e.started.Load(o.No); mine || watched(o) {
 			continue
 		}
 		var got Order

@@ -89,6 +89,14 @@ type OrderLocker interface {
 	LockOrder(ctx context.Context, no string) (release func(), err error)
 }
 
+// Terminals is a Ledger several desks share that knows which of them are
+// alive: each desk's heartbeat, kept by the ledger. LiveTerminals gives
+// the terminals whose last heartbeat is at most within old, measured on
+// the ledger's clock (so the desks' clocks need not agree).
+type Terminals interface {
+	LiveTerminals(ctx context.Context, within time.Duration) (map[string]bool, error)
+}
+
 // Clock tells the time. main passes the real clock; tests pass a fake so
 // time-dependent code runs without sleeping.
 type Clock interface {

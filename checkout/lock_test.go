@@ -90,3 +90,70 @@ func TestOrderLockedAcrossDesksOnASharedLedger(t *testing.T) {
 		t.Fatalf("the shared lock was taken %d times", shared.locks)
 	}
 }
+
+// liveLedger is a shared ledger whose register of live desks a test sets.
+type liveLedger struct {
+	checkout.Ledger
+	mu   sync.Mutex
+	live map[string]bool
+	err  error
+}
+
+func (l *liveLedger) LiveTerminals(context.Context, time.Duration) (map[string]bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]bool{}
+	for k, v := range l.live {
+		out[k] = v
+	}
+	return out, l.err
+}
+
+func (l *liveLedger) set(live map[string]bool, err error) {
+	l.mu.Lock()
+	l.live, l.err = live, err
+	l.mu.Unlock()
+}
+
+// A desk (T1) is killed mid-sale. Another desk (T2) on the same ledger
+// leaves the sale alone while T1's heartbeat is fresh (T1 may be
+// watching it) or while it cannot tell, and settles it once T1's
+// heartbeat has stopped; T2's own sales it always settles.
+func TestAnotherDesksSaleIsSettledOnlyAfterItsHeartbeatStops(t *testing.T) {
+	r := newRig(t)
+	shared := &liveLedger{Ledger: r.faulty}
+	cfg := r.eng.Config()
+	t1 := checkout.NewEngine(shared, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	cfg.Terminal = "T2"
+	t2 := checkout.NewEngine(shared, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	ctx := context.Background()
+	sold, err := t1.Start(ctx, checkout.MethodWeChat, 500, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := t2.Start(ctx, checkout.MethodWeChat, 700, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2.Release(own.No) // T2's screen gave it up: its own pass settles it
+	r.clock.Advance(cfg.Timeout + time.Minute)
+
+	shared.set(map[string]bool{"T1": true, "T2": true}, nil)
+	t2.Recover(ctx)
+	if o, _ := r.ledger.Order(ctx, sold.No); !o.State.Open() {
+		t.Fatalf("T2 settled T1's sale while T1 is alive: %s", o.State)
+	}
+	if o, _ := r.ledger.Order(ctx, own.No); o.State.Open() {
+		t.Fatalf("T2 left its own sale open")
+	}
+	shared.set(nil, errors.New("connection reset"))
+	t2.RecoverNow(ctx)
+	if o, _ := r.ledger.Order(ctx, sold.No); !o.State.Open() {
+		t.Fatalf("T2 settled T1's sale not knowing who is alive: %s", o.State)
+	}
+	shared.set(map[string]bool{"T2": true}, nil) // T1's heartbeat stopped
+	t2.RecoverNow(ctx)
+	if o, _ := r.ledger.Order(ctx, sold.No); o.State != checkout.StateClosed {
+		t.Fatalf("T1's sale after its heartbeat stopped: %s", o.State)
+	}
+}
