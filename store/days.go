@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // What a day's report reads: the orders paid in it (orders_by_paid), the
@@ -167,10 +168,7 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 				return fmt.Errorf("meta/%s: %w", keyLastClose, err)
 			}
 		}
-		z.Seq, z.Day, z.ClosedAt = last+1, day, tx.now
-		if z.Terminal == "" && z.Operator == "" {
-			z.Terminal, z.Operator = tx.actor.Terminal, tx.actor.Operator
-		}
+		z, entry := ledger.CloseDay(z, last, day, tx.now, tx.actor)
 		v, err := json.Marshal(z)
 		if err != nil {
 			return fmt.Errorf("day close %s: encoding: %w", day, err)
@@ -181,12 +179,7 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 		if err := meta.Put(keyLastClose, []byte(strconv.Itoa(z.Seq))); err != nil {
 			return err
 		}
-		_, err = appendAudit(tx, checkout.AuditEntry{
-			Kind: checkout.AuditDayClosed, Amount: z.Figures.NetFen,
-			Detail: fmt.Sprintf("Z %d of %s: %d sales %s, %d refunds %s, %d unsettled", z.Seq, day,
-				z.Figures.Sales.Count, z.Figures.Sales.Amount.Yuan(), z.Figures.Refunds.Count, z.Figures.Refunds.Amount.Yuan(),
-				len(z.Unsettled)+len(z.UnsettledRefunds)),
-		})
+		_, err = appendAudit(tx, entry)
 		out = z
 		return err
 	})

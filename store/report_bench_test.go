@@ -194,7 +194,7 @@ func fixtureDay(w *wtx, start time.Time, report bool, want *dayWant) error {
 			}
 			want.Refunds++
 			want.NetFen -= amount
-			o, err = addRefunded(w, o, amount, done)
+			o, err = addRefunded(w, o, amount) // w.now is done
 			return err
 		}
 		switch {
