@@ -67,11 +67,22 @@ func Chain(e checkout.AuditEntry, seq uint64, prev string, now time.Time, actor 
 	return e
 }
 
-// CloseDay is z as CloseDay stores it, numbered after last (the number of
-// the ledger's last close, 0 for none), for day, closed now by actor
-// unless build named who closed it, with the entry the close adds to the
-// trail.
-func CloseDay(z checkout.DayClose, last int, day string, now time.Time, actor checkout.Actor) (checkout.DayClose, checkout.AuditEntry) {
+// CloseDay is Ledger.CloseDay's close of day from rec, the day's records
+// read in the close's transaction: build freezes them (or refuses, and
+// its error is returned); a day rec says is closed already is never
+// closed again (checkout.ErrDayClosed, should build forget to refuse it).
+// The close is numbered after last (the number of the ledger's last
+// close, 0 for none), closed now by actor unless build named who closed
+// it, and comes with the entry it adds to the trail.
+func CloseDay(rec checkout.DayRecords, build func(checkout.DayRecords) (checkout.DayClose, error), last int, day string,
+	now time.Time, actor checkout.Actor) (checkout.DayClose, checkout.AuditEntry, error) {
+	z, err := build(rec)
+	if err != nil {
+		return z, checkout.AuditEntry{}, err
+	}
+	if rec.Close != nil {
+		return z, checkout.AuditEntry{}, fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
+	}
 	z.Seq, z.Day, z.ClosedAt = last+1, day, now
 	if z.Terminal == "" && z.Operator == "" {
 		z.Terminal, z.Operator = actor.Terminal, actor.Operator
@@ -82,7 +93,7 @@ func CloseDay(z checkout.DayClose, last int, day string, now time.Time, actor ch
 			z.Figures.Sales.Count, z.Figures.Sales.Amount.Yuan(), z.Figures.Refunds.Count, z.Figures.Refunds.Amount.Yuan(),
 			len(z.Unsettled)+len(z.UnsettledRefunds)),
 	}
-	return z, e
+	return z, e, nil
 }
 
 // ChainCheck walks a trail in number order, as VerifyAudit does: the

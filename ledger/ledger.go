@@ -79,13 +79,13 @@ func NewOrder(o checkout.Order, now time.Time) checkout.Order {
 	return o
 }
 
-// Advance is Ledger.Advance on the stored order cur: a move State.CanMoveTo
+// advance is Ledger.Advance on the stored order cur: a move State.CanMoveTo
 // refuses (a duplicate or late event) is a *checkout.TransitionError
 // carrying cur. fn edits a copy; No, CreatedAt and Amount are restored
 // afterwards because the indexes and the refund ceiling depend on them. A
 // move to paid without a PaidAt is stamped now, so the sale still shows in
 // the paid index.
-func Advance(cur checkout.Order, to checkout.State, fn func(*checkout.Order), now time.Time) (checkout.Order, error) {
+func advance(cur checkout.Order, to checkout.State, fn func(*checkout.Order), now time.Time) (checkout.Order, error) {
 	if !cur.State.CanMoveTo(to) {
 		return checkout.Order{}, &checkout.TransitionError{From: cur.State, To: to, Current: cur}
 	}
@@ -102,10 +102,10 @@ func Advance(cur checkout.Order, to checkout.State, fn func(*checkout.Order), no
 	return next, nil
 }
 
-// Update is Ledger.Update on the stored order cur: fn edits a copy and may
+// update is Ledger.Update on the stored order cur: fn edits a copy and may
 // refuse with an error, returned as is; State, PaidAt and the fields the
 // indexes and the refund ceiling depend on are restored after fn.
-func Update(cur checkout.Order, fn func(*checkout.Order) error, now time.Time) (checkout.Order, error) {
+func update(cur checkout.Order, fn func(*checkout.Order) error, now time.Time) (checkout.Order, error) {
 	next := cur
 	if err := fn(&next); err != nil {
 		return checkout.Order{}, err
@@ -140,14 +140,14 @@ func CheckNewRefund(r checkout.Refund) error {
 	return nil
 }
 
-// NewRefund is the ceiling CreateRefund checks and r as it stores it. o is
+// newRefund is the ceiling CreateRefund checks and r as it stores it. o is
 // r's order as stored, held what its requested and succeeded refunds
 // already take (an in-flight refund may still succeed, so it counts). It
 // refuses an order that was not paid (checkout.ErrTransition), and a
 // refund above what is left or, on a disputed order, one that is not all
 // of what is left (checkout.ErrRefundAboveBalance). The refund gets its
 // order's method when it names none, and its stamps.
-func NewRefund(o checkout.Order, held checkout.Money, r checkout.Refund, now time.Time) (checkout.Refund, error) {
+func newRefund(o checkout.Order, held checkout.Money, r checkout.Refund, now time.Time) (checkout.Refund, error) {
 	if !o.State.WasPaid() && o.State != checkout.StateDisputed {
 		return r, fmt.Errorf("order %s is %s: only a paid order can be refunded: %w", o.No, o.State, checkout.ErrTransition)
 	}
@@ -221,12 +221,12 @@ func CheckSettle(refundNo string, to checkout.RefundState) error {
 	return nil
 }
 
-// Settle is SettleRefund on the stored refund r: moved is false when r is
+// settle is SettleRefund on the stored refund r: moved is false when r is
 // in `to` already (a duplicate answer: nothing to write, no error); a
 // refund in the other final state is refused with checkout.ErrTransition.
 // fn edits a copy; the fields its index and the ceiling depend on are
 // restored, and the settling time is stamped now when fn left it zero.
-func Settle(r checkout.Refund, to checkout.RefundState, fn func(*checkout.Refund), now time.Time) (next checkout.Refund, moved bool, err error) {
+func settle(r checkout.Refund, to checkout.RefundState, fn func(*checkout.Refund), now time.Time) (next checkout.Refund, moved bool, err error) {
 	if r.State == to {
 		return r, false, nil
 	}
@@ -249,10 +249,10 @@ func Settle(r checkout.Refund, to checkout.RefundState, fn func(*checkout.Refund
 	return next, true, nil
 }
 
-// UpdateRefund is Ledger.UpdateRefund on the stored refund cur: fn may
+// updateRefund is Ledger.UpdateRefund on the stored refund cur: fn may
 // refuse with an error, returned as is; the fields its identity, its
 // ceiling and its state rest on are kept as stored.
-func UpdateRefund(cur checkout.Refund, fn func(*checkout.Refund) error, now time.Time) (checkout.Refund, error) {
+func updateRefund(cur checkout.Refund, fn func(*checkout.Refund) error, now time.Time) (checkout.Refund, error) {
 	next := cur
 	if err := fn(&next); err != nil {
 		return checkout.Refund{}, err
@@ -262,15 +262,15 @@ func UpdateRefund(cur checkout.Refund, fn func(*checkout.Refund) error, now time
 	return next, nil
 }
 
-// PaidAndRefunded is Ledger.PaidAndRefunded on the stored order cur:
+// paidAndRefunded is Ledger.PaidAndRefunded on the stored order cur:
 // hasRefunds says whether any refund, in any state, is recorded for it.
 // created, awaiting and closed may become paid; a paid order with no
 // refunds yet is the same sale seen paid a moment earlier (a poll that
 // raced the cancel), whose money went back all the same, and keeps its
 // paid time. Anything else is a *checkout.TransitionError carrying cur.
 // It returns the order, refunded in full, and r, succeeded for the
-// order's amount; the caller still checks r's number is new.
-func PaidAndRefunded(cur checkout.Order, hasRefunds bool, paid func(*checkout.Order), r checkout.Refund, now time.Time) (checkout.Order, checkout.Refund, error) {
+// order's amount; r's number is still to be checked.
+func paidAndRefunded(cur checkout.Order, hasRefunds bool, paid func(*checkout.Order), r checkout.Refund, now time.Time) (checkout.Order, checkout.Refund, error) {
 	if r.No == "" {
 		return cur, r, errors.New("a refund needs a number")
 	}

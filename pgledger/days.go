@@ -119,18 +119,14 @@ func (l *Ledger) CloseDay(ctx context.Context, from, to time.Time, day string, b
 		if err != nil {
 			return err
 		}
-		z, err := build(rec)
-		if err != nil {
-			return err
-		}
-		if rec.Close != nil { // build must refuse a closed day; never overwrite one
-			return fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
-		}
 		var last int
 		if err := w.QueryRow(w.ctx, sqlLastClose).Scan(&last); err != nil {
 			return fmt.Errorf("reading the last Z close: %w", err)
 		}
-		z, entry := ledger.CloseDay(z, last, day, w.now, w.actor)
+		z, entry, err := ledger.CloseDay(rec, build, last, day, w.now, w.actor)
+		if err != nil {
+			return err
+		}
 		v, err := encode("day close", day, z)
 		if err != nil {
 			return err

@@ -54,48 +54,16 @@ func lockOrder(w *wtx, no string) (checkout.Order, error) {
 
 // Advance moves an order to `to` as one compare-and-set on the locked
 // row: a move State.CanMoveTo refuses returns a *checkout.TransitionError
-// carrying the stored order and writes nothing (ledger.Advance).
+// carrying the stored order and writes nothing (ledger.AdvanceOrder).
 func (l *Ledger) Advance(ctx context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
-	var out checkout.Order
-	err := l.update(ctx, func(w *wtx) error {
-		cur, err := lockOrder(w, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.Advance(cur, to, fn, w.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putOrder(w, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(l, ctx, func(w *wtx) (checkout.Order, error) { return ledger.AdvanceOrder(w, no, to, fn, w.now) })
 }
 
 // Update edits an order's bookkeeping without moving its state, on the
 // locked row: an error from fn is returned as is and writes nothing
-// (ledger.Update).
+// (ledger.UpdateOrder).
 func (l *Ledger) Update(ctx context.Context, no string, fn func(*checkout.Order) error) (checkout.Order, error) {
-	var out checkout.Order
-	err := l.update(ctx, func(w *wtx) error {
-		cur, err := lockOrder(w, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.Update(cur, fn, w.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putOrder(w, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(l, ctx, func(w *wtx) (checkout.Order, error) { return ledger.UpdateOrder(w, no, fn, w.now) })
 }
 
 // OpenOrders returns the orders in created or awaiting, oldest first,

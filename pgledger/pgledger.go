@@ -171,3 +171,19 @@ func ns(t time.Time) *int64 {
 	n := t.UnixNano()
 	return &n
 }
+
+// change runs fn in one write transaction and returns what the run that
+// committed returned.
+func change[T any](l *Ledger, ctx context.Context, fn func(w *wtx) (T, error)) (T, error) {
+	var out T
+	err := l.update(ctx, func(w *wtx) error {
+		var err error
+		out, err = fn(w)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}

@@ -39,65 +39,13 @@ const (
 // committed before it, and a refund racing this one on another desk waits
 // for this transaction and then sees this refund: checkout.ErrNotFound,
 // checkout.ErrExists (the refund number), checkout.ErrTransition (not
-// paid) and checkout.ErrRefundAboveBalance as ledger.NewRefund says. A
+// paid) and checkout.ErrRefundAboveBalance as ledger.CreateRefund says. A
 // succeeded refund moves the order at once.
 func (l *Ledger) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.Order, error) {
 	if err := ledger.CheckNewRefund(r); err != nil {
 		return checkout.Order{}, err
 	}
-	var out checkout.Order
-	err := l.update(ctx, func(w *wtx) error {
-		o, err := lockOrder(w, r.OrderNo)
-		if err != nil {
-			return err
-		}
-		if err := refundIsNew(w, r.No); err != nil {
-			return err
-		}
-		var held int64
-		if err := w.QueryRow(w.ctx, sqlHeld, o.No).Scan(&held); err != nil {
-			return fmt.Errorf("order %s: its refunds: %w", o.No, err)
-		}
-		r, err := ledger.NewRefund(o, checkout.Money(held), r, w.now)
-		if err != nil {
-			return err
-		}
-		if err := putRefund(w, nil, r); err != nil {
-			return err
-		}
-		if r.State == checkout.RefundSucceeded {
-			if o, err = addRefunded(w, o, r.Amount); err != nil {
-				return err
-			}
-		}
-		out = o
-		return nil
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
-}
-
-// refundIsNew refuses a refund number already taken.
-func refundIsNew(w *wtx, no string) error {
-	var isNew bool
-	if err := w.QueryRow(w.ctx, sqlRefundNew, no).Scan(&isNew); err != nil {
-		return fmt.Errorf("refund %s: %w", no, err)
-	}
-	if !isNew {
-		return fmt.Errorf("refund %s: %w", no, checkout.ErrExists)
-	}
-	return nil
-}
-
-// addRefunded adds a succeeded refund to its order and saves it.
-func addRefunded(w *wtx, o checkout.Order, amount checkout.Money) (checkout.Order, error) {
-	next, err := ledger.AddRefunded(o, amount, w.now)
-	if err != nil {
-		return o, err
-	}
-	return next, putOrder(w, &o, next)
+	return change(l, ctx, func(w *wtx) (checkout.Order, error) { return ledger.CreateRefund(w, r, w.now) })
 }
 
 // SettleRefund moves a requested refund to `to` (succeeded or failed) and
@@ -109,52 +57,15 @@ func (l *Ledger) SettleRefund(ctx context.Context, refundNo string, to checkout.
 	if err := ledger.CheckSettle(refundNo, to); err != nil {
 		return checkout.Refund{}, checkout.Order{}, err
 	}
-	var outR checkout.Refund
-	var outO checkout.Order
-	err := l.update(ctx, func(w *wtx) error {
-		o, r, err := lockRefund(w, refundNo)
-		if err != nil {
-			return err
-		}
-		next, moved, err := ledger.Settle(r, to, fn, w.now)
-		if err != nil || !moved {
-			outR, outO = r, o
-			return err
-		}
-		if err := putRefund(w, &r, next); err != nil {
-			return err
-		}
-		if to == checkout.RefundSucceeded {
-			if o, err = addRefunded(w, o, next.Amount); err != nil {
-				return err
-			}
-		}
-		outR, outO = next, o
-		return nil
+	type settled struct {
+		r checkout.Refund
+		o checkout.Order
+	}
+	out, err := change(l, ctx, func(w *wtx) (settled, error) {
+		r, o, err := ledger.SettleRefund(w, refundNo, to, fn, w.now)
+		return settled{r, o}, err
 	})
-	if err != nil {
-		return checkout.Refund{}, checkout.Order{}, err
-	}
-	return outR, outO, nil
-}
-
-// lockRefund locks a refund's order and then the refund, and reads both.
-// A refund's order never changes, so reading it before the locks is safe.
-func lockRefund(w *wtx, no string) (checkout.Order, checkout.Refund, error) {
-	var orderNo string
-	err := w.QueryRow(w.ctx, sqlRefundOf, no).Scan(&orderNo)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("refund %s: %w", no, checkout.ErrNotFound)
-	}
-	if err != nil {
-		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("reading refund %s: %w", no, err)
-	}
-	o, err := lockOrder(w, orderNo)
-	if err != nil {
-		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("refund %s: %w", no, err)
-	}
-	r, err := record[checkout.Refund](w.ctx, w, "refund", no, sqlLockRefund, no)
-	return o, r, err
+	return out.r, out.o, err
 }
 
 // PaidAndRefunded records that an open or closed order was paid and then
@@ -163,33 +74,7 @@ func lockRefund(w *wtx, no string) (checkout.Order, checkout.Refund, error) {
 // amount and the order ends refunded. An order already paid (or failed)
 // gives a *checkout.TransitionError carrying it as stored.
 func (l *Ledger) PaidAndRefunded(ctx context.Context, no string, paid func(*checkout.Order), r checkout.Refund) (checkout.Order, error) {
-	var out checkout.Order
-	err := l.update(ctx, func(w *wtx) error {
-		cur, err := lockOrder(w, no)
-		if err != nil {
-			return err
-		}
-		var has bool
-		if err := w.QueryRow(w.ctx, sqlHasRefunds, no).Scan(&has); err != nil {
-			return fmt.Errorf("order %s: its refunds: %w", no, err)
-		}
-		next, r, err := ledger.PaidAndRefunded(cur, has, paid, r, w.now)
-		if err != nil {
-			return err
-		}
-		if err := refundIsNew(w, r.No); err != nil {
-			return err
-		}
-		if err := putRefund(w, nil, r); err != nil {
-			return err
-		}
-		out = next
-		return putOrder(w, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(l, ctx, func(w *wtx) (checkout.Order, error) { return ledger.PaidAndRefunded(w, no, paid, r, w.now) })
 }
 
 // Refunds returns an order's refunds, oldest first, or an error wrapping
@@ -234,23 +119,7 @@ func (l *Ledger) OpenRefunds(ctx context.Context) ([]checkout.Refund, error) {
 // UpdateRefund edits a refund's bookkeeping on its locked row; fn may
 // refuse with an error, which writes nothing (ledger.UpdateRefund).
 func (l *Ledger) UpdateRefund(ctx context.Context, no string, fn func(*checkout.Refund) error) (checkout.Refund, error) {
-	var out checkout.Refund
-	err := l.update(ctx, func(w *wtx) error {
-		cur, err := record[checkout.Refund](w.ctx, w, "refund", no, sqlLockRefund, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.UpdateRefund(cur, fn, w.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putRefund(w, &cur, next)
-	})
-	if err != nil {
-		return checkout.Refund{}, err
-	}
-	return out, nil
+	return change(l, ctx, func(w *wtx) (checkout.Refund, error) { return ledger.UpdateRefund(w, no, fn, w.now) })
 }
 
 // putRefund saves r (a new one when old is nil) with the columns the
@@ -277,3 +146,66 @@ func putRefund(w *wtx, old *checkout.Refund, r checkout.Refund) error {
 	}
 	return nil
 }
+
+// A write transaction's records, as the ledger package's changes read and
+// write them (ledger.Records). Order and Refund lock what they read: an
+// order's row, then its refund's, so two desks changing one order (or
+// refunding it) take turns, and never deadlock on each other.
+var _ ledger.Records = (*wtx)(nil)
+
+// Order reads an order and locks its row until the transaction ends.
+func (w *wtx) Order(no string) (checkout.Order, error) { return lockOrder(w, no) }
+
+// Refund locks a refund's order and then the refund, and reads both. A
+// refund's order never changes, so reading it before the locks is safe.
+func (w *wtx) Refund(no string) (checkout.Order, checkout.Refund, error) {
+	var orderNo string
+	err := w.QueryRow(w.ctx, sqlRefundOf, no).Scan(&orderNo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("refund %s: %w", no, checkout.ErrNotFound)
+	}
+	if err != nil {
+		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("reading refund %s: %w", no, err)
+	}
+	o, err := lockOrder(w, orderNo)
+	if err != nil {
+		return checkout.Order{}, checkout.Refund{}, fmt.Errorf("refund %s: %w", no, err)
+	}
+	r, err := record[checkout.Refund](w.ctx, w, "refund", no, sqlLockRefund, no)
+	return o, r, err
+}
+
+// RefundIsNew refuses a refund number already taken. (The primary key
+// refuses it too, should two refunds of different orders race for one
+// number: putRefund says ErrExists then.)
+func (w *wtx) RefundIsNew(no string) error {
+	var isNew bool
+	if err := w.QueryRow(w.ctx, sqlRefundNew, no).Scan(&isNew); err != nil {
+		return fmt.Errorf("refund %s: %w", no, err)
+	}
+	if !isNew {
+		return fmt.Errorf("refund %s: %w", no, checkout.ErrExists)
+	}
+	return nil
+}
+
+// Held sums the order's requested and succeeded refunds; its row is
+// locked, so no refund of it commits meanwhile.
+func (w *wtx) Held(orderNo string) (checkout.Money, error) {
+	var held int64
+	if err := w.QueryRow(w.ctx, sqlHeld, orderNo).Scan(&held); err != nil {
+		return 0, fmt.Errorf("order %s: its refunds: %w", orderNo, err)
+	}
+	return checkout.Money(held), nil
+}
+
+func (w *wtx) HasRefunds(orderNo string) (bool, error) {
+	var has bool
+	if err := w.QueryRow(w.ctx, sqlHasRefunds, orderNo).Scan(&has); err != nil {
+		return false, fmt.Errorf("order %s: its refunds: %w", orderNo, err)
+	}
+	return has, nil
+}
+
+func (w *wtx) PutOrder(old *checkout.Order, o checkout.Order) error    { return putOrder(w, old, o) }
+func (w *wtx) PutRefund(old *checkout.Refund, r checkout.Refund) error { return putRefund(w, old, r) }

@@ -154,13 +154,6 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 		if err != nil {
 			return err
 		}
-		z, err := build(rec)
-		if err != nil {
-			return err
-		}
-		if rec.Close != nil { // build must refuse a closed day; never overwrite one
-			return fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
-		}
 		meta := tx.Bucket(bucketMeta)
 		last := 0
 		if v := meta.Get(keyLastClose); v != nil {
@@ -168,7 +161,10 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 				return fmt.Errorf("meta/%s: %w", keyLastClose, err)
 			}
 		}
-		z, entry := ledger.CloseDay(z, last, day, tx.now, tx.actor)
+		z, entry, err := ledger.CloseDay(rec, build, last, day, tx.now, tx.actor)
+		if err != nil {
+			return err
+		}
 		v, err := json.Marshal(z)
 		if err != nil {
 			return fmt.Errorf("day close %s: encoding: %w", day, err)

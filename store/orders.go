@@ -47,47 +47,33 @@ func (s *Store) Order(ctx context.Context, no string) (checkout.Order, error) {
 // carrying the stored order and writes nothing. fn edits a copy of the
 // stored order; No, CreatedAt and Amount are restored afterwards because
 // the indexes and the refund ceiling depend on them. A move to paid without
-// a PaidAt is stamped now, so the sale still shows in the paid index.
+// a PaidAt is stamped now, so the sale still shows in the paid index
+// (ledger.AdvanceOrder).
 func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.Advance(cur, to, fn, tx.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putOrder(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.AdvanceOrder(records{tx}, no, to, fn, tx.now) })
 }
 
 // Update edits an order's bookkeeping in one transaction without moving
 // its state: fn gets the stored copy and may refuse with an error, which
 // is returned as is and writes nothing. State and the fields the indexes
-// and the refund ceiling depend on are restored after fn.
+// and the refund ceiling depend on are restored after fn
+// (ledger.UpdateOrder).
 func (s *Store) Update(ctx context.Context, no string, fn func(*checkout.Order) error) (checkout.Order, error) {
-	var out checkout.Order
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.UpdateOrder(records{tx}, no, fn, tx.now) })
+}
+
+// change runs fn in one write transaction and returns what the run that
+// committed returned.
+func change[T any](s *Store, ctx context.Context, fn func(tx *wtx) (T, error)) (T, error) {
+	var out T
 	err := s.update(ctx, func(tx *wtx) error {
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.Update(cur, fn, tx.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putOrder(tx, &cur, next)
+		var err error
+		out, err = fn(tx)
+		return err
 	})
 	if err != nil {
-		return checkout.Order{}, err
+		var zero T
+		return zero, err
 	}
 	return out, nil
 }

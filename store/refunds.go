@@ -25,39 +25,7 @@ func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.O
 	if err := ledger.CheckNewRefund(r); err != nil {
 		return checkout.Order{}, err
 	}
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		o, err := getOrder(tx.Tx, r.OrderNo)
-		if err != nil {
-			return err
-		}
-		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
-			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
-		}
-		var refunds []checkout.Refund
-		if err := eachRefund(tx.Tx, o.No, func(r checkout.Refund) { refunds = append(refunds, r) }); err != nil {
-			return err
-		}
-		r, err := ledger.NewRefund(o, ledger.Held(refunds), r, tx.now)
-		if err != nil {
-			return err
-		}
-		if err := putRefund(tx, nil, r); err != nil {
-			return err
-		}
-		if r.State == checkout.RefundSucceeded {
-			o, err = addRefunded(tx, o, r.Amount)
-			if err != nil {
-				return err
-			}
-		}
-		out = o
-		return nil
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.CreateRefund(records{tx}, r, tx.now) })
 }
 
 // SettleRefund moves a requested refund to `to` (succeeded or failed),
@@ -69,37 +37,15 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 	if err := ledger.CheckSettle(refundNo, to); err != nil {
 		return checkout.Refund{}, checkout.Order{}, err
 	}
-	var outR checkout.Refund
-	var outO checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		r, err := getRefund(tx.Tx, refundNo)
-		if err != nil {
-			return err
-		}
-		o, err := getOrder(tx.Tx, r.OrderNo)
-		if err != nil {
-			return err
-		}
-		next, moved, err := ledger.Settle(r, to, fn, tx.now)
-		if err != nil || !moved {
-			outR, outO = r, o
-			return err
-		}
-		if err := putRefund(tx, &r, next); err != nil {
-			return err
-		}
-		if to == checkout.RefundSucceeded {
-			if o, err = addRefunded(tx, o, next.Amount); err != nil {
-				return err
-			}
-		}
-		outR, outO = next, o
-		return nil
-	})
-	if err != nil {
-		return checkout.Refund{}, checkout.Order{}, err
+	type settled struct {
+		r checkout.Refund
+		o checkout.Order
 	}
-	return outR, outO, nil
+	out, err := change(s, ctx, func(tx *wtx) (settled, error) {
+		r, o, err := ledger.SettleRefund(records{tx}, refundNo, to, fn, tx.now)
+		return settled{r, o}, err
+	})
+	return out.r, out.o, err
 }
 
 // PaidAndRefunded records that an open or closed order was paid (paid edits
@@ -108,29 +54,7 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 // all in one transaction. An order already paid (or failed) gives a
 // *checkout.TransitionError carrying it as stored.
 func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*checkout.Order), r checkout.Refund) (checkout.Order, error) {
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next, r, err := ledger.PaidAndRefunded(cur, hasRefunds(tx.Tx, no), paid, r, tx.now)
-		if err != nil {
-			return err
-		}
-		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
-			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
-		}
-		if err := putRefund(tx, nil, r); err != nil {
-			return err
-		}
-		out = next
-		return putOrder(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.PaidAndRefunded(records{tx}, no, paid, r, tx.now) })
 }
 
 // Refunds returns an order's refunds, oldest first, or an error wrapping
@@ -150,15 +74,6 @@ func (s *Store) Refunds(ctx context.Context, orderNo string) ([]checkout.Refund,
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.No, b.No))
 	})
 	return out, nil
-}
-
-// addRefunded adds a succeeded refund to its order and saves it.
-func addRefunded(tx *wtx, o checkout.Order, amount checkout.Money) (checkout.Order, error) {
-	next, err := ledger.AddRefunded(o, amount, tx.now)
-	if err != nil {
-		return o, err
-	}
-	return next, putOrder(tx, &o, next)
 }
 
 // refundPrefix is the refunds_by_order prefix of one order's refunds.
@@ -262,23 +177,7 @@ func (s *Store) OpenRefunds(ctx context.Context) ([]checkout.Refund, error) {
 // refuse with an error, which writes nothing. The fields its identity,
 // its ceiling and its state rest on are kept as stored.
 func (s *Store) UpdateRefund(ctx context.Context, no string, fn func(*checkout.Refund) error) (checkout.Refund, error) {
-	var out checkout.Refund
-	err := s.update(ctx, func(tx *wtx) error {
-		cur, err := getRefund(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next, err := ledger.UpdateRefund(cur, fn, tx.now)
-		if err != nil {
-			return err
-		}
-		out = next
-		return putRefund(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Refund{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Refund, error) { return ledger.UpdateRefund(records{tx}, no, fn, tx.now) })
 }
 
 // hasRefunds reports whether any refund, in any state, was recorded for
@@ -286,4 +185,45 @@ func (s *Store) UpdateRefund(ctx context.Context, no string, fn func(*checkout.R
 func hasRefunds(tx *bolt.Tx, orderNo string) bool {
 	k, _ := tx.Bucket(bucketRefundsByOrder).Cursor().Seek(refundPrefix(orderNo))
 	return k != nil && bytes.HasPrefix(k, refundPrefix(orderNo))
+}
+
+// records is one write transaction's records as the ledger package's
+// changes read and write them (ledger.Records). bbolt has one writer at a
+// time, so reading a record is as good as locking it.
+type records struct{ tx *wtx }
+
+var _ ledger.Records = records{}
+
+func (rs records) Order(no string) (checkout.Order, error) { return getOrder(rs.tx.Tx, no) }
+
+func (rs records) Refund(no string) (checkout.Order, checkout.Refund, error) {
+	r, err := getRefund(rs.tx.Tx, no)
+	if err != nil {
+		return checkout.Order{}, checkout.Refund{}, err
+	}
+	o, err := getOrder(rs.tx.Tx, r.OrderNo)
+	return o, r, err
+}
+
+func (rs records) RefundIsNew(no string) error {
+	if rs.tx.Bucket(bucketRefunds).Get([]byte(no)) != nil {
+		return fmt.Errorf("refund %s: %w", no, checkout.ErrExists)
+	}
+	return nil
+}
+
+func (rs records) Held(orderNo string) (checkout.Money, error) {
+	var refunds []checkout.Refund
+	err := eachRefund(rs.tx.Tx, orderNo, func(r checkout.Refund) { refunds = append(refunds, r) })
+	return ledger.Held(refunds), err
+}
+
+func (rs records) HasRefunds(orderNo string) (bool, error) { return hasRefunds(rs.tx.Tx, orderNo), nil }
+
+func (rs records) PutOrder(old *checkout.Order, o checkout.Order) error {
+	return putOrder(rs.tx, old, o)
+}
+
+func (rs records) PutRefund(old *checkout.Refund, r checkout.Refund) error {
+	return putRefund(rs.tx, old, r)
 }
