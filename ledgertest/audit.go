@@ -15,7 +15,7 @@ import (
 func testAuditFollowsEveryChange(t *testing.T, l checkout.Ledger) {
 	ctx := checkout.WithActor(t.Context(), checkout.Actor{Terminal: "T1", Operator: "lin", Via: "desk"})
 	w := during(func() {
-		if err := l.CreateOrder(ctx, newOrder("O1", t0, 1000)); err != nil {
+		if err := l.CreateOrder(ctx, NewOrder("O1", t0, 1000)); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -28,7 +28,7 @@ func testAuditFollowsEveryChange(t *testing.T, l checkout.Ledger) {
 	if _, err := l.Advance(ctx, "O1", checkout.StatePaid, nil); err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(t, l, newOrder("O2", t0, 500)) // another order's entry in between
+	mustCreate(t, l, NewOrder("O2", t0, 500)) // another order's entry in between
 	mgr := checkout.WithActor(t.Context(), checkout.Actor{Terminal: "T2", Operator: "manager", Via: "cli"})
 	if _, err := l.CreateRefund(mgr, refund("R1", "O1", 300, checkout.RefundRequested)); err != nil {
 		t.Fatal(err)
@@ -47,8 +47,8 @@ func testAuditFollowsEveryChange(t *testing.T, l checkout.Ledger) {
 		t.Fatal(err)
 	}
 	want := "sale:created sale.state:awaiting sale.state:paid refund:requested refund.state:succeeded sale.state:partially_refunded refund:succeeded sale.state:refunded"
-	if kinds(got) != want {
-		t.Fatalf("entries\n %s\nwant\n %s", kinds(got), want)
+	if Kinds(got) != want {
+		t.Fatalf("entries\n %s\nwant\n %s", Kinds(got), want)
 	}
 	if e := got[0]; e.Operator != "lin" || e.Terminal != "T1" || e.Via != "desk" || e.Order != "O1" || e.Amount != 1000 || e.Detail != "wechat" || !w.holds(e.At) {
 		t.Errorf("the sale's entry: %+v", e)
@@ -66,7 +66,7 @@ func testAuditFollowsEveryChange(t *testing.T, l checkout.Ledger) {
 	}
 	all := checkChain(t, l)
 	if len(all) != len(got)+1 || all[3].Order != "O2" {
-		t.Fatalf("the whole trail: %s", kinds(all))
+		t.Fatalf("the whole trail: %s", Kinds(all))
 	}
 	if es, err := l.AuditOf(t.Context(), "nope"); err != nil || len(es) != 0 {
 		t.Errorf("AuditOf an unknown order: %v %v", es, err)
@@ -74,17 +74,17 @@ func testAuditFollowsEveryChange(t *testing.T, l checkout.Ledger) {
 	// AuditBetween is [from, to) by the entries' time.
 	a := auditLog(t, l)
 	if es, err := a.AuditBetween(t.Context(), w.from, w.to.Add(time.Nanosecond)); err != nil || len(es) == 0 || es[0].Kind != checkout.AuditSale {
-		t.Errorf("the sale's instant: %s %v", kinds(es), err)
+		t.Errorf("the sale's instant: %s %v", Kinds(es), err)
 	}
 	if es, err := a.AuditBetween(t.Context(), all[len(all)-1].At.Add(time.Nanosecond), allTime[1]); err != nil || len(es) != 0 {
-		t.Errorf("after the last entry: %s %v", kinds(es), err)
+		t.Errorf("after the last entry: %s %v", Kinds(es), err)
 	}
 }
 
 // testAuditOfPaidAndRefunded: the provider's paid-then-refunded is the
 // refund's entry and the order's move from where it was to refunded.
 func testAuditOfPaidAndRefunded(t *testing.T, l checkout.Ledger) {
-	mustCreate(t, l, newOrder("O1", t0, 1000))
+	mustCreate(t, l, NewOrder("O1", t0, 1000))
 	mustAdvance(t, l, "O1", checkout.StateAwaiting, nil)
 	if _, err := l.PaidAndRefunded(t.Context(), "O1", nil, checkout.Refund{No: "R1"}); err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func testAuditOfPaidAndRefunded(t *testing.T, l checkout.Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := kinds(es); got != "sale:created sale.state:awaiting refund:succeeded sale.state:refunded" || es[3].From != "awaiting" {
+	if got := Kinds(es); got != "sale:created sale.state:awaiting refund:succeeded sale.state:refunded" || es[3].From != "awaiting" {
 		t.Fatalf("entries %s", got)
 	}
 	checkChain(t, l)
@@ -112,14 +112,14 @@ func testRefusedChangeWritesNoEntry(t *testing.T, l checkout.Ledger) {
 	if _, err := l.Advance(ctx, "O1", checkout.StateAwaiting, nil); !errors.Is(err, checkout.ErrTransition) {
 		t.Fatal(err)
 	}
-	if err := l.CreateOrder(ctx, newOrder("O1", t0, 1)); !errors.Is(err, checkout.ErrExists) {
+	if err := l.CreateOrder(ctx, NewOrder("O1", t0, 1)); !errors.Is(err, checkout.ErrExists) {
 		t.Fatal(err)
 	}
 	if _, err := l.Update(ctx, "O1", func(o *checkout.Order) error { o.LateSeenAt = t0; return errors.New("no") }); err == nil {
 		t.Fatal("fn's error was not returned")
 	}
 	if after := checkChain(t, l); len(after) != len(before) {
-		t.Fatalf("refused changes left entries: %s", kinds(after[len(before):]))
+		t.Fatalf("refused changes left entries: %s", Kinds(after[len(before):]))
 	}
 }
 
@@ -144,15 +144,15 @@ func testAppendAndLateSeen(t *testing.T, l checkout.Ledger) {
 	if es, _ := l.AuditOf(ctx, "O1"); len(es) != 1 || !same(es[0], e) {
 		t.Fatalf("the refusal under its order: %+v", es)
 	}
-	mustCreate(t, l, newOrder("O2", t0, 100))
+	mustCreate(t, l, NewOrder("O2", t0, 100))
 	mustAdvance(t, l, "O2", checkout.StateClosed, nil)
 	mustAdvance(t, l, "O2", checkout.StatePaid, func(o *checkout.Order) { o.Late = true })
 	if _, err := l.Update(ctx, "O2", func(o *checkout.Order) error { o.LateSeenAt = t0.Add(time.Hour); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	es, err := l.AuditOf(ctx, "O2")
-	if err != nil || kinds(es) != "sale:created sale.state:closed sale.state:paid sale.late_seen" || es[2].Detail != "paid after it was closed" {
-		t.Fatalf("a late payment's entries: %s %v", kinds(es), err)
+	if err != nil || Kinds(es) != "sale:created sale.state:closed sale.state:paid sale.late_seen" || es[2].Detail != "paid after it was closed" {
+		t.Fatalf("a late payment's entries: %s %v", Kinds(es), err)
 	}
 	checkChain(t, l)
 }

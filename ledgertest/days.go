@@ -2,6 +2,7 @@ package ledgertest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,7 @@ import (
 func testDayRecordsByPaidAndSettledTime(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
 	midnight := time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC)
-	o := newOrder("LATE", midnight.Add(-time.Second), 990)
+	o := NewOrder("LATE", midnight.Add(-time.Second), 990)
 	mustCreate(t, l, o)
 	mustAdvance(t, l, o.No, checkout.StatePaid, func(x *checkout.Order) { x.PaidAt = midnight.Add(2 * time.Second) })
 	r := checkout.Refund{No: "LATER1", OrderNo: o.No, Method: o.Method, Amount: 100, State: checkout.RefundRequested, CreatedAt: midnight.Add(time.Hour)}
@@ -65,7 +66,7 @@ func testDayRecordsContents(t *testing.T, l checkout.Ledger) {
 	from, to := t0, t0.Add(24*time.Hour)
 	sale := func(no string, created, paid time.Time, to checkout.State) {
 		t.Helper()
-		mustCreate(t, l, newOrder(no, created, 1000))
+		mustCreate(t, l, NewOrder(no, created, 1000))
 		mustAdvance(t, l, no, to, func(o *checkout.Order) {
 			o.PaidAt = paid
 			if to == checkout.StateDisputed {
@@ -77,16 +78,16 @@ func testDayRecordsContents(t *testing.T, l checkout.Ledger) {
 	sale("B-LAST", from, to.Add(-time.Nanosecond), checkout.StatePaid)
 	sale("C-DISPUTED", from, from.Add(time.Hour), checkout.StateDisputed)
 	sale("D-NEXT", from, to, checkout.StatePaid) // paid at the next day's first nanosecond
-	mustCreate(t, l, newOrder("Z-OPEN-OLD", from.Add(-24*time.Hour), 100))
-	mustCreate(t, l, newOrder("Y-OPEN", from.Add(time.Hour), 100))
+	mustCreate(t, l, NewOrder("Z-OPEN-OLD", from.Add(-24*time.Hour), 100))
+	mustCreate(t, l, NewOrder("Y-OPEN", from.Add(time.Hour), 100))
 	mustAdvance(t, l, "Y-OPEN", checkout.StateAwaiting, nil)
-	mustCreate(t, l, newOrder("X-OPEN-LATER", to, 100)) // created after the day: not one of its open orders
-	mustCreate(t, l, newOrder("a-OPEN", from, 100))     // numbers sort byte by byte: after Z
-	mustCreate(t, l, newOrder("W-RECHECK", from.Add(time.Hour), 100))
+	mustCreate(t, l, NewOrder("X-OPEN-LATER", to, 100)) // created after the day: not one of its open orders
+	mustCreate(t, l, NewOrder("a-OPEN", from, 100))     // numbers sort byte by byte: after Z
+	mustCreate(t, l, NewOrder("W-RECHECK", from.Add(time.Hour), 100))
 	mustAdvance(t, l, "W-RECHECK", checkout.StateClosed, func(o *checkout.Order) { o.RecheckAt = to.Add(time.Hour) })
-	mustCreate(t, l, newOrder("V-CLOSED", from.Add(time.Hour), 100))
+	mustCreate(t, l, NewOrder("V-CLOSED", from.Add(time.Hour), 100))
 	mustAdvance(t, l, "V-CLOSED", checkout.StateClosed, nil)
-	mustCreate(t, l, newOrder("U-LATE-UNSEEN", from.Add(time.Hour), 100))
+	mustCreate(t, l, NewOrder("U-LATE-UNSEEN", from.Add(time.Hour), 100))
 	mustAdvance(t, l, "U-LATE-UNSEEN", checkout.StateClosed, nil)
 	mustAdvance(t, l, "U-LATE-UNSEEN", checkout.StatePaid, func(o *checkout.Order) { o.Late, o.PaidAt = true, to.Add(time.Hour) })
 
@@ -168,7 +169,7 @@ func closeBuild(rec checkout.DayRecords) (checkout.DayClose, error) {
 func testCloseDayNumbersAndNeverOverwrites(t *testing.T, l checkout.Ledger) {
 	ctx := checkout.WithActor(t.Context(), checkout.Actor{Terminal: "T1", Operator: "ana", Via: "cli"})
 	d1 := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
-	o := newOrder("SOLD", d1.Add(time.Hour), 1230)
+	o := NewOrder("SOLD", d1.Add(time.Hour), 1230)
 	mustCreate(t, l, o)
 	mustAdvance(t, l, o.No, checkout.StatePaid, func(x *checkout.Order) { x.PaidAt = d1.Add(time.Hour) })
 	var seen checkout.DayRecords
@@ -244,12 +245,12 @@ func testCloseDayNumbersAndNeverOverwrites(t *testing.T, l checkout.Ledger) {
 func testCloseDayFreezes(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
 	from, to := t0.Truncate(24*time.Hour), t0.Truncate(24*time.Hour).Add(24*time.Hour)
-	mustCreate(t, l, newOrder("SOLD", t0, 1000))
+	mustCreate(t, l, NewOrder("SOLD", t0, 1000))
 	mustAdvance(t, l, "SOLD", checkout.StatePaid, func(o *checkout.Order) { o.PaidAt = t0 })
 	back := refund("BACK", "SOLD", 300, checkout.RefundRequested)
 	back.CreatedAt = t0
 	mustRefund(t, l, back)
-	mustCreate(t, l, newOrder("LATE", t0, 500))
+	mustCreate(t, l, NewOrder("LATE", t0, 500))
 	mustAdvance(t, l, "LATE", checkout.StateAwaiting, nil)
 	var wg sync.WaitGroup
 	z, err := l.CloseDay(ctx, from, to, from.Format(checkout.DayLayout), func(rec checkout.DayRecords) (checkout.DayClose, error) {
@@ -286,5 +287,66 @@ func testCloseDayFreezes(t *testing.T, l checkout.Ledger) {
 	}
 	if closed == 0 || settled < closed || paid < closed {
 		t.Fatalf("entries: close %d, refund settled %d, sale paid %d: the changes made during the close must follow it", closed, settled, paid)
+	}
+}
+
+// testDayRecordsIsOneSnapshot: DayRecords reads its lists in one
+// transaction, so a change that moves a record from one list to another
+// (a sale paid: from Open to Paid; a refund settled: from OpenRefunds to
+// Settled) is seen before or after, never half: each record is in
+// exactly one list, however the reads and the writes interleave.
+func testDayRecordsIsOneSnapshot(t *testing.T, l checkout.Ledger) {
+	ctx := t.Context()
+	from, to := t0.Truncate(24*time.Hour), t0.Truncate(24*time.Hour).Add(24*time.Hour)
+	const n = 60
+	mustCreate(t, l, NewOrder("SNAP", t0, 100000))
+	mustAdvance(t, l, "SNAP", checkout.StatePaid, func(o *checkout.Order) { o.PaidAt = t0 })
+	for i := range n {
+		mustCreate(t, l, NewOrder(fmt.Sprintf("SNAP-O%02d", i), t0, 100))
+		r := refund(fmt.Sprintf("SNAP-R%02d", i), "SNAP", 10, checkout.RefundRequested)
+		r.CreatedAt = t0
+		mustRefund(t, l, r)
+	}
+	done := make(chan struct{})
+	defer func() { <-done }() // a failed read stops the test, not the writes: they use the ledger till the end
+	go func() {
+		defer close(done)
+		for i := range n {
+			if _, err := l.Advance(ctx, fmt.Sprintf("SNAP-O%02d", i), checkout.StatePaid, func(o *checkout.Order) { o.PaidAt = t0.Add(time.Hour) }); err != nil {
+				t.Errorf("pay: %v", err)
+			}
+			if _, _, err := l.SettleRefund(ctx, fmt.Sprintf("SNAP-R%02d", i), checkout.RefundSucceeded, func(r *checkout.Refund) { r.SucceededAt = t0.Add(time.Hour) }); err != nil {
+				t.Errorf("settle: %v", err)
+			}
+		}
+	}()
+	for reads := 0; ; reads++ {
+		select {
+		case <-done:
+			if reads == 0 {
+				t.Log("the writes ended before a read")
+			}
+			return
+		default:
+		}
+		rec, err := l.DayRecords(ctx, from, to, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, o := range append(rec.Paid, rec.Open...) {
+			seen[o.No]++
+		}
+		for _, r := range append(rec.Settled, rec.OpenRefunds...) {
+			seen[r.No]++
+		}
+		for i := range n {
+			for _, no := range []string{fmt.Sprintf("SNAP-O%02d", i), fmt.Sprintf("SNAP-R%02d", i)} {
+				if seen[no] != 1 {
+					t.Fatalf("read %d: %s is in %d of the day's lists: paid %s, open %s, settled %s, open refunds %s",
+						reads, no, seen[no], nos(rec.Paid), nos(rec.Open), refundNos(rec.Settled), refundNos(rec.OpenRefunds))
+				}
+			}
+		}
 	}
 }

@@ -11,7 +11,7 @@
 // contract's words leave something open, the bbolt ledger's behaviour is
 // the contract. A ledger under test must also keep the audit trail as a
 // checkout.AuditLog (the chain is checked through it). The race helpers
-// (RaceRefunds, RaceAdvance) take several ledgers on one store of
+// (RaceRefunds, RaceAdvance, …) take several ledgers on one store of
 // records, for implementations that several processes share.
 package ledgertest
 
@@ -57,6 +57,7 @@ var cases = []testCase{
 	{"DayRecordsByPaidAndSettledTime", testDayRecordsByPaidAndSettledTime},
 	{"DayRecordsContents", testDayRecordsContents},
 	{"EmptyLedgerDay", testEmptyLedgerDay},
+	{"DayRecordsIsOneSnapshot", testDayRecordsIsOneSnapshot},
 	{"CloseDayNumbersAndNeverOverwrites", testCloseDayNumbersAndNeverOverwrites},
 	{"CloseDayFreezes", testCloseDayFreezes},
 
@@ -78,6 +79,7 @@ var cases = []testCase{
 	{"RaceRefunds", func(t *testing.T, l checkout.Ledger) { RaceRefunds(t, l) }},
 	{"RaceAdvance", func(t *testing.T, l checkout.Ledger) { RaceAdvance(t, l) }},
 	{"RaceSettle", func(t *testing.T, l checkout.Ledger) { RaceSettle(t, l) }},
+	{"RaceSettleAll", func(t *testing.T, l checkout.Ledger) { RaceSettleAll(t, l) }},
 	{"RaceCloseDay", func(t *testing.T, l checkout.Ledger) { RaceCloseDay(t, l) }},
 	{"RaceFlood", func(t *testing.T, l checkout.Ledger) { RaceFlood(t, l) }},
 }
@@ -113,7 +115,9 @@ func same(a, b any) bool {
 	return string(ja) == string(jb)
 }
 
-func newOrder(no string, at time.Time, amount checkout.Money) checkout.Order {
+// NewOrder is an order as the cases make them: of amount, created at at
+// in created, at WeChat Pay, terminal T1, to be paid within 3 minutes.
+func NewOrder(no string, at time.Time, amount checkout.Money) checkout.Order {
 	return checkout.Order{
 		No:        no,
 		Terminal:  "T1",
@@ -167,7 +171,7 @@ func mustRefund(t *testing.T, l checkout.Ledger, r checkout.Refund) checkout.Ord
 // paidOrder stores an order of amount created at t0 and moves it to paid.
 func paidOrder(t *testing.T, l checkout.Ledger, no string, amount checkout.Money) checkout.Order {
 	t.Helper()
-	mustCreate(t, l, newOrder(no, t0, amount))
+	mustCreate(t, l, NewOrder(no, t0, amount))
 	mustAdvance(t, l, no, checkout.StateAwaiting, nil)
 	return mustAdvance(t, l, no, checkout.StatePaid, func(o *checkout.Order) { o.ProviderTradeNo = "TX" + no })
 }
@@ -245,8 +249,9 @@ func checkChain(t *testing.T, l checkout.Ledger) []checkout.AuditEntry {
 	return chain
 }
 
-// kinds names entries as "kind:to".
-func kinds(es []checkout.AuditEntry) string {
+// Kinds names entries as "kind:to", space-separated: what a case
+// compares an order's trail with.
+func Kinds(es []checkout.AuditEntry) string {
 	var out []string
 	for _, e := range es {
 		k := string(e.Kind)

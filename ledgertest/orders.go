@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	_ "time/tzdata" // Asia/Shanghai, on a machine without a zone database
 
 	"till/checkout"
 )
@@ -16,7 +17,7 @@ import (
 // says ErrNotFound.
 func testCreateAndRead(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
-	o := newOrder("20240310040000000T1", t0, 1230)
+	o := NewOrder("20240310040000000T1", t0, 1230)
 	o.Note = "two coffees"
 	mustCreate(t, l, o)
 	if got := mustOrder(t, l, o.No); !same(got, o) {
@@ -181,7 +182,7 @@ func testAdvanceTransitions(t *testing.T, l checkout.Ledger) {
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s_to_%s", tt.from, tt.to), func(t *testing.T) {
 			no := fmt.Sprintf("T%02d", i)
-			o := newOrder(no, t0, 1000)
+			o := NewOrder(no, t0, 1000)
 			o.State = tt.from
 			mustCreate(t, l, o)
 			before := mustOrder(t, l, no)
@@ -232,8 +233,8 @@ func testAdvanceTransitions(t *testing.T, l checkout.Ledger) {
 // testPaidAtStamped: a move to paid without a PaidAt is stamped with the
 // clock (so the sale is in its day); one with a PaidAt keeps it.
 func testPaidAtStamped(t *testing.T, l checkout.Ledger) {
-	mustCreate(t, l, newOrder("S1", t0, 100))
-	mustCreate(t, l, newOrder("S2", t0, 100))
+	mustCreate(t, l, NewOrder("S1", t0, 100))
+	mustCreate(t, l, NewOrder("S2", t0, 100))
 	var o checkout.Order
 	w := during(func() { o = mustAdvance(t, l, "S1", checkout.StatePaid, nil) })
 	if !w.holds(o.PaidAt) || !o.PaidAt.Equal(o.UpdatedAt) {
@@ -250,7 +251,7 @@ func testPaidAtStamped(t *testing.T, l checkout.Ledger) {
 // stored, and the sale is in its day once.
 func testDuplicatePaidLeavesOrderUnchanged(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
-	mustCreate(t, l, newOrder("P1", t0, 500))
+	mustCreate(t, l, NewOrder("P1", t0, 500))
 	mustAdvance(t, l, "P1", checkout.StateAwaiting, nil)
 	paidAt := t0.Add(30 * time.Second)
 	mustAdvance(t, l, "P1", checkout.StatePaid, func(o *checkout.Order) {
@@ -288,7 +289,7 @@ func testDuplicatePaidLeavesOrderUnchanged(t *testing.T, l checkout.Ledger) {
 func testOpenOrders(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
 	for i, no := range []string{"D", "C", "B", "A"} {
-		mustCreate(t, l, newOrder(no, t0.Add(time.Duration(i)*time.Minute), 100))
+		mustCreate(t, l, NewOrder(no, t0.Add(time.Duration(i)*time.Minute), 100))
 	}
 	check := func(want string) {
 		t.Helper()
@@ -337,7 +338,7 @@ func testFollowUps(t *testing.T, l checkout.Ledger) {
 		}
 	}
 	for i, no := range []string{"C", "B", "A"} {
-		mustCreate(t, l, newOrder(no, t0.Add(time.Duration(i)*time.Minute), 100))
+		mustCreate(t, l, NewOrder(no, t0.Add(time.Duration(i)*time.Minute), 100))
 		mustAdvance(t, l, no, checkout.StateAwaiting, nil)
 	}
 	check("")
@@ -420,7 +421,7 @@ func testOrdersCreatedShanghaiDay(t *testing.T, l checkout.Ledger) {
 		"U-next":   time.Date(2024, 3, 11, 0, 0, 0, 0, loc),
 	}
 	for no, tm := range at {
-		mustCreate(t, l, newOrder(no, tm, 100))
+		mustCreate(t, l, NewOrder(no, tm, 100))
 	}
 	cases := []struct {
 		name     string
@@ -449,7 +450,7 @@ func testOrdersCreatedShanghaiDay(t *testing.T, l checkout.Ledger) {
 		}
 	}
 	// Two orders of one instant: by number, newest (highest) first.
-	mustCreate(t, l, newOrder("W-morn2", at["W-morn"], 100))
+	mustCreate(t, l, NewOrder("W-morn2", at["W-morn"], 100))
 	got, err := l.OrdersCreated(ctx, at["W-morn"], at["X-noon"], 0)
 	if err != nil || nos(got) != "W-morn2,W-morn" {
 		t.Errorf("one instant: %s %v, want W-morn2,W-morn", nos(got), err)

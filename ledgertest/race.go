@@ -113,7 +113,7 @@ func refundIndex(t *testing.T, no string) int {
 func RaceAdvance(t *testing.T, ledgers ...checkout.Ledger) {
 	ctx := t.Context()
 	l := ledgers[0]
-	mustCreate(t, l, newOrder("RACE-ADVANCE", t0, 1000))
+	mustCreate(t, l, NewOrder("RACE-ADVANCE", t0, 1000))
 	mustAdvance(t, l, "RACE-ADVANCE", checkout.StateAwaiting, nil)
 	const n = 20
 	var wg sync.WaitGroup
@@ -156,8 +156,8 @@ func RaceAdvance(t *testing.T, ledgers ...checkout.Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "sale:created sale.state:awaiting sale.state:paid"; kinds(es) != want {
-		t.Errorf("entries %s, want %s", kinds(es), want)
+	if want := "sale:created sale.state:awaiting sale.state:paid"; Kinds(es) != want {
+		t.Errorf("entries %s, want %s", Kinds(es), want)
 	}
 	checkChain(t, l)
 }
@@ -221,7 +221,55 @@ func RaceSettle(t *testing.T, ledgers ...checkout.Ledger) {
 		}
 	}
 	if settles != 1 {
-		t.Errorf("%d settlement entries, want 1: %s", settles, kinds(es))
+		t.Errorf("%d settlement entries, want 1: %s", settles, Kinds(es))
+	}
+	checkChain(t, l)
+}
+
+// RaceSettleAll settles 20 refunds of one order at once, each twice (a
+// notification and a poll): every success is added to the order, none
+// lost to another's write of the order and none twice; the order ends
+// refunded; each refund's settlement has one entry, and the order moved
+// twice (to partially_refunded, to refunded).
+func RaceSettleAll(t *testing.T, ledgers ...checkout.Ledger) {
+	ctx := t.Context()
+	l := ledgers[0]
+	paidOrder(t, l, "RACE-ALL", 1000)
+	const n = 20
+	for i := range n {
+		mustRefund(t, l, refund(fmt.Sprintf("RACE-ALL-R%02d", i), "RACE-ALL", 50, checkout.RefundRequested))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2*n)
+	for i := range 2 * n {
+		wg.Go(func() {
+			_, _, errs[i] = on(ledgers, i).SettleRefund(ctx, fmt.Sprintf("RACE-ALL-R%02d", i%n), checkout.RefundSucceeded, nil)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("settle %d: %v", i, err)
+		}
+	}
+	if o := mustOrder(t, l, "RACE-ALL"); o.Refunded != 1000 || o.State != checkout.StateRefunded {
+		t.Errorf("the order after its refunds: refunded %d in %s, want 1000 in refunded", o.Refunded, o.State)
+	}
+	es, err := l.AuditOf(ctx, "RACE-ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settles, moves := 0, 0
+	for _, e := range es {
+		switch e.Kind {
+		case checkout.AuditRefundState:
+			settles++
+		case checkout.AuditSaleState:
+			moves++
+		}
+	}
+	if settles != n || moves != 4 { // awaiting, paid, partially_refunded, refunded
+		t.Errorf("%d settlements and %d moves of the order, want %d and 4: %s", settles, moves, n, Kinds(es))
 	}
 	checkChain(t, l)
 }
@@ -285,7 +333,7 @@ func RaceFlood(t *testing.T, ledgers ...checkout.Ledger) {
 	const n = 64
 	for i := range n {
 		no := fmt.Sprintf("FLOOD%03d", i)
-		mustCreate(t, l, newOrder(no, t0, 1000))
+		mustCreate(t, l, NewOrder(no, t0, 1000))
 		mustAdvance(t, l, no, checkout.StateAwaiting, nil)
 	}
 	paidOrder(t, l, "FLOOD-R", 1000)
@@ -350,7 +398,7 @@ func RaceFlood(t *testing.T, ledgers ...checkout.Ledger) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := kinds(es); got != "sale:created sale.state:awaiting sale.state:paid" {
+		if got := Kinds(es); got != "sale:created sale.state:awaiting sale.state:paid" {
 			t.Errorf("%s: entries %s", no, got)
 		}
 	}

@@ -104,7 +104,7 @@ func testRefundsOldestFirst(t *testing.T, l checkout.Ledger) {
 // nothing; a new refund cannot start failed.
 func testRefundRefused(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
-	mustCreate(t, l, newOrder("U1", t0, 1000)) // never paid
+	mustCreate(t, l, NewOrder("U1", t0, 1000)) // never paid
 	paidOrder(t, l, "P1", 1000)
 	paidOrder(t, l, "P2", 1000)
 	mustRefund(t, l, refund("R1", "P1", 100, checkout.RefundRequested))
@@ -277,7 +277,7 @@ func testPaidAndRefunded(t *testing.T, l checkout.Ledger) {
 		t.Run(string(from), func(t *testing.T) {
 			ctx := t.Context()
 			no := "O-" + string(from)
-			o := newOrder(no, t0, 1234)
+			o := NewOrder(no, t0, 1234)
 			o.State = from
 			mustCreate(t, l, o)
 			var got checkout.Order
@@ -365,12 +365,12 @@ func testPaidAndRefundedRefused(t *testing.T, l checkout.Ledger) {
 	if rs, _ := l.Refunds(ctx, "P1"); len(rs) != 1 {
 		t.Errorf("refund stored on refusal: %+v", rs)
 	}
-	mustCreate(t, l, newOrder("F1", t0, 500))
+	mustCreate(t, l, NewOrder("F1", t0, 500))
 	mustAdvance(t, l, "F1", checkout.StateFailed, nil)
 	if _, err := l.PaidAndRefunded(ctx, "F1", nil, checkout.Refund{No: "R1"}); !errors.As(err, &te) {
 		t.Errorf("on a failed order: err = %v", err)
 	}
-	mustCreate(t, l, newOrder("A1", t0, 500))
+	mustCreate(t, l, NewOrder("A1", t0, 500))
 	for name, r := range map[string]checkout.Refund{
 		"a partial amount": {No: "R1", Amount: 499},
 		"another order's":  {No: "R1", OrderNo: "P1"},
@@ -397,7 +397,7 @@ func testPaidAndRefundedRefused(t *testing.T, l checkout.Ledger) {
 // in Refunded; then nothing is left.
 func testDisputedOrderRefundsInFull(t *testing.T, l checkout.Ledger) {
 	ctx := t.Context()
-	mustCreate(t, l, newOrder("O1", t0, 1000))
+	mustCreate(t, l, NewOrder("O1", t0, 1000))
 	mustAdvance(t, l, "O1", checkout.StateAwaiting, nil)
 	mustAdvance(t, l, "O1", checkout.StateDisputed, func(o *checkout.Order) { o.ProviderAmount = 5 })
 	for _, amount := range []checkout.Money{1000, 6, 4} {
@@ -414,7 +414,7 @@ func testDisputedOrderRefundsInFull(t *testing.T, l checkout.Ledger) {
 		t.Errorf("a second refund of a refunded dispute: %v", err)
 	}
 	// A succeeded one at once does the same.
-	mustCreate(t, l, newOrder("O2", t0, 1000))
+	mustCreate(t, l, NewOrder("O2", t0, 1000))
 	mustAdvance(t, l, "O2", checkout.StateDisputed, func(o *checkout.Order) { o.ProviderAmount = 2000 })
 	if o := mustRefund(t, l, refund("R3", "O2", 2000, checkout.RefundSucceeded)); o.State != checkout.StateDisputed || o.Refunded != 2000 {
 		t.Errorf("a disputed order refunded at once: %+v", o)

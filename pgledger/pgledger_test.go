@@ -32,11 +32,12 @@ func TestContract(t *testing.T) {
 func TestTwoDesksRace(t *testing.T) {
 	testServer(t)
 	for name, race := range map[string]func(*testing.T, ...checkout.Ledger){
-		"Refunds":  ledgertest.RaceRefunds,
-		"Advance":  ledgertest.RaceAdvance,
-		"Settle":   ledgertest.RaceSettle,
-		"CloseDay": ledgertest.RaceCloseDay,
-		"Flood":    ledgertest.RaceFlood,
+		"Refunds":   ledgertest.RaceRefunds,
+		"Advance":   ledgertest.RaceAdvance,
+		"Settle":    ledgertest.RaceSettle,
+		"SettleAll": ledgertest.RaceSettleAll,
+		"CloseDay":  ledgertest.RaceCloseDay,
+		"Flood":     ledgertest.RaceFlood,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -282,6 +283,72 @@ func TestQueriesUseIndexes(t *testing.T) {
 		rows.Close()
 		if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan") {
 			t.Errorf("%s reads a whole table:\n%s", name, p)
+		}
+	}
+}
+
+// TestVerifyFindsEditsAndDeletions: an entry edited in the table (even
+// with its own hash recomputed), one deleted, and the newest ones cut off
+// (the head still naming them) are each found, at the right entry.
+func TestVerifyFindsEditsAndDeletions(t *testing.T) {
+	edit := func(n int, fn func(*checkout.AuditEntry)) func(t *testing.T, db string) {
+		return func(t *testing.T, db string) {
+			conn, err := pgx.Connect(t.Context(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			var e checkout.AuditEntry
+			if err := conn.QueryRow(t.Context(), `SELECT entry FROM audit WHERE seq = $1`, n).Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			fn(&e)
+			if _, err := conn.Exec(t.Context(), `UPDATE audit SET entry = $2 WHERE seq = $1`, n, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sql := func(q string) func(t *testing.T, db string) {
+		return func(t *testing.T, db string) { exec(t, db, q) }
+	}
+	cases := map[string]struct {
+		change func(t *testing.T, db string)
+		broken uint64
+	}{
+		"amount edited":                   {edit(5, func(e *checkout.AuditEntry) { e.Amount = 1 }), 5},
+		"edited with its hash recomputed": {edit(5, func(e *checkout.AuditEntry) { e.Operator = "someone else"; e.Hash = e.ChainHash() }), 6},
+		"deleted":                         {sql(`DELETE FROM audit WHERE seq = 4`), 4},
+		"newest cut off":                  {sql(`DELETE FROM audit WHERE seq >= 8`), 8},
+		"head moved back":                 {sql(`UPDATE audit_head SET seq = 8`), 9},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := freshDB(t)
+			l := openLedger(t, db)
+			for _, no := range []string{"O1", "O2", "O3"} { // 3 entries each
+				mustPaid(t, l, no)
+			}
+			if got, err := l.VerifyAudit(t.Context()); err != nil || !got.OK() || got.Entries != 9 {
+				t.Fatalf("before the change: %+v %v", got, err)
+			}
+			c.change(t, db)
+			got, err := l.VerifyAudit(t.Context())
+			if err != nil || got.OK() || got.Broken != c.broken {
+				t.Fatalf("verify after the change: %+v %v, want entry %d", got, err, c.broken)
+			}
+		})
+	}
+}
+
+func mustPaid(t *testing.T, l *Ledger, no string) {
+	t.Helper()
+	if err := l.CreateOrder(t.Context(), checkout.Order{No: no, Method: checkout.MethodWeChat, Amount: 500, State: checkout.StateCreated}); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []checkout.State{checkout.StateAwaiting, checkout.StatePaid} {
+		if _, err := l.Advance(t.Context(), no, to, nil); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
