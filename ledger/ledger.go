@@ -1,15 +1,18 @@
-// Package ledger holds what every checkout.Ledger does to a record inside
-// its transaction, whatever keeps the records: the compare-and-set of
+// Package ledger holds what every checkout.Ledger does inside its
+// transactions, whatever keeps the records: the compare-and-set of
 // Advance, the fields Update and UpdateRefund keep, the refund ceiling and
 // the disputed-order rule, what a settled refund does to its order, the
 // audit entry each change gets and how an entry joins the hash chain, the
-// numbering of a Z close, and the walk that checks the chain. store (bbolt)
-// and pgledger (PostgreSQL) read and write; the rules are here, once, so the
-// two ledgers cannot drift apart.
+// freeze and numbering of a Z close, and the walk that checks the chain.
+// store (bbolt) and pgledger (PostgreSQL) read, lock and write; the rules
+// are here, once, so the two ledgers cannot drift apart.
 //
-// Every function is pure: it takes the records as the transaction read
-// them and the transaction's time (read once per transaction), and returns
-// what to write or why not. An error means the caller writes nothing.
+// The changes (ops.go: AdvanceOrder, CreateRefund, SettleRefund, …) are
+// the bodies of the Ledger methods, run over the records of one write
+// transaction (Records), which each ledger implements on its own. The
+// rest are pure: they take the records as the transaction read them and
+// its time (read once per transaction), and return what to write or why
+// not. An error means the caller writes nothing.
 package ledger
 
 import (

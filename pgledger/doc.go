@@ -1,7 +1,8 @@
 // Package pgledger keeps till's ledger in a PostgreSQL database that
 // several desks (and till serve) share, and implements checkout.Ledger on
 // it with the bbolt ledger's guarantees (package store is the reference;
-// package ledger holds the rules both apply).
+// package ledger holds the rules and the bodies of the changes both run,
+// over this package's reads and writes: ledger.Records).
 //
 // # Transactions
 //
@@ -18,7 +19,8 @@
 //   - CreateRefund locks the order and then sums its refunds: a second
 //     refund of the same order, on another desk, waits for the first to
 //     commit and then counts it, so the ceiling holds across processes.
-//   - SettleRefund locks the refund's order, then the refund.
+//   - SettleRefund and UpdateRefund lock the refund's order, then the
+//     refund.
 //   - Each audit entry is numbered and linked under the row lock of
 //     audit_head, taken when the change's work is done, just before the
 //     commit: one chain for every desk.
