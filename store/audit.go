@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // The audit trail: entries numbered from 1 in `audit`, each linked to the
@@ -40,14 +41,7 @@ func appendAudit(tx *wtx, e checkout.AuditEntry) (checkout.AuditEntry, error) {
 			return e, fmt.Errorf("meta/%s: decoding: %w", keyAuditHead, err)
 		}
 	}
-	e.Seq, e.Prev = head.Seq+1, head.Hash
-	if e.At.IsZero() {
-		e.At = tx.now
-	}
-	if e.Terminal == "" && e.Operator == "" && e.Via == "" {
-		e.SetActor(tx.actor)
-	}
-	e.Hash = e.ChainHash()
+	e = ledger.Chain(e, head.Seq, head.Hash, tx.now, tx.actor)
 	audit := appendBucket(tx.Tx, bucketAudit)
 	before, err := storedPrev(audit, e.Seq)
 	if err != nil {
@@ -159,82 +153,20 @@ func (s *Store) VerifyAudit(ctx context.Context) (checkout.AuditCheck, error) {
 				return nil
 			}
 		}
-		prev := "" // the Hash of the entry before
-		var want uint64 = 1
-		broken := func(n uint64, why string, args ...any) {
-			out.Broken, out.Reason = n, fmt.Sprintf(why, args...)
-		}
+		walk := ledger.NewChainCheck()
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			out.Entries++
-			var e checkout.AuditEntry
-			var derr error
-			if len(k) == 8 {
-				e, derr = decodeAudit(k, v, func() (string, error) { return prev, nil })
+			if len(k) != 8 {
+				walk.NotAnEntry("a key that is not an entry number")
+				break
 			}
-			switch {
-			case len(k) != 8:
-				broken(want, "a key that is not an entry number")
-			case binary.BigEndian.Uint64(k) != want:
-				broken(want, "entry %d is missing (the next is %d)", want, binary.BigEndian.Uint64(k))
-			case derr != nil:
-				broken(want, "entry %d cannot be read", want)
-			case e.Seq != want:
-				broken(want, "entry %d says it is number %d", want, e.Seq)
-			case e.Prev != prev:
-				broken(want, "entry %d does not follow entry %d (an entry before it was changed or removed)", want, want-1)
-			case e.ChainHash() != e.Hash:
-				broken(want, "entry %d was changed after it was written", want)
+			e, err := decodeAudit(k, v, func() (string, error) { return walk.Prev(), nil })
+			if !walk.Entry(binary.BigEndian.Uint64(k), e, err) {
+				break
 			}
-			if !out.OK() {
-				return nil
-			}
-			prev, want = e.Hash, want+1
 		}
-		switch {
-		case head.Seq > want-1:
-			broken(want, "entries %d to %d are missing (the trail ended at %d)", want, head.Seq, want-1)
-		case head.Seq < want-1 || head.Hash != prev:
-			broken(head.Seq+1, "the trail's last entries do not match its head record")
-		}
+		out = walk.End(head.Seq, head.Hash)
 		return nil
 	})
 	return out, err
-}
-
-// auditOrder is the entry for an order written (old nil) or moved, or nil
-// when the change is bookkeeping only.
-func auditOrder(old *checkout.Order, o checkout.Order) *checkout.AuditEntry {
-	switch {
-	case old == nil:
-		return &checkout.AuditEntry{Kind: checkout.AuditSale, Order: o.No, Amount: o.Amount, To: string(o.State),
-			Detail: string(o.Method)}
-	case old.State != o.State:
-		e := &checkout.AuditEntry{Kind: checkout.AuditSaleState, Order: o.No, Amount: o.Amount,
-			From: string(old.State), To: string(o.State), Detail: o.Reason}
-		if o.State == checkout.StateDisputed {
-			e.Detail = fmt.Sprintf("provider says %s paid", o.ProviderAmount.Yuan())
-		}
-		if o.Late {
-			e.Detail = "paid after it was closed"
-		}
-		return e
-	case old.LateSeenAt.IsZero() && !o.LateSeenAt.IsZero():
-		return &checkout.AuditEntry{Kind: checkout.AuditLateSeen, Order: o.No, Amount: o.Amount}
-	}
-	return nil
-}
-
-// auditRefund is the entry for a refund written (old nil) or settled, or
-// nil when the change is bookkeeping only.
-func auditRefund(old *checkout.Refund, r checkout.Refund) *checkout.AuditEntry {
-	switch {
-	case old == nil:
-		return &checkout.AuditEntry{Kind: checkout.AuditRefund, Order: r.OrderNo, Refund: r.No, Amount: r.Amount,
-			To: string(r.State), Detail: r.Reason}
-	case old.State != r.State:
-		return &checkout.AuditEntry{Kind: checkout.AuditRefundState, Order: r.OrderNo, Refund: r.No, Amount: r.Amount,
-			From: string(old.State), To: string(r.State), Detail: r.FailReason}
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // What a day's report reads: the orders paid in it (orders_by_paid), the
@@ -153,13 +154,6 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 		if err != nil {
 			return err
 		}
-		z, err := build(rec)
-		if err != nil {
-			return err
-		}
-		if rec.Close != nil { // build must refuse a closed day; never overwrite one
-			return fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
-		}
 		meta := tx.Bucket(bucketMeta)
 		last := 0
 		if v := meta.Get(keyLastClose); v != nil {
@@ -167,9 +161,9 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 				return fmt.Errorf("meta/%s: %w", keyLastClose, err)
 			}
 		}
-		z.Seq, z.Day, z.ClosedAt = last+1, day, tx.now
-		if z.Terminal == "" && z.Operator == "" {
-			z.Terminal, z.Operator = tx.actor.Terminal, tx.actor.Operator
+		z, entry, err := ledger.CloseDay(rec, build, last, day, tx.now, tx.actor)
+		if err != nil {
+			return err
 		}
 		v, err := json.Marshal(z)
 		if err != nil {
@@ -181,12 +175,7 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 		if err := meta.Put(keyLastClose, []byte(strconv.Itoa(z.Seq))); err != nil {
 			return err
 		}
-		_, err = appendAudit(tx, checkout.AuditEntry{
-			Kind: checkout.AuditDayClosed, Amount: z.Figures.NetFen,
-			Detail: fmt.Sprintf("Z %d of %s: %d sales %s, %d refunds %s, %d unsettled", z.Seq, day,
-				z.Figures.Sales.Count, z.Figures.Sales.Amount.Yuan(), z.Figures.Refunds.Count, z.Figures.Refunds.Amount.Yuan(),
-				len(z.Unsettled)+len(z.UnsettledRefunds)),
-		})
+		_, err = appendAudit(tx, entry)
 		out = z
 		return err
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"till/checkout"
+	"till/ledgertest"
 )
 
 // fakeClock is a settable clock safe for the concurrent tests.
@@ -54,18 +55,8 @@ func mustOpenAt(t *testing.T, path string, opts ...Option) (*Store, *fakeClock) 
 	return s, clk
 }
 
-func newOrder(no string, at time.Time, amount checkout.Money) checkout.Order {
-	return checkout.Order{
-		No:        no,
-		Terminal:  "T1",
-		Method:    checkout.MethodWeChat,
-		Amount:    amount,
-		State:     checkout.StateCreated,
-		CreatedAt: at,
-		UpdatedAt: at,
-		ExpiresAt: at.Add(3 * time.Minute),
-	}
-}
+// newOrder is the contract suite's order (created, WeChat Pay, T1).
+var newOrder = ledgertest.NewOrder
 
 func mustCreate(t *testing.T, s *Store, o checkout.Order) {
 	t.Helper()
@@ -106,4 +97,8 @@ func nos(os []checkout.Order) []string {
 		out = append(out, o.No)
 	}
 	return out
+}
+
+func refund(no, orderNo string, amount checkout.Money, state checkout.RefundState) checkout.Refund {
+	return checkout.Refund{No: no, OrderNo: orderNo, Amount: amount, State: state}
 }

@@ -2,28 +2,19 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"till/ledger"
 )
 
 // ErrWrongMode says the ledger was written in another mode (sandbox or
-// live) than the desk now runs in.
-var ErrWrongMode = errors.New("ledger mode mismatch")
+// live) than the desk now runs in; every ledger refuses with it.
+var ErrWrongMode = ledger.ErrWrongMode
 
 // WrongModeError names the ledger and both modes; errors.Is matches
 // ErrWrongMode.
-type WrongModeError struct {
-	Path       string
-	Held, Want string // "sandbox" or "live"
-}
-
-func (e *WrongModeError) Error() string {
-	return fmt.Sprintf("%s holds %s sales and till is configured for %s: use another --db", e.Path, e.Held, e.Want)
-}
-
-func (e *WrongModeError) Unwrap() error { return ErrWrongMode }
+type WrongModeError = ledger.WrongModeError
 
 // Bind stamps the ledger with the mode the desk runs in ("sandbox" or
 // "live") the first time, and refuses a ledger stamped with the other one.
@@ -39,22 +30,15 @@ func (s *Store) Bind(ctx context.Context, mode string) error {
 	}); err != nil {
 		return err
 	}
-	switch cur {
-	case mode:
-		return nil
-	case "":
-	default:
-		return &WrongModeError{Path: s.path, Held: cur, Want: mode}
+	if stamp, err := ledger.Bind(s.path, cur, mode); !stamp {
+		return err
 	}
 	return s.update(ctx, func(tx *wtx) error {
 		meta := tx.Bucket(bucketMeta)
-		cur := string(meta.Get(keyMode))
-		switch cur {
-		case "":
-			return meta.Put(keyMode, []byte(mode))
-		case mode:
-			return nil
+		stamp, err := ledger.Bind(s.path, string(meta.Get(keyMode)), mode)
+		if !stamp {
+			return err
 		}
-		return &WrongModeError{Path: s.path, Held: cur, Want: mode}
+		return meta.Put(keyMode, []byte(mode))
 	})
 }

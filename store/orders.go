@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -14,33 +13,21 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // CreateOrder stores a new order and its index entries. A zero CreatedAt or
 // UpdatedAt is stamped from the clock, since the created index needs one.
 // It returns an error wrapping checkout.ErrExists if the number is taken.
 func (s *Store) CreateOrder(ctx context.Context, o checkout.Order) error {
-	if o.No == "" {
-		return errors.New("an order needs a number")
-	}
-	if o.Amount <= 0 {
-		return &checkout.AmountError{Input: o.Amount.String(), Code: checkout.AmountZero, Reason: "the amount must be at least 0.01"}
-	}
-	if !o.State.Known() {
-		return fmt.Errorf("order %s: unknown state %q", o.No, o.State)
+	if err := ledger.CheckNewOrder(o); err != nil {
+		return err
 	}
 	return s.update(ctx, func(tx *wtx) error {
-		now := tx.now
 		if tx.Bucket(bucketOrders).Get([]byte(o.No)) != nil {
 			return fmt.Errorf("order %s: %w", o.No, checkout.ErrExists)
 		}
-		if o.CreatedAt.IsZero() {
-			o.CreatedAt = now
-		}
-		if o.UpdatedAt.IsZero() {
-			o.UpdatedAt = now
-		}
-		return putOrder(tx, nil, o)
+		return putOrder(tx, nil, ledger.NewOrder(o, tx.now))
 	})
 }
 
@@ -60,62 +47,33 @@ func (s *Store) Order(ctx context.Context, no string) (checkout.Order, error) {
 // carrying the stored order and writes nothing. fn edits a copy of the
 // stored order; No, CreatedAt and Amount are restored afterwards because
 // the indexes and the refund ceiling depend on them. A move to paid without
-// a PaidAt is stamped now, so the sale still shows in the paid index.
+// a PaidAt is stamped now, so the sale still shows in the paid index
+// (ledger.AdvanceOrder).
 func (s *Store) Advance(ctx context.Context, no string, to checkout.State, fn func(*checkout.Order)) (checkout.Order, error) {
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		now := tx.now
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		if !cur.State.CanMoveTo(to) {
-			return &checkout.TransitionError{From: cur.State, To: to, Current: cur}
-		}
-		next := cur // Order holds no slices or maps: this is a deep copy
-		if fn != nil {
-			fn(&next)
-		}
-		keepImmutable(&next, cur)
-		next.State = to
-		next.UpdatedAt = now
-		if to == checkout.StatePaid && next.PaidAt.IsZero() {
-			next.PaidAt = now
-		}
-		out = next
-		return putOrder(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.AdvanceOrder(records{tx}, no, to, fn, tx.now) })
 }
 
 // Update edits an order's bookkeeping in one transaction without moving
 // its state: fn gets the stored copy and may refuse with an error, which
 // is returned as is and writes nothing. State and the fields the indexes
-// and the refund ceiling depend on are restored after fn.
+// and the refund ceiling depend on are restored after fn
+// (ledger.UpdateOrder).
 func (s *Store) Update(ctx context.Context, no string, fn func(*checkout.Order) error) (checkout.Order, error) {
-	var out checkout.Order
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.UpdateOrder(records{tx}, no, fn, tx.now) })
+}
+
+// change runs fn in one write transaction and returns what the run that
+// committed returned.
+func change[T any](s *Store, ctx context.Context, fn func(tx *wtx) (T, error)) (T, error) {
+	var out T
 	err := s.update(ctx, func(tx *wtx) error {
-		now := tx.now
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next := cur
-		if err := fn(&next); err != nil {
-			return err
-		}
-		keepImmutable(&next, cur)
-		next.State = cur.State
-		next.PaidAt = cur.PaidAt
-		next.UpdatedAt = now
-		out = next
-		return putOrder(tx, &cur, next)
+		var err error
+		out, err = fn(tx)
+		return err
 	})
 	if err != nil {
-		return checkout.Order{}, err
+		var zero T
+		return zero, err
 	}
 	return out, nil
 }
@@ -266,7 +224,7 @@ func putOrder(tx *wtx, old *checkout.Order, o checkout.Order) error {
 	if err := keepIndexed(tx.Bucket(bucketOpen), o.No, o.State.Open()); err != nil {
 		return err
 	}
-	if e := auditOrder(old, o); e != nil {
+	if e := ledger.OrderEntry(old, o); e != nil {
 		if _, err := appendAudit(tx, *e); err != nil {
 			return err
 		}
@@ -281,14 +239,6 @@ func keepIndexed(b *bolt.Bucket, no string, in bool) error {
 		return b.Put([]byte(no), []byte{})
 	}
 	return b.Delete([]byte(no))
-}
-
-// keepImmutable undoes a callback's edits to the fields the indexes and
-// the refund arithmetic are keyed on.
-func keepImmutable(next *checkout.Order, cur checkout.Order) {
-	next.No = cur.No
-	next.CreatedAt = cur.CreatedAt
-	next.Amount = cur.Amount
 }
 
 // fillPercent is how full bbolt packs a page it splits in a bucket that

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // CreateRefund records r (requested, or succeeded when the provider already
@@ -23,69 +22,10 @@ import (
 // succeeded refund adds to the order's Refunded and moves it to
 // partially_refunded or refunded at once.
 func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.Order, error) {
-	if r.No == "" {
-		return checkout.Order{}, errors.New("a refund needs a number")
-	}
-	if r.Amount <= 0 {
-		return checkout.Order{}, &checkout.AmountError{Input: r.Amount.String(), Code: checkout.AmountZero, Reason: "a refund must be at least ¥0.01"}
-	}
-	if r.State != checkout.RefundRequested && r.State != checkout.RefundSucceeded {
-		return checkout.Order{}, fmt.Errorf("refund %s: a new refund is requested or succeeded, not %q", r.No, r.State)
-	}
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		now := tx.now
-		o, err := getOrder(tx.Tx, r.OrderNo)
-		if err != nil {
-			return err
-		}
-		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
-			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
-		}
-		if !o.State.WasPaid() && o.State != checkout.StateDisputed {
-			return fmt.Errorf("order %s is %s: only a paid order can be refunded: %w", o.No, o.State, checkout.ErrTransition)
-		}
-		held, err := heldByRefunds(tx.Tx, o.No)
-		if err != nil {
-			return err
-		}
-		paid := checkout.Refundable(o)
-		if left := paid - held; r.Amount > left {
-			return fmt.Errorf("order %s: %s is left to refund of %s paid, not %s: %w",
-				o.No, left.Yuan(), paid.Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
-		}
-		if o.State == checkout.StateDisputed && r.Amount != paid-held {
-			// The provider's amount is not the sale's: it all goes back,
-			// in one refund, and the manager takes it from there.
-			return fmt.Errorf("order %s is disputed: only a refund of all %s the provider took can be made, not %s: %w",
-				o.No, (paid - held).Yuan(), r.Amount.Yuan(), checkout.ErrRefundAboveBalance)
-		}
-		if r.Method == "" {
-			r.Method = o.Method
-		}
-		if r.CreatedAt.IsZero() {
-			r.CreatedAt = now
-		}
-		r.UpdatedAt = now
-		if r.State == checkout.RefundSucceeded && r.SucceededAt.IsZero() {
-			r.SucceededAt = now
-		}
-		if err := putRefund(tx, nil, r); err != nil {
-			return err
-		}
-		if r.State == checkout.RefundSucceeded {
-			o, err = addRefunded(tx, o, r.Amount, now)
-			if err != nil {
-				return err
-			}
-		}
-		out = o
-		return nil
-	})
-	if err != nil {
+	if err := ledger.CheckNewRefund(r); err != nil {
 		return checkout.Order{}, err
 	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.CreateRefund(records{tx}, r, tx.now) })
 }
 
 // SettleRefund moves a requested refund to `to` (succeeded or failed),
@@ -94,57 +34,18 @@ func (s *Store) CreateRefund(ctx context.Context, r checkout.Refund) (checkout.O
 // returned unchanged with no error, so a duplicate answer is harmless; one
 // in the other final state is an error wrapping checkout.ErrTransition.
 func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.RefundState, fn func(*checkout.Refund)) (checkout.Refund, checkout.Order, error) {
-	if to != checkout.RefundSucceeded && to != checkout.RefundFailed {
-		return checkout.Refund{}, checkout.Order{}, fmt.Errorf("refund %s: cannot settle as %q: %w", refundNo, to, checkout.ErrTransition)
-	}
-	var outR checkout.Refund
-	var outO checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		now := tx.now
-		r, err := getRefund(tx.Tx, refundNo)
-		if err != nil {
-			return err
-		}
-		o, err := getOrder(tx.Tx, r.OrderNo)
-		if err != nil {
-			return err
-		}
-		if r.State == to {
-			outR, outO = r, o
-			return nil
-		}
-		if r.State != checkout.RefundRequested {
-			return fmt.Errorf("refund %s is already %s and cannot become %s: %w", r.No, r.State, to, checkout.ErrTransition)
-		}
-		next := r
-		if fn != nil {
-			fn(&next)
-		}
-		// The index key and the ceiling depend on these.
-		next.No, next.OrderNo, next.Amount, next.CreatedAt = r.No, r.OrderNo, r.Amount, r.CreatedAt
-		next.State = to
-		next.UpdatedAt = now
-		if to == checkout.RefundSucceeded && next.SucceededAt.IsZero() {
-			next.SucceededAt = now
-		}
-		if to == checkout.RefundFailed && next.FailedAt.IsZero() {
-			next.FailedAt = now
-		}
-		if err := putRefund(tx, &r, next); err != nil {
-			return err
-		}
-		if to == checkout.RefundSucceeded {
-			if o, err = addRefunded(tx, o, next.Amount, now); err != nil {
-				return err
-			}
-		}
-		outR, outO = next, o
-		return nil
-	})
-	if err != nil {
+	if err := ledger.CheckSettle(refundNo, to); err != nil {
 		return checkout.Refund{}, checkout.Order{}, err
 	}
-	return outR, outO, nil
+	type settled struct {
+		r checkout.Refund
+		o checkout.Order
+	}
+	out, err := change(s, ctx, func(tx *wtx) (settled, error) {
+		r, o, err := ledger.SettleRefund(records{tx}, refundNo, to, fn, tx.now)
+		return settled{r, o}, err
+	})
+	return out.r, out.o, err
 }
 
 // PaidAndRefunded records that an open or closed order was paid (paid edits
@@ -153,72 +54,7 @@ func (s *Store) SettleRefund(ctx context.Context, refundNo string, to checkout.R
 // all in one transaction. An order already paid (or failed) gives a
 // *checkout.TransitionError carrying it as stored.
 func (s *Store) PaidAndRefunded(ctx context.Context, no string, paid func(*checkout.Order), r checkout.Refund) (checkout.Order, error) {
-	if r.No == "" {
-		return checkout.Order{}, errors.New("a refund needs a number")
-	}
-	var out checkout.Order
-	err := s.update(ctx, func(tx *wtx) error {
-		now := tx.now
-		cur, err := getOrder(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		// created, awaiting and closed may become paid. A paid order with
-		// no refunds yet is the same sale seen paid a moment earlier (a
-		// poll that raced the cancel): its money went back all the same.
-		// Anything else has had its refunds recorded already.
-		fromPaid := cur.State == checkout.StatePaid && cur.Refunded == 0 && !hasRefunds(tx.Tx, no)
-		if !cur.State.CanMoveTo(checkout.StatePaid) && !fromPaid {
-			return &checkout.TransitionError{From: cur.State, To: checkout.StateRefunded, Current: cur}
-		}
-		if r.OrderNo == "" {
-			r.OrderNo = no
-		}
-		if r.OrderNo != no {
-			return fmt.Errorf("refund %s belongs to order %s, not %s", r.No, r.OrderNo, no)
-		}
-		if r.Amount != 0 && r.Amount != cur.Amount {
-			return fmt.Errorf("refund %s: the provider refunded the whole %s, not %s", r.No, cur.Amount.Yuan(), r.Amount.Yuan())
-		}
-		if tx.Bucket(bucketRefunds).Get([]byte(r.No)) != nil {
-			return fmt.Errorf("refund %s: %w", r.No, checkout.ErrExists)
-		}
-		next := cur
-		if paid != nil && !fromPaid {
-			paid(&next)
-		}
-		keepImmutable(&next, cur)
-		if next.PaidAt.IsZero() {
-			next.PaidAt = now
-		}
-		next.UpdatedAt = now
-		// paid -> refunded is an allowed move, so going straight to the end
-		// state is the same as the two steps.
-		next.State = checkout.StateRefunded
-		next.Refunded = cur.Amount
-
-		r.Amount = cur.Amount
-		r.State = checkout.RefundSucceeded
-		if r.Method == "" {
-			r.Method = cur.Method
-		}
-		if r.CreatedAt.IsZero() {
-			r.CreatedAt = now
-		}
-		r.UpdatedAt = now
-		if r.SucceededAt.IsZero() {
-			r.SucceededAt = now
-		}
-		if err := putRefund(tx, nil, r); err != nil {
-			return err
-		}
-		out = next
-		return putOrder(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Order{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Order, error) { return ledger.PaidAndRefunded(records{tx}, no, paid, r, tx.now) })
 }
 
 // Refunds returns an order's refunds, oldest first, or an error wrapping
@@ -238,43 +74,6 @@ func (s *Store) Refunds(ctx context.Context, orderNo string) ([]checkout.Refund,
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.No, b.No))
 	})
 	return out, nil
-}
-
-// heldByRefunds is what an order's requested and succeeded refunds take
-// out of its amount: an in-flight refund may still succeed, so it counts.
-func heldByRefunds(tx *bolt.Tx, orderNo string) (checkout.Money, error) {
-	var sum checkout.Money
-	err := eachRefund(tx, orderNo, func(r checkout.Refund) {
-		if r.State == checkout.RefundRequested || r.State == checkout.RefundSucceeded {
-			sum += r.Amount
-		}
-	})
-	return sum, err
-}
-
-// addRefunded adds a succeeded refund to its order and moves the order to
-// partially_refunded or refunded. A disputed order stays disputed (its
-// money was never a sale) with the refund in Refunded.
-func addRefunded(tx *wtx, o checkout.Order, amount checkout.Money, now time.Time) (checkout.Order, error) {
-	next := o
-	next.Refunded += amount
-	if next.Refunded > checkout.Refundable(o) { // the ceiling check makes this unreachable
-		return o, fmt.Errorf("order %s: refunds of %s exceed %s paid: %w", o.No, next.Refunded.Yuan(), checkout.Refundable(o).Yuan(), checkout.ErrRefundAboveBalance)
-	}
-	if o.State == checkout.StateDisputed {
-		next.UpdatedAt = now
-		return next, putOrder(tx, &o, next)
-	}
-	to := checkout.StatePartiallyRefunded
-	if next.Refunded == next.Amount {
-		to = checkout.StateRefunded
-	}
-	if !o.State.CanMoveTo(to) {
-		return o, &checkout.TransitionError{From: o.State, To: to, Current: o}
-	}
-	next.State = to
-	next.UpdatedAt = now
-	return next, putOrder(tx, &o, next)
 }
 
 // refundPrefix is the refunds_by_order prefix of one order's refunds.
@@ -331,7 +130,7 @@ func putRefund(tx *wtx, old *checkout.Refund, r checkout.Refund) error {
 			return err
 		}
 	}
-	if e := auditRefund(old, r); e != nil {
+	if e := ledger.RefundEntry(old, r); e != nil {
 		if _, err := appendAudit(tx, *e); err != nil {
 			return err
 		}
@@ -378,25 +177,7 @@ func (s *Store) OpenRefunds(ctx context.Context) ([]checkout.Refund, error) {
 // refuse with an error, which writes nothing. The fields its identity,
 // its ceiling and its state rest on are kept as stored.
 func (s *Store) UpdateRefund(ctx context.Context, no string, fn func(*checkout.Refund) error) (checkout.Refund, error) {
-	var out checkout.Refund
-	err := s.update(ctx, func(tx *wtx) error {
-		cur, err := getRefund(tx.Tx, no)
-		if err != nil {
-			return err
-		}
-		next := cur
-		if err := fn(&next); err != nil {
-			return err
-		}
-		next.No, next.OrderNo, next.Amount, next.State, next.CreatedAt = cur.No, cur.OrderNo, cur.Amount, cur.State, cur.CreatedAt
-		next.UpdatedAt = tx.now
-		out = next
-		return putRefund(tx, &cur, next)
-	})
-	if err != nil {
-		return checkout.Refund{}, err
-	}
-	return out, nil
+	return change(s, ctx, func(tx *wtx) (checkout.Refund, error) { return ledger.UpdateRefund(records{tx}, no, fn, tx.now) })
 }
 
 // hasRefunds reports whether any refund, in any state, was recorded for
@@ -404,4 +185,45 @@ func (s *Store) UpdateRefund(ctx context.Context, no string, fn func(*checkout.R
 func hasRefunds(tx *bolt.Tx, orderNo string) bool {
 	k, _ := tx.Bucket(bucketRefundsByOrder).Cursor().Seek(refundPrefix(orderNo))
 	return k != nil && bytes.HasPrefix(k, refundPrefix(orderNo))
+}
+
+// records is one write transaction's records as the ledger package's
+// changes read and write them (ledger.Records). bbolt has one writer at a
+// time, so reading a record is as good as locking it.
+type records struct{ tx *wtx }
+
+var _ ledger.Records = records{}
+
+func (rs records) Order(no string) (checkout.Order, error) { return getOrder(rs.tx.Tx, no) }
+
+func (rs records) Refund(no string) (checkout.Order, checkout.Refund, error) {
+	r, err := getRefund(rs.tx.Tx, no)
+	if err != nil {
+		return checkout.Order{}, checkout.Refund{}, err
+	}
+	o, err := getOrder(rs.tx.Tx, r.OrderNo)
+	return o, r, err
+}
+
+func (rs records) RefundIsNew(no string) error {
+	if rs.tx.Bucket(bucketRefunds).Get([]byte(no)) != nil {
+		return fmt.Errorf("refund %s: %w", no, checkout.ErrExists)
+	}
+	return nil
+}
+
+func (rs records) Held(orderNo string) (checkout.Money, error) {
+	var refunds []checkout.Refund
+	err := eachRefund(rs.tx.Tx, orderNo, func(r checkout.Refund) { refunds = append(refunds, r) })
+	return ledger.Held(refunds), err
+}
+
+func (rs records) HasRefunds(orderNo string) (bool, error) { return hasRefunds(rs.tx.Tx, orderNo), nil }
+
+func (rs records) PutOrder(old *checkout.Order, o checkout.Order) error {
+	return putOrder(rs.tx, old, o)
+}
+
+func (rs records) PutRefund(old *checkout.Refund, r checkout.Refund) error {
+	return putRefund(rs.tx, old, r)
 }
