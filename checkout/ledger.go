@@ -97,6 +97,25 @@ type Terminals interface {
 	LiveTerminals(ctx context.Context, within time.Duration) (map[string]bool, error)
 }
 
+// LedgerChange is a change committed to a ledger several desks share, as the
+// ledger announces it to the others: the order (and refund) it touched
+// and the terminal that made it. Reload says changes may have been
+// missed (the announcements' connection dropped and came back): reload
+// everything on show.
+type LedgerChange struct {
+	Order    string
+	Refund   string
+	Terminal string
+	Reload   bool
+}
+
+// Watcher is a shared ledger that announces committed changes. Watch
+// delivers them until ctx ends (the channel is then closed); a Reload
+// comes after every reconnect.
+type Watcher interface {
+	Watch(ctx context.Context) <-chan LedgerChange
+}
+
 // Clock tells the time. main passes the real clock; tests pass a fake so
 // time-dependent code runs without sleeping.
 type Clock interface {
