@@ -8,6 +8,7 @@ import (
 
 	"till/backup"
 	"till/catalog"
+	"till/store"
 )
 
 // backupCmd writes a hot copy of the ledger: through the desk (or till
@@ -25,10 +26,14 @@ func (c *backupCmd) Run(cli *CLI, out io.Writer, e errWriter) error { return onL
 func (c *backupCmd) runOn(s *services, out io.Writer) error {
 	p := s.p
 	path := s.path(c.File)
-	if same, _ := sameFile(path, s.ledger.Path()); same {
+	st, ok := s.ledger.(*store.Store)
+	if !ok {
+		return usageError{errors.New(p.T("cli.backup.shared"))}
+	}
+	if same, _ := sameFile(path, st.Path()); same {
 		return usageError{errors.New(p.T("cli.backup.onto_ledger", catalog.V{"Path": path}))}
 	}
-	n, err := backup.WriteFile(s.ctx(), s.ledger, path)
+	n, err := backup.WriteFile(s.ctx(), st, path)
 	if err != nil {
 		return errors.New(p.T("cli.backup.failed", catalog.V{"Path": path, "Err": err.Error()}))
 	}

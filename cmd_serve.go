@@ -54,11 +54,11 @@ func runServe(ctx context.Context, cli *CLI, listen string, out io.Writer, ready
 		mode = "sandbox"
 	}
 	if d.listenURL != "" {
-		fmt.Fprintf(out, "till serve (%s): ledger %s; notifications on %s (POST /notify/wechat, /notify/alipay; GET /healthz)\n", mode, d.dbPath, d.listenURL)
+		fmt.Fprintf(out, "till serve (%s): ledger %s; notifications on %s (POST /notify/wechat, /notify/alipay; GET /healthz)\n", mode, d.ledgerName(), d.listenURL)
 	} else {
-		fmt.Fprintf(out, "till serve (%s): ledger %s; the notification listener is off (set [webhook] listen or --listen); settling open orders by polling\n", mode, d.dbPath)
+		fmt.Fprintf(out, "till serve (%s): ledger %s; the notification listener is off (set [webhook] listen or --listen); settling open orders by polling\n", mode, d.ledgerName())
 	}
-	d.log.Info("till serve started", "db", d.dbPath, "listen", d.listenURL)
+	d.log.Info("till serve started", "db", d.ledgerName(), "listen", d.listenURL)
 	if d.backups != nil {
 		go d.backups.Run(ctx, nil)
 	}

@@ -20,7 +20,6 @@ import (
 	"till/checkout"
 	"till/control"
 	"till/manager"
-	"till/store"
 )
 
 // The commands that work on the ledger (orders, refund, pin set, operator,
@@ -46,7 +45,7 @@ type pinCommand interface {
 // services is what a ledger command works on, and for whom.
 type services struct {
 	cfg    *Config
-	ledger *store.Store
+	ledger deskLedger
 	engine *checkout.Engine
 	guard  *manager.Guard
 	log    *slog.Logger
@@ -144,6 +143,9 @@ func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) erro
 	if err != nil {
 		return err
 	}
+	if err := cfg.applyOverrides(cli); err != nil {
+		return err
+	}
 	pr := catalog.New(catalog.FromEnv(os.Getenv))
 	env := map[string]string{}
 	for _, k := range envKeys {
@@ -162,6 +164,10 @@ func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) erro
 			return usageError{errors.New(pr.T("cli.pin.needed"))}
 		}
 		env["TILL_MANAGER_PIN"] = pin
+	}
+	if cfg.shared() {
+		// A shared ledger has no holder: every process opens it.
+		return runHere(cli, env, errOut, out, cmd)
 	}
 	dbPath := p.ledgerPath(cfg.Sandbox())
 	sock, err := control.SocketPath(dbPath)
@@ -185,6 +191,11 @@ func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) erro
 		return err
 	}
 	// Nobody holds the ledger: open it here.
+	return runHere(cli, env, errOut, out, cmd)
+}
+
+// runHere runs cmd on the ledger opened by this process.
+func runHere(cli *CLI, env map[string]string, errOut errWriter, out io.Writer, cmd ledgerCommand) error {
 	d, err := openDesk(cli)
 	if err != nil {
 		return err
@@ -233,6 +244,9 @@ func exitCode(code int) error {
 // serve starts d's control socket; Close stops it (before the ledger
 // closes: it is in d.closers after the ledger).
 func (d *desk) serve() error {
+	if d.dbPath == "" {
+		return nil // a shared ledger: the other processes open it themselves
+	}
 	path, err := control.SocketPath(d.dbPath)
 	if err != nil {
 		return err

@@ -53,8 +53,10 @@ var version = ""
 
 // CLI is till's command line.
 type CLI struct {
-	Config string `help:"Configuration file (default: $XDG_CONFIG_HOME/till/config.toml)." env:"TILL_CONFIG" type:"path" placeholder:"FILE"`
-	DB     string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
+	Config   string `help:"Configuration file (default: $XDG_CONFIG_HOME/till/config.toml)." env:"TILL_CONFIG" type:"path" placeholder:"FILE"`
+	DB       string `help:"Ledger file (default: $XDG_DATA_HOME/till/till.db; in the sandbox $XDG_DATA_HOME/till/sandbox/till.db)." env:"TILL_DB" type:"path" placeholder:"FILE"`
+	Ledger   string `help:"A shared ledger on PostgreSQL (postgres://…), as [ledger] url: several counters on one ledger." env:"TILL_LEDGER_URL" placeholder:"URL"`
+	Terminal string `help:"This counter's id, as [shop] terminal (so several desks can share one config)." env:"TILL_TERMINAL" placeholder:"ID"`
 
 	Desk          deskCmd          `cmd:"" default:"withargs" help:"Open the cashier desk (the default)."`
 	Report        reportCmd        `cmd:"" help:"Print a day's report, or a range's (--from, --to)."`
@@ -224,6 +226,10 @@ type Config struct {
 		Dir  string `toml:"dir"`  // automatic copies go here; "" is off
 		Keep int    `toml:"keep"` // how many of each kind (daily, at a close) are kept
 	} `toml:"backup"`
+	Ledger struct {
+		URL              string        `toml:"url"`               // a shared ledger on PostgreSQL; "" is the file (--db)
+		HeartbeatTimeout time.Duration `toml:"heartbeat_timeout"` // a desk silent this long is taken for gone
+	} `toml:"ledger"`
 	WeChat *wechat.Config `toml:"wechat"`
 	Alipay *alipay.Config `toml:"alipay"`
 
@@ -308,6 +314,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Backup.Keep < 1 || c.Backup.Keep > 1000 {
 		return fmt.Errorf("backup.keep: %d is out of range; 1 to 1000", c.Backup.Keep)
+	}
+	if err := c.checkLedger(); err != nil {
+		return err
 	}
 	if c.WeChat != nil && strings.TrimSpace(c.WeChat.NotifyURL) == "" {
 		// WeChat refuses a prepay without one, even though till polls.
@@ -414,9 +423,9 @@ func shopTime(loc *time.Location) func(groups []string, a slog.Attr) slog.Attr {
 // desk is everything the cashier desk runs on, wired.
 type desk struct {
 	cfg     *Config
-	dbPath  string
+	dbPath  string // the ledger's file; "" for a shared ledger
 	log     *slog.Logger
-	ledger  *store.Store
+	ledger  deskLedger
 	engine  *checkout.Engine
 	closers []io.Closer
 
@@ -452,6 +461,14 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.applyOverrides(cli); err != nil {
+		return nil, err
+	}
+	if cfg.emulated() && cfg.shared() {
+		// Each desk's own emulators would know only its own trades: a
+		// shop tries a shared ledger on one `till sandbox`.
+		return nil, usageError{errors.New(catalog.New(cfg.lang).T("cli.ledger.shared_needs_sandbox"))}
+	}
 	d := &desk{cfg: cfg}
 	defer func() {
 		if err != nil {
@@ -466,32 +483,17 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	d.closers = append(d.closers, lf)
 
 	// The ledger first: a second desk is told the ledger is in use.
-	dbPath := p.ledgerPath(cfg.Sandbox())
-	d.dbPath = dbPath
-	ledger, err := openLedger(dbPath, os.Stderr, catalog.New(cfg.lang), command)
-	if err != nil {
-		return nil, err
-	}
-	d.ledger = ledger
-	d.closers = append(d.closers, ledger)
-	if err := ledger.Bind(context.Background(), cfg.mode()); err != nil {
-		var we *store.WrongModeError
-		if errors.As(err, &we) {
-			p := catalog.New(cfg.lang)
-			mode := func(m string) string {
-				if m == "sandbox" {
-					return p.T("cli.mode.sandbox")
-				}
-				return p.T("cli.mode.live")
-			}
-			err = fmt.Errorf("%s: %w", p.T("cli.ledger.mode.wrong_mode", catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
+	if cfg.shared() {
+		if err := d.openShared(command); err != nil {
+			return nil, err
 		}
-		return nil, usageError{err}
+	} else if err := d.openFile(p, command); err != nil {
+		return nil, err
 	}
 
 	var providers []checkout.Provider
 	if cfg.emulated() {
-		sb, err := sandbox.Start(filepath.Join(filepath.Dir(dbPath), "sandbox.db"), log.With("pkg", "sandbox"), sandbox.WithLang(cfg.lang))
+		sb, err := sandbox.Start(filepath.Join(filepath.Dir(d.dbPath), "sandbox.db"), log.With("pkg", "sandbox"), sandbox.WithLang(cfg.lang))
 		if err != nil {
 			return nil, err
 		}
@@ -502,23 +504,24 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 	}
 
 	d.engine = checkout.NewEngine(d.ledger, providers, checkout.Config{
-		PollInterval:    cfg.Checkout.PollInterval,
-		Timeout:         cfg.Checkout.Timeout,
-		LateCheckMargin: cfg.Checkout.LateCheckMargin,
-		CodeDeadline:    cfg.Checkout.CodeDeadline,
-		Terminal:        cfg.Shop.Terminal,
-		Ceiling:         cfg.ceiling,
-		ShopName:        cfg.Shop.Name,
-		Location:        cfg.location,
-		NotifyURL:       d.notifyURL,
+		PollInterval:     cfg.Checkout.PollInterval,
+		Timeout:          cfg.Checkout.Timeout,
+		LateCheckMargin:  cfg.Checkout.LateCheckMargin,
+		CodeDeadline:     cfg.Checkout.CodeDeadline,
+		Terminal:         cfg.Shop.Terminal,
+		HeartbeatTimeout: cfg.Ledger.HeartbeatTimeout,
+		Ceiling:          cfg.ceiling,
+		ShopName:         cfg.Shop.Name,
+		Location:         cfg.location,
+		NotifyURL:        d.notifyURL,
 	}, checkout.SystemClock, log.With("pkg", "checkout"))
 	d.providers = providers
-	if cfg.Backup.Dir != "" {
-		k := &backup.Keeper{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Src: ledger, Loc: cfg.location, Log: log.With("pkg", "backup"), Sandbox: cfg.Sandbox()}
+	if st, ok := d.ledger.(*store.Store); ok && cfg.Backup.Dir != "" {
+		k := &backup.Keeper{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, Src: st, Loc: cfg.location, Log: log.With("pkg", "backup"), Sandbox: cfg.Sandbox()}
 		d.backups = k
 		d.engine.AfterClose(func(ctx context.Context, z checkout.DayClose) { _, _ = k.AfterClose(ctx, z.Day, z.Seq) })
 	}
-	log.Info("till started", "db", dbPath, "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
+	log.Info("till started", "db", d.ledgerName(), "sandbox", cfg.Sandbox(), "methods", d.engine.Methods())
 	return d, nil
 }
 

@@ -45,28 +45,57 @@ func TestConfigOverridesDefaults(t *testing.T) {
 
 func TestBadConfigNamesTheSetting(t *testing.T) {
 	cases := map[string]string{
-		"[checkout]\ntimeout = \"2s\"\n":                           "checkout.timeout",
-		"[checkout]\ntimeout = \"3h\"\n":                           "checkout.timeout",
-		"[checkout]\npoll_interval = \"100ms\"\n":                  "checkout.poll_interval",
-		"[checkout]\npoll_interval = \"5m\"\n":                     "checkout.poll_interval",
-		"[checkout]\nmax_amount = \"12.345\"\n":                    "checkout.max_amount",
-		"[checkout]\ntimout = \"1m\"\n":                            "checkout.timout",
-		"[shop]\ntimezone = \"Mars/Olympus\"\n":                    "shop.timezone",
-		"[shop]\nterminal = \"T-1\"\n":                             "shop.terminal",
-		"[log]\nlevel = \"loud\"\n":                                "log.level",
-		"[checkout]\ntimeout = 5\n":                                "timeout",
-		"[wechat]\nmchid = \"1\"\n[checkout]\ntimeout = \"30s\"\n": "checkout.timeout",
-		"[wechat]\nmchid = \"1\"\n":                                "wechat.notify_url",
-		"[checkout]\nlate_check_margin = \"0s\"\n":                 "checkout.late_check_margin",
-		"[checkout]\nlate_check_margin = \"2h\"\n":                 "checkout.late_check_margin",
-		"[checkout]\ncode_deadline = \"10s\"\n":                    "checkout.code_deadline",
-		"[checkout]\ncode_deadline = \"2m\"\n":                     "checkout.code_deadline",
+		"[checkout]\ntimeout = \"2s\"\n":                                         "checkout.timeout",
+		"[checkout]\ntimeout = \"3h\"\n":                                         "checkout.timeout",
+		"[checkout]\npoll_interval = \"100ms\"\n":                                "checkout.poll_interval",
+		"[checkout]\npoll_interval = \"5m\"\n":                                   "checkout.poll_interval",
+		"[checkout]\nmax_amount = \"12.345\"\n":                                  "checkout.max_amount",
+		"[checkout]\ntimout = \"1m\"\n":                                          "checkout.timout",
+		"[shop]\ntimezone = \"Mars/Olympus\"\n":                                  "shop.timezone",
+		"[shop]\nterminal = \"T-1\"\n":                                           "shop.terminal",
+		"[log]\nlevel = \"loud\"\n":                                              "log.level",
+		"[checkout]\ntimeout = 5\n":                                              "timeout",
+		"[wechat]\nmchid = \"1\"\n[checkout]\ntimeout = \"30s\"\n":               "checkout.timeout",
+		"[wechat]\nmchid = \"1\"\n":                                              "wechat.notify_url",
+		"[checkout]\nlate_check_margin = \"0s\"\n":                               "checkout.late_check_margin",
+		"[checkout]\nlate_check_margin = \"2h\"\n":                               "checkout.late_check_margin",
+		"[checkout]\ncode_deadline = \"10s\"\n":                                  "checkout.code_deadline",
+		"[checkout]\ncode_deadline = \"2m\"\n":                                   "checkout.code_deadline",
+		"[ledger]\nurl = \"mysql://x/y\"\n":                                      "ledger.url",
+		"[ledger]\nurl = \"/var/lib/till.db\"\n":                                 "ledger.url",
+		"[ledger]\nheartbeat_timeout = \"1s\"\n":                                 "ledger.heartbeat_timeout",
+		"[ledger]\nurl = \"postgres://t@db/till\"\n[backup]\ndir = \"/tmp/b\"\n": "backup.dir",
 	}
 	for text, field := range cases {
 		_, err := loadConfig(writeConfig(t, text), true)
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%q: error %v, want one naming %s", text, err, field)
 		}
+	}
+}
+
+// A shared ledger's URL is never repeated in a refusal (it may hold the
+// password), and --terminal / --ledger are checked as the file's
+// settings are.
+func TestLedgerOverridesAreChecked(t *testing.T) {
+	_, err := loadConfig(writeConfig(t, "[ledger]\nurl = \"mysql://till:s3cret@db/till\"\n"), true)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("a bad url: %v", err)
+	}
+	c, err := loadConfig(writeConfig(t, ""), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.applyOverrides(&CLI{Terminal: "T-2"}); err == nil || !strings.Contains(err.Error(), "shop.terminal") {
+		t.Fatalf("--terminal T-2: %v", err)
+	}
+	c, _ = loadConfig(writeConfig(t, ""), true)
+	if err := c.applyOverrides(&CLI{Terminal: "T2", Ledger: "postgres://till@db.shop.lan/till"}); err != nil || c.Shop.Terminal != "T2" || !c.shared() {
+		t.Fatalf("--terminal T2 --ledger: %v %+v", err, c.Shop)
+	}
+	c, _ = loadConfig(writeConfig(t, ""), true)
+	if err := c.applyOverrides(&CLI{Ledger: "postgres://till:pw@/till?host=/tmp"}); err != nil {
+		t.Fatalf("a socket URL: %v", err)
 	}
 }
 
@@ -196,5 +225,26 @@ func TestLogTimesCarryTheShopsOffset(t *testing.T) {
 	log.Info("x")
 	if !strings.Contains(buf.String(), "+08:00") {
 		t.Fatalf("log line %q", buf.String())
+	}
+}
+
+// A shared ledger with the desk's own emulators is refused before anything
+// is opened (each desk's emulators would know only its own trades), and
+// one that cannot be reached says so, without its password.
+func TestSharedLedgerAtStart(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	t.Setenv("XDG_STATE_HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	var out, errb bytes.Buffer
+	code := run([]string{"orders", "--ledger", "postgres://till:s3cret@127.0.0.1:1/till"}, &out, &errb)
+	if code != exitUsage || !strings.Contains(errb.String(), "till sandbox --export") {
+		t.Fatalf("in-process emulators on a shared ledger: exit %d: %s", code, errb.String())
+	}
+	cfg := writeConfig(t, "sandbox = true\n[wechat]\nmchid = \"1\"\nappid = \"wx1\"\nnotify_url = \"http://127.0.0.1:9/notify/wechat\"\napi_base = \"http://127.0.0.1:9\"\n")
+	errb.Reset()
+	code = run([]string{"--config", cfg, "orders", "--ledger", "postgres://till:s3cret@127.0.0.1:1/till?connect_timeout=2"}, &out, &errb)
+	if code != exitFail || !strings.Contains(errb.String(), "Could not open the shared ledger") || strings.Contains(errb.String(), "s3cret") {
+		t.Fatalf("an unreachable shared ledger: exit %d: %s", code, errb.String())
 	}
 }

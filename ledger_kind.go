@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"till/catalog"
+	"till/checkout"
+	"till/pgledger"
+	"till/store"
+)
+
+// deskLedger is what a desk, till serve and the ledger commands run on:
+// the file on this computer (store, one counter) or a ledger the shop's
+// counters share on PostgreSQL (pgledger).
+type deskLedger interface {
+	checkout.Ledger
+	checkout.AuditLog
+	checkout.PINLedger
+	AddOperator(ctx context.Context, op checkout.Operator) (checkout.Operator, error)
+	Operators(ctx context.Context) ([]checkout.Operator, error)
+	Bind(ctx context.Context, mode string) error
+	Close() error
+}
+
+var _ deskLedger = (*store.Store)(nil)
+
+// openFile opens the ledger's file (the path from --db or the mode's
+// default) and stamps it with the config's mode.
+func (d *desk) openFile(p paths, command string) error {
+	d.dbPath = p.ledgerPath(d.cfg.Sandbox())
+	st, err := openLedger(d.dbPath, os.Stderr, catalog.New(d.cfg.lang), command)
+	if err != nil {
+		return err
+	}
+	d.ledger = st
+	d.closers = append(d.closers, st)
+	return d.bind()
+}
+
+// bind stamps the ledger with the config's mode, or refuses a ledger of
+// the other mode with a message: sandbox sales never mix with takings.
+func (d *desk) bind() error {
+	err := d.ledger.Bind(context.Background(), d.cfg.mode())
+	if err == nil {
+		return nil
+	}
+	var we *store.WrongModeError
+	if errors.As(err, &we) {
+		p := catalog.New(d.cfg.lang)
+		mode := func(m string) string {
+			if m == "sandbox" {
+				return p.T("cli.mode.sandbox")
+			}
+			return p.T("cli.mode.live")
+		}
+		err = fmt.Errorf("%s: %w", p.T("cli.ledger.mode.wrong_mode", catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
+	}
+	return usageError{err}
+}
+
+// ledgerName names the ledger in logs and messages: its file, or the
+// shared ledger's database (never its password).
+func (d *desk) ledgerName() string {
+	if n, ok := d.ledger.(interface{ Name() string }); ok && d.dbPath == "" {
+		return n.Name()
+	}
+	return d.dbPath
+}
+
+// openShared opens the shop's shared ledger on PostgreSQL ([ledger] url,
+// --ledger) and stamps it with the config's mode.
+func (d *desk) openShared(command string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout)
+	defer cancel()
+	l, err := pgledger.Open(ctx, d.cfg.Ledger.URL)
+	if err != nil {
+		return errors.New(catalog.New(d.cfg.lang).T("cli.ledger.shared_failed", catalog.V{"Err": err.Error()}))
+	}
+	d.closers = append(d.closers, l)
+	dl, ok := any(l).(deskLedger)
+	if !ok {
+		return errors.New("the shared ledger cannot keep the manager PIN and the operators yet")
+	}
+	d.ledger = dl
+	return d.bind()
+}
+
+// sharedOpenTimeout bounds reaching the database at start.
+const sharedOpenTimeout = 10 * time.Second
