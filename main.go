@@ -640,6 +640,9 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 		go d.backups.Run(ctx, nil)
 		opts.Backups = d.backups.Status
 	}
+	if w, ok := d.ledger.(checkout.Watcher); ok {
+		opts.Changes = w.Watch(ctx) // a shared ledger: follow the other desks
+	}
 	if opts.Sandbox {
 		for _, c := range sandbox.TestCodes {
 			opts.TestCodes = append(opts.TestCodes, ui.TestCode{Method: c.Method, Behaviour: c.Behaviour, Code: c.Code})

@@ -128,6 +128,40 @@ func noticeCmd(ctx context.Context, e *checkout.Engine) tea.Cmd {
 	}
 }
 
+// changedMsg is a change another process committed to the shared ledger,
+// with its order as this desk reads it now. Sent by changesCmd, which the
+// root re-arms after each one; handled by the root.
+type changedMsg struct {
+	change checkout.LedgerChange
+	order  checkout.Order
+	err    error
+}
+
+// changesCmd waits for the next change on the shared ledger; it gives up
+// (nil) when the desk stops or the announcements end.
+func changesCmd(ctx context.Context, e *checkout.Engine, ch <-chan checkout.LedgerChange) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			msg := changedMsg{change: c}
+			if c.Order != "" {
+				rc, cancel := withDeadline(ctx)
+				defer cancel()
+				msg.order, msg.err = e.Order(rc, c.Order)
+			}
+			return msg
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 // pollTickMsg says it is time to poll order no. Stale ticks (for an order
 // no longer on screen) are dropped.
 type pollTickMsg struct{ no string }

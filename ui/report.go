@@ -215,6 +215,16 @@ func (m reportModel) showDay(day, today time.Time) (reportModel, tea.Cmd) {
 	return m, reportCmd(m.deps.ctx, m.deps.engine, day, m.call)
 }
 
+// refresh reads the day on show again, keeping what is on screen until
+// the answer comes (another desk changed the shared ledger).
+func (m reportModel) refresh() (reportModel, tea.Cmd) {
+	if m.day.IsZero() || m.step != reportShow {
+		return m, nil
+	}
+	m.call = reportCalls.Add(1)
+	return m, reportCmd(m.deps.ctx, m.deps.engine, m.day, m.call)
+}
+
 // today is the first instant of the shop's current day, by the clock:
 // for Update, never View.
 func (m reportModel) today() time.Time {

@@ -167,6 +167,10 @@ type Options struct {
 	// TestCodes are the sandbox emulators' payment codes, listed on the
 	// help screen (?) so a new user has one to paste; none on a live desk.
 	TestCodes []TestCode
+	// Changes are what other desks (and till serve) commit to a ledger
+	// this desk shares with them: the screens follow them at once. Nil
+	// for a ledger of its own.
+	Changes <-chan checkout.LedgerChange
 }
 
 // TestCode is a sandbox payment code and what the emulated customer does
@@ -263,6 +267,9 @@ type Model struct {
 	// rows back when the window was resized in between).
 	quitting bool
 
+	// changes are the shared ledger's announcements (Options.Changes).
+	changes <-chan checkout.LedgerChange
+
 	width, height int
 }
 
@@ -306,6 +313,7 @@ func New(o Options) Model {
 		setup:      o.Notice,
 		acked:      map[string]bool{},
 		session:    manager.NewSession(o.ManagerIdle),
+		changes:    o.Changes,
 		width:      80,
 		height:     24,
 	}
@@ -320,6 +328,9 @@ func (m Model) Init() tea.Cmd {
 	}
 	if m.deps.staff != nil {
 		cmds = append(cmds, operatorsCmd(m.deps.ctx, m.deps.staff))
+	}
+	if m.changes != nil {
+		cmds = append(cmds, changesCmd(m.deps.ctx, m.deps.engine, m.changes))
 	}
 	return tea.Batch(cmds...)
 }
@@ -553,19 +564,13 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		m.history, cmd = m.history.Update(msg)
 		return m.afterHistoryUpdate(cmd)
 	case notifiedMsg:
-		// The sale screen's list and line, and the banner of a payment
-		// that came after its sale was closed, show it at once, not at
-		// the next settling pass.
-		next := tea.Batch(noticeCmd(m.deps.ctx, m.deps.engine), recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
-		if o := tm.order; o.Late && o.LateSeenAt.IsZero() && !m.acked[o.No] && !slices.ContainsFunc(m.late, func(l checkout.Order) bool { return l.No == o.No }) {
-			m.late = append(m.late, o)
-		}
-		if m.active != screenWaiting {
-			return m, next
-		}
-		var cmd tea.Cmd
-		m.waiting, cmd = m.waiting.Update(msg)
-		return m, tea.Batch(cmd, next)
+		next, cmd := m.settled(tm.order)
+		return next, tea.Batch(cmd, noticeCmd(m.deps.ctx, m.deps.engine))
+	case changedMsg:
+		// Another desk, or till serve, changed the shared ledger: what
+		// is on show follows at once.
+		next, cmd := m.followChange(tm)
+		return next, tea.Batch(cmd, changesCmd(m.deps.ctx, m.deps.engine, m.changes))
 	case polledMsg, finishedMsg, pollTickMsg, clockTickMsg, closeRetryMsg, problemRetryMsg:
 		// A sale's late answers die with its screen: once the clerk has
 		// moved on, an old result must not come back over the next sale.
@@ -650,6 +655,46 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	}
 	return m, cmd
+}
+
+// settled shows an order a notification (or another process) settled:
+// the sale screen's list and line, the banner of a payment that came after
+// its sale was closed, and the waiting screen of that sale, at once rather
+// than at the next poll or settling pass.
+func (m Model) settled(o checkout.Order) (Model, tea.Cmd) {
+	next := recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+	if o.Late && o.LateSeenAt.IsZero() && !m.acked[o.No] && !slices.ContainsFunc(m.late, func(l checkout.Order) bool { return l.No == o.No }) {
+		m.late = append(m.late, o)
+	}
+	if m.active != screenWaiting {
+		return m, next
+	}
+	var cmd tea.Cmd
+	m.waiting, cmd = m.waiting.Update(notifiedMsg{order: o})
+	return m, tea.Batch(cmd, next)
+}
+
+// followChange takes a change on the shared ledger: a settled order as a
+// notification's, and the day's figures, the history and the report on
+// show read again.
+func (m Model) followChange(c changedMsg) (Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	if c.err == nil && c.order.State != "" && !c.order.State.Open() {
+		var cmd tea.Cmd
+		m, cmd = m.settled(c.order)
+		cmds = append(cmds, cmd)
+	} else {
+		cmds = append(cmds, recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
+	}
+	switch m.active {
+	case screenHistory:
+		cmds = append(cmds, m.history.reload())
+	case screenReport:
+		var cmd tea.Cmd
+		m.report, cmd = m.report.refresh()
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
 }
 
 // leaveResult takes a key on the result screen in the same Update, so that
