@@ -157,3 +157,61 @@ func TestAnotherDesksSaleIsSettledOnlyAfterItsHeartbeatStops(t *testing.T) {
 		t.Fatalf("T1's sale after its heartbeat stopped: %s", o.State)
 	}
 }
+
+// The shop's report covers every counter; one counter's (ReportFor) has
+// the sales it rang up and the refunds it made, whichever counter sold
+// them.
+func TestReportForOneCounter(t *testing.T) {
+	r := newRig(t)
+	cfg := r.eng.Config()
+	cfg.Terminal = "T2"
+	t2 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	ctx := context.Background()
+	sell := func(e *checkout.Engine, amount checkout.Money) checkout.Order {
+		o, err := e.Start(ctx, checkout.MethodWeChat, amount, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.wx.Pay(o.No); err != nil {
+			t.Fatal(err)
+		}
+		if o, err = e.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
+			t.Fatalf("sale: %+v %v", o, err)
+		}
+		return o
+	}
+	first := sell(r.eng, 500)
+	sell(t2, 700)
+	ref, _, err := t2.Refund(ctx, first.No, 200, "wrong item")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.State != checkout.RefundSucceeded {
+		if ref, _, err = t2.PollRefund(ctx, ref.No); err != nil || ref.State != checkout.RefundSucceeded {
+			t.Fatalf("the refund: %+v %v", ref, err)
+		}
+	}
+	// The store stamps a refund's success with its own clock: the range
+	// runs from the sales' (fake) day to today.
+	from, to := r.clock.Now(), time.Now()
+	for _, c := range []struct {
+		terminal            string
+		sales, refunds, net checkout.Money
+		nSales, nRefunds    int
+	}{
+		{"", 1200, 200, 1000, 2, 1},
+		{"T1", 500, 0, 500, 1, 0},
+		{"T2", 700, 200, 500, 1, 1},
+		{"T9", 0, 0, 0, 0, 0},
+	} {
+		rep, err := r.eng.ReportFor(ctx, from, to, c.terminal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.Figures
+		if f.Sales.Count != c.nSales || f.Sales.Amount != c.sales || f.Refunds.Count != c.nRefunds ||
+			f.Refunds.Amount != c.refunds || f.NetFen != c.net || rep.Terminal != c.terminal {
+			t.Errorf("counter %q: %+v (terminal %q)", c.terminal, f, rep.Terminal)
+		}
+	}
+}

@@ -194,6 +194,8 @@ type DayReport struct {
 	To       string `json:"to,omitempty"`
 	Timezone string `json:"timezone"`
 	Currency string `json:"currency"`
+	// Terminal is the one counter the report is of ("": the whole shop).
+	Terminal string `json:"terminal,omitempty"`
 	// Figures are the live ones, or a closed day's frozen ones.
 	Figures
 	Unsettled Unsettled `json:"unsettled"`
@@ -496,6 +498,13 @@ func (e *Engine) Report(ctx context.Context, day time.Time) (DayReport, error) {
 // included, as they stand now (a closed day's changes after its close
 // are in).
 func (e *Engine) ReportRange(ctx context.Context, first, last time.Time) (DayReport, error) {
+	return e.ReportFor(ctx, first, last, "")
+}
+
+// ReportFor is ReportRange for one counter of the shop (terminal; "" is
+// the whole shop): the sales it rang up, the refunds it made and what it
+// left unsettled (DayRecords.ForTerminal).
+func (e *Engine) ReportFor(ctx context.Context, first, last time.Time, terminal string) (DayReport, error) {
 	from, _ := DayBounds(first, e.cfg.Location)
 	lastFrom, to := DayBounds(last, e.cfg.Location)
 	a, b := from.Format(DayLayout), lastFrom.Format(DayLayout)
@@ -510,7 +519,40 @@ func (e *Engine) ReportRange(ctx context.Context, first, last time.Time) (DayRep
 		return DayReport{}, &LedgerError{Op: fmt.Sprintf("reading the figures of %s to %s", a, b), Err: err}
 	}
 	rec.LateMargin = e.cfg.LateCheckMargin
-	return BuildReport(rec, e.cfg.Location, a, b), nil
+	if terminal == "" {
+		return BuildReport(rec, e.cfg.Location, a, b), nil
+	}
+	r := BuildReport(rec.ForTerminal(terminal), e.cfg.Location, a, b)
+	r.Terminal = terminal
+	return r, nil
+}
+
+// ForTerminal keeps of r what one counter did: the orders it rang up
+// (paid, open, to be checked again) and the refunds it made, whichever
+// counter sold them. A shop's Z close stays the whole shop's.
+func (r DayRecords) ForTerminal(terminal string) DayRecords {
+	orders := func(os []Order) []Order {
+		var out []Order
+		for _, o := range os {
+			if o.Terminal == terminal {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	refunds := func(rs []Refund) []Refund {
+		var out []Refund
+		for _, x := range rs {
+			if x.Terminal == terminal {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	r.Paid, r.Open, r.Rechecks = orders(r.Paid), orders(r.Open), orders(r.Rechecks)
+	r.Settled, r.OpenRefunds = refunds(r.Settled), refunds(r.OpenRefunds)
+	r.Close = nil
+	return r
 }
 
 // ErrDayClosed means the day already has its Z close.
