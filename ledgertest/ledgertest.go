@@ -10,7 +10,8 @@
 // The cases are the store's own tests of the contract, ported: where the
 // contract's words leave something open, the bbolt ledger's behaviour is
 // the contract. A ledger under test must also keep the audit trail as a
-// checkout.AuditLog (the chain is checked through it). The race helpers
+// checkout.AuditLog (the chain is checked through it), and keep the
+// manager PIN and the operators (Access). The race helpers
 // (RaceRefunds, RaceAdvance, …) take several ledgers on one store of
 // records, for implementations that several processes share.
 package ledgertest
@@ -76,12 +77,17 @@ var cases = []testCase{
 	{"RefusedChangeWritesNoEntry", testRefusedChangeWritesNoEntry},
 	{"AppendAndLateSeen", testAppendAndLateSeen},
 
+	{"PINState", testPINState},
+	{"Operators", testOperators},
+
 	{"RaceRefunds", func(t *testing.T, l checkout.Ledger) { RaceRefunds(t, l) }},
 	{"RaceAdvance", func(t *testing.T, l checkout.Ledger) { RaceAdvance(t, l) }},
 	{"RaceSettle", func(t *testing.T, l checkout.Ledger) { RaceSettle(t, l) }},
 	{"RaceSettleAll", func(t *testing.T, l checkout.Ledger) { RaceSettleAll(t, l) }},
 	{"RaceCloseDay", func(t *testing.T, l checkout.Ledger) { RaceCloseDay(t, l) }},
 	{"RaceFlood", func(t *testing.T, l checkout.Ledger) { RaceFlood(t, l) }},
+	{"RacePIN", func(t *testing.T, l checkout.Ledger) { RacePIN(t, l) }},
+	{"RaceOperators", func(t *testing.T, l checkout.Ledger) { RaceOperators(t, l) }},
 }
 
 // t0 is the time the cases' records are created at, when the case sets

@@ -48,6 +48,8 @@
 //	audit_head  one row: seq, hash of the last entry
 //	day_closes  day PK, seq unique, closed_ns, rec (json of checkout.DayClose)
 //	meta        key PK, value ('mode': sandbox or live)
+//	manager_pin one row: rec (json of checkout.PINState), locked by UpdatePIN
+//	operators   id PK, rec (json of checkout.Operator)
 //
 // Instants are BIGINT Unix nanoseconds, exactly the Go value (timestamptz
 // keeps microseconds and rounds, which could move a sale across

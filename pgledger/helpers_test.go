@@ -34,7 +34,7 @@ func serverFromEnv(getenv func(string) string) (serverURL, why string, fail bool
 }
 
 // testServer is the server's URL, or skips (outside CI) or fails (in CI).
-func testServer(t *testing.T) string {
+func testServer(t testing.TB) string {
 	t.Helper()
 	u, why, fail := serverFromEnv(os.Getenv)
 	if fail {
@@ -50,7 +50,7 @@ func testServer(t *testing.T) string {
 // its URL; it is dropped when t ends. It is made with ICU's en-US
 // collation where the server has it (a shop's database is seldom "C"), so
 // that nothing the ledger orders by leans on the database's collation.
-func freshDB(t *testing.T) string {
+func freshDB(t testing.TB) string {
 	t.Helper()
 	server := testServer(t)
 	u, err := url.Parse(server)
@@ -92,7 +92,7 @@ func freshDB(t *testing.T) string {
 }
 
 // openLedger opens the ledger at dbURL and closes it when t ends.
-func openLedger(t *testing.T, dbURL string, opts ...Option) *Ledger {
+func openLedger(t testing.TB, dbURL string, opts ...Option) *Ledger {
 	t.Helper()
 	l, err := Open(t.Context(), dbURL, opts...)
 	if err != nil {
@@ -103,7 +103,7 @@ func openLedger(t *testing.T, dbURL string, opts ...Option) *Ledger {
 }
 
 // exec runs SQL on the database at dbURL, outside any ledger.
-func exec(t *testing.T, dbURL, sql string, args ...any) {
+func exec(t testing.TB, dbURL, sql string, args ...any) {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), dbURL)
 	if err != nil {
@@ -116,7 +116,7 @@ func exec(t *testing.T, dbURL, sql string, args ...any) {
 }
 
 // count is the one number a query returns.
-func count(t *testing.T, dbURL, sql string, args ...any) int {
+func count(t testing.TB, dbURL, sql string, args ...any) int {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), dbURL)
 	if err != nil {
@@ -161,4 +161,16 @@ func TestServerFromEnv(t *testing.T) {
 	if _, why, _ := serverFromEnv(env()); !strings.Contains(why, "TILL_TEST_PG_URL") || !strings.Contains(why, ".ci/postgres") {
 		t.Errorf("the skip message %q should say what to set and how", why)
 	}
+}
+
+// connect is a connection to the database at dbURL, outside any ledger,
+// closed when t ends.
+func connect(t testing.TB, dbURL string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,9 +17,24 @@ import (
 // Ledger is the ledger on PostgreSQL. It is safe for concurrent use, and
 // any number of Ledgers (desks, till serve) may share one database.
 type Ledger struct {
-	pool *pgxpool.Pool
-	name string // the database as messages name it: no password
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	locks *pgxpool.Pool   // the order locks' own connections (locks.go)
+	conn  *pgx.ConnConfig // what Watch connects with (watch.go)
+	name  string          // the database as messages name it: no password
+	now   func() time.Time
+
+	lockConns int32         // the most order locks held at once (WithLockConns)
+	heartbeat time.Duration // the heartbeat timeout of Register (WithHeartbeatTimeout)
+
+	// life ends when Close begins: the waits for an order lock, the
+	// heartbeats and the watchers give up with it.
+	life    context.Context
+	endLife context.CancelFunc
+	close   sync.Once
+	mu      sync.Mutex
+	closed  bool
+	held    map[*heldLock]struct{}     // the order locks held now
+	regs    map[*Registration]struct{} // the desks registered and not closed
 }
 
 var (
@@ -41,16 +57,24 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// ErrClosed is the error of a call on a Ledger that was closed.
+var ErrClosed = errors.New("the ledger is closed")
+
 // Open connects to the database at url (postgres://user:pass@host/db?…)
 // and brings its schema up to date (migrate.go). A database whose schema
 // is newer than this till knows is refused with a *SchemaNewerError.
+//
+// The connections: a pool for the transactions (pool_max_conns in url
+// sizes it), a second one for the order locks (WithLockConns), and one
+// of its own for each Watch.
 func Open(ctx context.Context, url string, opts ...Option) (*Ledger, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the URL, password and all.
 		return nil, errors.New("the ledger URL is not a PostgreSQL URL (postgres://user@host/database)")
 	}
-	l := &Ledger{name: nameOf(cfg.ConnConfig), now: time.Now}
+	l := &Ledger{name: nameOf(cfg.ConnConfig), now: time.Now, lockConns: DefaultLockConns, heartbeat: checkout.DefaultHeartbeatTimeout,
+		conn: cfg.ConnConfig.Copy(), held: map[*heldLock]struct{}{}, regs: map[*Registration]struct{}{}}
 	for _, o := range opts {
 		o(l)
 	}
@@ -62,7 +86,27 @@ func Open(ctx context.Context, url string, opts ...Option) (*Ledger, error) {
 		l.pool.Close()
 		return nil, err
 	}
+	if l.locks, err = pgxpool.NewWithConfig(ctx, lockPoolConfig(cfg, l.lockConns)); err != nil {
+		l.pool.Close()
+		return nil, fmt.Errorf("connecting to the ledger %s: %w", l.name, err)
+	}
+	l.life, l.endLife = context.WithCancel(context.Background())
 	return l, nil
+}
+
+// untilClosed is ctx, ended also when Close begins; stop releases it.
+func (l *Ledger) untilClosed(ctx context.Context) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(l.life, cancel)
+	return ctx, func() { unhook(); cancel() }
+}
+
+// closedOr is err, or ErrClosed when the call failed because Close began.
+func (l *Ledger) closedOr(err error) error {
+	if l.life.Err() != nil {
+		return ErrClosed
+	}
+	return err
 }
 
 // nameOf is the database as messages name it: user, host, port and
@@ -71,10 +115,34 @@ func nameOf(c *pgx.ConnConfig) string {
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
 }
 
-// Close closes the connections.
+// Close closes the connections. Desks still registered are marked gone
+// (Registration.Close), the waits for an order lock give up, the order
+// locks still held are let go (their connections closed: another desk
+// may take them at once, and their release does nothing), and every
+// Watch ends.
 func (l *Ledger) Close() error {
-	l.pool.Close()
-	return nil
+	var err error
+	l.close.Do(func() {
+		l.mu.Lock()
+		l.closed = true // no lock is held, and no desk registered, from now on
+		regs := l.regs
+		l.regs = nil
+		l.mu.Unlock()
+		for r := range regs {
+			err = errors.Join(err, r.Close())
+		}
+		l.endLife()
+		l.mu.Lock()
+		held := l.held
+		l.held = nil
+		l.mu.Unlock()
+		for h := range held {
+			dropConn(h.conn)
+		}
+		l.locks.Close()
+		l.pool.Close()
+	})
+	return err
 }
 
 // Name is the database the ledger is in, as messages name it (no
@@ -186,4 +254,17 @@ func change[T any](l *Ledger, ctx context.Context, fn func(w *wtx) (T, error)) (
 		return zero, err
 	}
 	return out, nil
+}
+
+// WithHeartbeatTimeout sets how long a desk registered on the ledger
+// (Register) stays alive without a heartbeat: a second desk with its
+// terminal id is refused until then, and it beats every quarter of it.
+// d <= 0 keeps checkout.DefaultHeartbeatTimeout; the config's [ledger]
+// heartbeat_timeout gives it.
+func WithHeartbeatTimeout(d time.Duration) Option {
+	return func(l *Ledger) {
+		if d > 0 {
+			l.heartbeat = d
+		}
+	}
 }

@@ -27,7 +27,8 @@ func TestContract(t *testing.T) {
 // of connections, as two desks (two processes) have them, race at the
 // same records: refunds of one order (the ceiling holds), moves of one
 // order (one wins), one refund's outcome delivered many times, a day
-// closed from both, a flood of both at once. The calls alternate between
+// closed from both, a flood of both at once, wrong PINs counted from
+// both, one operator added from both. The calls alternate between
 // the two.
 func TestTwoDesksRace(t *testing.T) {
 	testServer(t)
@@ -38,6 +39,8 @@ func TestTwoDesksRace(t *testing.T) {
 		"SettleAll": ledgertest.RaceSettleAll,
 		"CloseDay":  ledgertest.RaceCloseDay,
 		"Flood":     ledgertest.RaceFlood,
+		"PIN":       ledgertest.RacePIN,
+		"Operators": ledgertest.RaceOperators,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -69,13 +72,15 @@ func TestMigrationsApplyOnce(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM schema_migrations`); n != len(ms) {
 		t.Fatalf("%d migrations recorded after a second Open, want %d", n, len(ms))
 	}
-	for _, table := range []string{"orders", "refunds", "audit", "audit_head", "day_closes", "meta"} {
+	for _, table := range []string{"orders", "refunds", "audit", "audit_head", "day_closes", "meta", "manager_pin", "operators"} {
 		if n := count(t, db, `SELECT count(*) FROM pg_tables WHERE tablename = $1`, table); n != 1 {
 			t.Errorf("table %s: %d", table, n)
 		}
 	}
-	if n := count(t, db, `SELECT count(*) FROM audit_head`); n != 1 {
-		t.Errorf("audit_head holds %d rows, want 1", n)
+	for _, table := range []string{"audit_head", "manager_pin"} {
+		if n := count(t, db, `SELECT count(*) FROM `+table); n != 1 {
+			t.Errorf("%s holds %d rows, want 1", table, n)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
+	"till/ledger"
 )
 
 // The manager PIN and the operators live in the ledger beside the sales
@@ -77,32 +78,35 @@ func getPIN(tx *bolt.Tx) (checkout.PINState, error) {
 	return st, nil
 }
 
-// AddOperator records a new operator and its audit entry; an ID already
-// taken is an error wrapping checkout.ErrExists.
+// AddOperator records a new operator and its audit entry
+// (ledger.CheckNewOperator, ledger.OperatorAdded); an ID already taken is
+// an error wrapping checkout.ErrExists.
 func (s *Store) AddOperator(ctx context.Context, op checkout.Operator) (checkout.Operator, error) {
-	op.ID, op.Name = strings.TrimSpace(op.ID), strings.TrimSpace(op.Name)
-	if op.ID == "" || op.Name == "" {
-		return op, fmt.Errorf("an operator needs an id and a name")
+	op, err := ledger.CheckNewOperator(op)
+	if err != nil {
+		return op, err
 	}
-	err := s.update(ctx, func(tx *wtx) error {
+	out := op
+	err = s.update(ctx, func(tx *wtx) error {
 		b := tx.Bucket(bucketOperators)
 		if b.Get([]byte(op.ID)) != nil {
 			return fmt.Errorf("operator %s: %w", op.ID, checkout.ErrExists)
 		}
-		if op.AddedAt.IsZero() {
-			op.AddedAt = tx.now
-		}
-		v, err := json.Marshal(op)
+		added, e := ledger.OperatorAdded(op, tx.now)
+		v, err := json.Marshal(added)
 		if err != nil {
 			return err
 		}
 		if err := b.Put([]byte(op.ID), v); err != nil {
 			return err
 		}
-		_, err = appendAudit(tx, checkout.AuditEntry{Kind: checkout.AuditOperatorAdded, Detail: op.ID + " " + op.Name})
-		return err
+		if _, err := appendAudit(tx, e); err != nil {
+			return err
+		}
+		out = added
+		return nil
 	})
-	return op, err
+	return out, err
 }
 
 // Operators returns the operators by ID.

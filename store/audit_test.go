@@ -1,14 +1,11 @@
 package store
 
 import (
-	"errors"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"till/checkout"
-	"till/ledgertest"
 )
 
 // tamper rewrites the raw audit bucket.
@@ -100,48 +97,5 @@ func TestMigrationV3IndexesOpenRefunds(t *testing.T) {
 	}
 	if open, _ := s.OpenRefunds(t.Context()); len(open) != 1 || open[0].No != "R3" {
 		t.Fatalf("after the migration: %+v", open)
-	}
-}
-
-// TestPINStateAndOperators: the PIN state is kept with its audit entry in
-// one transaction (a refusal from fn keeps neither), and operators are
-// kept by ID with theirs.
-func TestPINStateAndOperators(t *testing.T) {
-	s, _ := mustOpen(t)
-	st, err := s.PINState(t.Context())
-	if err != nil || st.Hash != "" {
-		t.Fatalf("a new ledger's PIN: %+v %v", st, err)
-	}
-	if _, err := s.UpdatePIN(t.Context(), func(p *checkout.PINState) (checkout.AuditEntry, error) {
-		p.Hash = "x"
-		return checkout.AuditEntry{Kind: checkout.AuditPINSet}, errors.New("refused")
-	}); err == nil {
-		t.Fatal("fn's error was not returned")
-	}
-	if st, _ := s.PINState(t.Context()); st.Hash != "" {
-		t.Fatalf("a refused update was kept: %+v", st)
-	}
-	if _, err := s.UpdatePIN(t.Context(), func(p *checkout.PINState) (checkout.AuditEntry, error) {
-		p.Hash, p.Failures = "$argon2id$…", 2
-		return checkout.AuditEntry{Kind: checkout.AuditPINFailed, Detail: "2 of 5"}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := s.PINState(t.Context()); st.Hash != "$argon2id$…" || st.Failures != 2 {
-		t.Fatalf("stored: %+v", st)
-	}
-	if _, err := s.AddOperator(t.Context(), checkout.Operator{ID: "lin", Name: "Lin Mei"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AddOperator(t.Context(), checkout.Operator{ID: "lin", Name: "Another"}); !errors.Is(err, checkout.ErrExists) {
-		t.Errorf("a second lin: %v", err)
-	}
-	ops, err := s.Operators(t.Context())
-	if err != nil || len(ops) != 1 || ops[0].Name != "Lin Mei" {
-		t.Fatalf("operators: %+v %v", ops, err)
-	}
-	day, _ := s.AuditBetween(t.Context(), t0.Add(-time.Hour), t0.Add(time.Hour))
-	if got := ledgertest.Kinds(day); got != "pin.failed operator.added" {
-		t.Fatalf("entries: %v", got)
 	}
 }

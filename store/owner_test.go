@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"till/proc"
 )
 
 // readOwnerFile parses the owner file beside path as it is on disk.
@@ -338,7 +340,7 @@ func TestOwnerCommandHasNoFlags(t *testing.T) {
 // process started after the file was written (the writer died, the pid
 // came round again) names no one.
 func TestReusedPIDIsNotTheOwner(t *testing.T) {
-	if _, ok := processStart(os.Getpid()); !ok {
+	if _, ok := proc.Start(os.Getpid()); !ok {
 		t.Skip("no /proc here: the pid is believed")
 	}
 	path := filepath.Join(t.TempDir(), "till.db")
