@@ -45,6 +45,9 @@ func runServe(ctx context.Context, cli *CLI, listen string, out io.Writer, ready
 	if err := d.serve(); err != nil {
 		return err
 	}
+	if err := d.register(); err != nil {
+		return err
+	}
 	slog.SetDefault(d.log)
 	if notice := startNotice(d.cfg); notice != "" {
 		d.log.Warn(notice)

@@ -76,17 +76,56 @@ func (d *desk) ledgerName() string {
 func (d *desk) openShared(command string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout)
 	defer cancel()
-	l, err := pgledger.Open(ctx, d.cfg.Ledger.URL)
+	l, err := pgledger.Open(ctx, d.cfg.Ledger.URL, pgledger.WithHeartbeatTimeout(d.cfg.Ledger.HeartbeatTimeout))
 	if err != nil {
 		return errors.New(catalog.New(d.cfg.lang).T("cli.ledger.shared_failed", catalog.V{"Err": err.Error()}))
 	}
 	d.closers = append(d.closers, l)
-	dl, ok := any(l).(deskLedger)
-	if !ok {
-		return errors.New("the shared ledger cannot keep the manager PIN and the operators yet")
-	}
-	d.ledger = dl
+	d.ledger = l
 	return d.bind()
+}
+
+var _ deskLedger = (*pgledger.Ledger)(nil)
+
+// register records the desk (or till serve) under its terminal id on a
+// shared ledger, with a heartbeat: a second live desk with the same id is
+// refused, and the others settle this one's sales only once it has gone
+// silent. A ledger of its own needs none (its file's lock says the same).
+func (d *desk) register() error {
+	l, ok := d.ledger.(*pgledger.Ledger)
+	if !ok {
+		return nil
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout)
+	defer cancel()
+	reg, err := l.Register(ctx, d.cfg.Shop.Terminal, host, os.Getpid())
+	var ie *pgledger.TerminalInUseError
+	if errors.As(err, &ie) {
+		p := catalog.New(d.cfg.lang)
+		return usageError{errors.New(p.T("cli.ledger.terminal_in_use", catalog.V{"Terminal": ie.Terminal, "Host": ie.Host, "PID": ie.PID,
+			"Since": p.Clock(ie.Since.In(d.cfg.location)), "Timeout": ie.Timeout.String()}))}
+	}
+	if err != nil {
+		return err
+	}
+	d.reg = reg
+	// Before the ledger in Close's reverse order: the desk says it is
+	// gone while the ledger is still open.
+	d.closers = append(d.closers, reg)
+	return nil
+}
+
+// lost is closed when another desk has taken this desk's terminal over;
+// nil (never) without a registration.
+func (d *desk) lost() <-chan struct{} {
+	if d.reg == nil {
+		return nil
+	}
+	return d.reg.Lost()
 }
 
 // sharedOpenTimeout bounds reaching the database at start.

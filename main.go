@@ -33,6 +33,7 @@ import (
 	"till/catalog"
 	"till/checkout"
 	"till/manager"
+	"till/pgledger"
 	"till/providers/alipay"
 	"till/providers/sandbox"
 	"till/providers/wechat"
@@ -439,6 +440,8 @@ type desk struct {
 	webhookURL string
 	// listenURL is the listener's base URL, "" while it is off.
 	listenURL string
+	// reg is the desk's registration on a shared ledger (nil otherwise).
+	reg *pgledger.Registration
 }
 
 func (d *desk) Close() {
@@ -629,8 +632,12 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 		d.log.Warn(notice)
 	}
 	// The desk holds the ledger: commands run meanwhile (till orders,
-	// till refund, …) come through its control socket.
+	// till refund, …) come through its control socket. On a shared
+	// ledger it registers its terminal instead.
 	if err := d.serve(); err != nil {
+		return err
+	}
+	if err := d.register(); err != nil {
 		return err
 	}
 	opts := ui.Options{Context: ctx, Engine: d.engine, Sandbox: d.cfg.Sandbox(), Terminal: d.cfg.Shop.Terminal,
@@ -660,6 +667,12 @@ func (c deskCmd) Run(cli *CLI, out io.Writer) error {
 		select {
 		case s := <-sigs:
 			d.log.Info("stopping on a signal", "signal", s.String())
+			prog.Send(ui.ShutdownMsg{})
+		case <-d.lost():
+			// Another desk took this terminal over (this one had been
+			// silent past the heartbeat timeout): two desks must never
+			// sell under one id.
+			d.log.Error("the terminal was taken over by another desk; stopping", "terminal", d.cfg.Shop.Terminal)
 			prog.Send(ui.ShutdownMsg{})
 		case <-ctx.Done():
 		}
