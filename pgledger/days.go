@@ -138,6 +138,7 @@ func (l *Ledger) CloseDay(ctx context.Context, from, to time.Time, day string, b
 			return fmt.Errorf("day close %s: %w", day, err)
 		}
 		w.audit(entry)
+		w.announce("", "", w.actor.Terminal)
 		out = z
 		return nil
 	})

@@ -84,6 +84,7 @@ func advisoryLocks(t *testing.T, db string) (held, waiting int) {
 // desk waits for it (and not for another order's), and gets it as soon
 // as the first lets it go.
 func TestLockOrderAcrossDesks(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	a, b := openLedger(t, db), openLedger(t, db)
 	release := mustLock(t, a, "O1")
@@ -117,6 +118,7 @@ func TestLockOrderAcrossDesks(t *testing.T) {
 // its error, holding nothing and leaving no waiter queued on the server;
 // the holder's release passes the lock to the next desk at once.
 func TestLockOrderGivesUpWithItsContext(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	a, b := openLedger(t, db), openLedger(t, db)
 	release := mustLock(t, a, "O1")
@@ -201,6 +203,7 @@ func TestLockOrderHolderGone(t *testing.T) {
 // the locks are capped by WithLockConns, and one more waits for a free
 // lock connection.
 func TestManyLocksLeaveThePool(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	const n = 8
 	l := openLedger(t, db+"&pool_max_conns=2", WithLockConns(n))

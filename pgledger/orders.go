@@ -49,7 +49,14 @@ func (l *Ledger) Order(ctx context.Context, no string) (checkout.Order, error) {
 // every change of an order, and every refund of it, goes through here
 // first, so two desks changing one order take turns.
 func lockOrder(w *wtx, no string) (checkout.Order, error) {
-	return record[checkout.Order](w.ctx, w, "order", no, sqlLockOrder, no)
+	o, err := record[checkout.Order](w.ctx, w, "order", no, sqlLockOrder, no)
+	if err == nil {
+		if w.terminals == nil {
+			w.terminals = map[string]string{}
+		}
+		w.terminals[o.No] = o.Terminal
+	}
+	return o, err
 }
 
 // Advance moves an order to `to` as one compare-and-set on the locked
@@ -122,5 +129,6 @@ func putOrder(w *wtx, old *checkout.Order, o checkout.Order) error {
 	if e := ledger.OrderEntry(old, o); e != nil {
 		w.audit(*e)
 	}
+	w.announce(o.No, "", o.Terminal)
 	return nil
 }

@@ -23,8 +23,10 @@ type Ledger struct {
 	name  string          // the database as messages name it: no password
 	now   func() time.Time
 
-	lockConns int32         // the most order locks held at once (WithLockConns)
-	heartbeat time.Duration // the heartbeat timeout of Register (WithHeartbeatTimeout)
+	lockConns int32            // the most order locks held at once (WithLockConns)
+	heartbeat time.Duration    // the heartbeat timeout of Register (WithHeartbeatTimeout)
+	watchPing time.Duration    // how long Watch waits on a silent connection before it asks whether it is still there
+	onListen  func(pid uint32) // tests: called with the server's pid of each connection Watch listens on
 
 	// life ends when Close begins: the waits for an order lock, the
 	// heartbeats and the watchers give up with it.
@@ -73,7 +75,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Ledger, error) {
 		// pgx's message may quote the URL, password and all.
 		return nil, errors.New("the ledger URL is not a PostgreSQL URL (postgres://user@host/database)")
 	}
-	l := &Ledger{name: nameOf(cfg.ConnConfig), now: time.Now, lockConns: DefaultLockConns, heartbeat: checkout.DefaultHeartbeatTimeout,
+	l := &Ledger{name: nameOf(cfg.ConnConfig), now: time.Now, lockConns: DefaultLockConns, heartbeat: checkout.DefaultHeartbeatTimeout, watchPing: watchPing,
 		conn: cfg.ConnConfig.Copy(), held: map[*heldLock]struct{}{}, regs: map[*Registration]struct{}{}}
 	for _, o := range opts {
 		o(l)
@@ -162,6 +164,12 @@ type wtx struct {
 	pending []checkout.AuditEntry
 	head    *auditHead // the locked head, once lockHead has run
 	added   []checkout.AuditEntry
+	// terminals are the terminals of the orders the transaction locked
+	// (lockOrder), for the announcement of a change of their refunds.
+	terminals map[string]string
+	// change is what the transaction announces when it commits
+	// (announce, watch.go); nil when it changed no order, refund or day.
+	change *announcement
 }
 
 // maxTries bounds the runs of one write transaction that the server
@@ -190,7 +198,10 @@ func (l *Ledger) update(ctx context.Context, fn func(w *wtx) error) error {
 			if err := fn(w); err != nil {
 				return err
 			}
-			return w.flush()
+			if err := w.flush(); err != nil {
+				return err
+			}
+			return w.notify()
 		})
 		if !retryable(err) {
 			break

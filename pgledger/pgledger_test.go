@@ -20,7 +20,7 @@ import (
 // in a database of its own.
 func TestContract(t *testing.T) {
 	testServer(t)
-	ledgertest.Run(t, func(t *testing.T) checkout.Ledger { return openLedger(t, freshDB(t)) })
+	ledgertest.Run(t, func(t *testing.T) checkout.Ledger { return openLedger(t, ledgerDB(t)) })
 }
 
 // TestTwoDesksRace: two Ledgers on one database, each with its own pool
@@ -44,7 +44,7 @@ func TestTwoDesksRace(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			db := freshDB(t)
+			db := ledgerDB(t)
 			a, b := openLedger(t, db), openLedger(t, db)
 			if a.pool == b.pool {
 				t.Fatal("the two ledgers share a pool")
@@ -329,7 +329,7 @@ func TestVerifyFindsEditsAndDeletions(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			db := freshDB(t)
+			db := ledgerDB(t)
 			l := openLedger(t, db)
 			for _, no := range []string{"O1", "O2", "O3"} { // 3 entries each
 				mustPaid(t, l, no)

@@ -144,6 +144,7 @@ func putRefund(w *wtx, old *checkout.Refund, r checkout.Refund) error {
 	if e := ledger.RefundEntry(old, r); e != nil {
 		w.audit(*e)
 	}
+	w.announce(r.OrderNo, r.No, w.terminals[r.OrderNo]) // its order was locked first
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 // TestHolderInUse: the rules of Register on a terminal's row, without a
 // database.
 func TestHolderInUse(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2024, 3, 10, 4, 0, 0, 0, time.UTC)
 	const timeout = 2 * time.Minute
 	live := holder{host: "a", pid: 100, since: now.Add(-time.Hour), beat: now.Add(-10 * time.Second), now: now}
@@ -102,7 +103,8 @@ func mustRefuse(t *testing.T, l *Ledger, terminal, host string, pid int) *Termin
 // while the holder's process runs; the error names the terminal and the
 // desk holding it.
 func TestRegisterRefusesALiveDesk(t *testing.T) {
-	db := freshDB(t)
+	t.Parallel()
+	db := ledgerDB(t)
 	a, b := openLedger(t, db), openLedger(t, db)
 	holderPID := livePID(t)
 	ra := mustRegister(t, a, "T1", "counter-1", holderPID)
@@ -131,7 +133,7 @@ func TestRegisterRefusesALiveDesk(t *testing.T) {
 func TestRegisterTakesOver(t *testing.T) {
 	t.Run("process gone", func(t *testing.T) {
 		t.Parallel()
-		db := freshDB(t)
+		db := ledgerDB(t)
 		a, b := openLedger(t, db), openLedger(t, db)
 		mustRegister(t, a, "T1", "counter-1", gonePID(t))
 		r := mustRegister(t, b, "T1", "counter-1", os.Getpid())
@@ -144,7 +146,7 @@ func TestRegisterTakesOver(t *testing.T) {
 	})
 	t.Run("silent for the timeout", func(t *testing.T) {
 		t.Parallel()
-		db := freshDB(t)
+		db := ledgerDB(t)
 		a, b := openLedger(t, db), openLedger(t, db)
 		mustRegister(t, a, "T1", "counter-1", livePID(t))
 		exec(t, db, `UPDATE terminals SET heartbeat_at = now() - interval '119 seconds'`)
@@ -154,7 +156,7 @@ func TestRegisterTakesOver(t *testing.T) {
 	})
 	t.Run("closed", func(t *testing.T) {
 		t.Parallel()
-		db := freshDB(t)
+		db := ledgerDB(t)
 		a, b := openLedger(t, db), openLedger(t, db)
 		ra := mustRegister(t, a, "T1", "counter-1", livePID(t))
 		if err := ra.Close(); err != nil {
@@ -170,7 +172,7 @@ func TestRegisterTakesOver(t *testing.T) {
 	})
 	t.Run("the old desk loses it", func(t *testing.T) {
 		t.Parallel()
-		db := freshDB(t)
+		db := ledgerDB(t)
 		a := openLedger(t, db, WithHeartbeatTimeout(400*time.Millisecond))
 		b := openLedger(t, db)
 		ra := mustRegister(t, a, "T1", "counter-1", os.Getpid())
@@ -196,7 +198,8 @@ func TestRegisterTakesOver(t *testing.T) {
 // both start while another transaction holds its row, so that both have
 // read nothing yet when it lets go.
 func TestRegisterRace(t *testing.T) {
-	db := freshDB(t)
+	t.Parallel()
+	db := ledgerDB(t)
 	a, b := openLedger(t, db), openLedger(t, db)
 	race := func(terminal string, meanwhile func()) {
 		t.Helper()
@@ -244,7 +247,8 @@ func TestRegisterRace(t *testing.T) {
 // and stays live; Close marks it gone; Close of its Ledger marks the
 // desks still registered gone.
 func TestHeartbeat(t *testing.T) {
-	db := freshDB(t)
+	t.Parallel()
+	db := ledgerDB(t)
 	l := openLedger(t, db, WithHeartbeatTimeout(400*time.Millisecond))
 	r := mustRegister(t, l, "T1", "counter-1", os.Getpid())
 	beat := func() time.Time {
@@ -291,7 +295,8 @@ func TestHeartbeat(t *testing.T) {
 // asked for, on the database's clock: a Ledger whose own clock is years
 // off sees the same.
 func TestLiveTerminals(t *testing.T) {
-	db := freshDB(t)
+	t.Parallel()
+	db := ledgerDB(t)
 	l := openLedger(t, db, WithClock(func() time.Time { return time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) }))
 	for _, id := range []string{"T1", "T2", "T3"} {
 		mustRegister(t, l, id, "counter-"+id, os.Getpid()+len(id))
@@ -319,6 +324,7 @@ func TestLiveTerminals(t *testing.T) {
 // order's lock and its terminal: the lock is let go at once, and the
 // desk restarted on the same host takes its terminal back at once.
 func TestKilledDesk(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	l := openLedger(t, db)
 	cmd := osexec.Command(os.Args[0], "-test.run=^TestHelperDesk$")
