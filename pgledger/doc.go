@@ -24,9 +24,29 @@
 //   - Each audit entry is numbered and linked under the row lock of
 //     audit_head, taken when the change's work is done, just before the
 //     commit: one chain for every desk.
+//   - UpdatePIN locks manager_pin's one row (and then the head, for its
+//     entry), so wrong PINs counted on two desks are both counted.
 //   - CloseDay locks audit_head first, so no change that moves a figure
 //     (each adds an entry under that lock) commits between the records it
 //     freezes and the close.
+//
+// # Desks sharing the ledger
+//
+// Besides checkout.Ledger, a Ledger is what several desks on one database
+// need of each other (locks.go, terminals.go, watch.go):
+//
+//   - checkout.OrderLocker: LockOrder, a session-level advisory lock on
+//     the order number's hash, held by a connection of a second, small
+//     pool (WithLockConns) for as long as the engine holds it, across a
+//     provider call; a process that dies loses it with its connection.
+//   - checkout.Terminals: Register records a desk (terminal id, host,
+//     pid) with a heartbeat on the database's clock, refusing a second
+//     live desk with the same id (TerminalInUseError); LiveTerminals
+//     says who beat lately.
+//   - checkout.Watcher: each transaction that writes an order or a
+//     refund, or closes a day, NOTIFYs till_changes before it commits;
+//     Watch LISTENs on a connection of its own and delivers them, with a
+//     Reload after a reconnect.
 //
 // # Schema
 //
@@ -50,6 +70,8 @@
 //	meta        key PK, value ('mode': sandbox or live)
 //	manager_pin one row: rec (json of checkout.PINState), locked by UpdatePIN
 //	operators   id PK, rec (json of checkout.Operator)
+//	terminals   terminal PK, host, pid, started_ns, token, since,
+//	            heartbeat_at, gone_at (timestamptz: the database's clock)
 //
 // Instants are BIGINT Unix nanoseconds, exactly the Go value (timestamptz
 // keeps microseconds and rounds, which could move a sale across
