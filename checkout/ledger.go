@@ -97,11 +97,12 @@ type Terminals interface {
 	LiveTerminals(ctx context.Context, within time.Duration) (map[string]bool, error)
 }
 
-// LedgerChange is a change committed to a ledger several desks share, as the
-// ledger announces it to the others: the order (and refund) it touched
-// and the terminal that made it. Reload says changes may have been
-// missed (the announcements' connection dropped and came back): reload
-// everything on show.
+// LedgerChange is a change committed to a ledger several desks share, as
+// the ledger announces it to the others: the order (and refund) it
+// touched and the order's terminal (whoever made the change; a day
+// close's, its closer's). Reload says changes may have been missed (the
+// announcements' connection dropped and came back): reload everything on
+// show.
 type LedgerChange struct {
 	Order    string
 	Refund   string
