@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"till/providers/fake"
 	"time"
 )
 
@@ -351,7 +352,7 @@ func TestOutcomeUnknownSaysSo(t *testing.T) {
 }
 
 func TestHandlerPanic(t *testing.T) {
-	var logs syncBuffer
+	var logs fake.Buffer
 	cfg := defaultConfig()
 	path := filepath.Join(shortDir(t), "till.db.sock")
 	s, err := listen(path, func(ctx context.Context, req Request) Response {
@@ -537,7 +538,7 @@ func TestOtherUserRefused(t *testing.T) {
 }
 
 func TestLogKeepsSecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs fake.Buffer
 	path := filepath.Join(shortDir(t), "till.db.sock")
 	s, err := Listen(path, echo, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
@@ -627,22 +628,4 @@ func TestConcurrentCalls(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the server's goroutines can log to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,11 +5,9 @@ package ui
 // written, the bell, today's list, the LIVE desk, the ctrl+c warning.
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"till/checkout"
+	"till/providers/fake"
 )
 
 // paidResult runs a sale of 1.00 to its PAID screen and returns the test
@@ -185,29 +184,11 @@ func TestTooSmallForTheCodeWritesNothing(t *testing.T) {
 	waitFor(t, tm, "Scan to pay with WeChat Pay")
 }
 
-// syncBuffer is a bytes.Buffer safe to write from a command's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestBellOnPaid: the terminal bell rings when a sale shows PAID, and not
 // when one closes.
 func TestBellOnPaid(t *testing.T) {
 	r := newRig(t)
-	bell := &syncBuffer{}
+	bell := &fake.Buffer{}
 	rend := lipgloss.NewRenderer(io.Discard)
 	rend.SetColorProfile(termenv.Ascii)
 	r.model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1", Bell: bell})

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"till/checkout"
 	"till/providers/alipay"
 	"till/providers/alipay/alipayemu"
+	"till/providers/fake"
 	"till/providers/sandbox"
 	"till/providers/sandbox/sandboxtest"
 	"till/providers/wechat"
@@ -308,7 +308,7 @@ func TestListenOnAnAddressInUse(t *testing.T) {
 // lines left out; the parsers' own refusals stay at debug.
 func TestRefusalsAreRateLimited(t *testing.T) {
 	e := newEnv(t)
-	var buf syncBuffer
+	var buf fake.Buffer
 	h := webhook.New(webhook.Config{Engine: e.eng, WeChat: e.wx, Alipay: e.ali, LogEvery: time.Hour,
 		Log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	for range 5 {
@@ -348,21 +348,4 @@ func TestBusyListenerAnswers503(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("%d, want 503", w.Code)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

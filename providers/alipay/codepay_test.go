@@ -1,7 +1,6 @@
 package alipay
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +33,7 @@ type codeEnv struct {
 	spy    *codeSpy
 	eng    *checkout.Engine
 	saved  *fake.Store
-	logs   *syncBuffer
+	logs   *fake.Buffer
 }
 
 // codeSpy counts the engine's pay and reverse calls; beforeReverse runs
@@ -59,30 +57,11 @@ func (s *codeSpy) Reverse(ctx context.Context, no string) (checkout.CloseResult,
 	return s.Provider.Reverse(ctx, no)
 }
 
-// syncBuffer collects the log lines of the provider, the emulator and the
-// engine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func newCodeEnv(t *testing.T, opts ...envOption) *codeEnv {
 	t.Helper()
 	fc := fake.NewClock(time.Now().Truncate(time.Second))
 	saved := fake.NewStore()
-	logs := &syncBuffer{}
+	logs := &fake.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts = append([]envOption{func(c *alipayemu.Config, _ *Credentials, po *[]Option) {
 		c.Clock, c.Store, c.Logger = fc.Now, saved, logger

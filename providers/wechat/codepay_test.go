@@ -1,12 +1,10 @@
 package wechat_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,25 +26,8 @@ type codeRig struct {
 	clock  *fake.Clock
 	eng    *checkout.Engine
 	p      *wechat.Provider
-	logs   *syncBuffer
+	logs   *fake.Buffer
 	counts *pathCounter
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // pathCounter counts the requests the adapter sends, by path suffix.
@@ -69,7 +50,7 @@ func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 func newCodeRig(t *testing.T) *codeRig {
 	t.Helper()
 	fc := fake.NewClock(time.Now())
-	logs := &syncBuffer{}
+	logs := &fake.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, func(c *wechatemu.Config) {
 		c.Clock = fc.Now
