@@ -44,6 +44,12 @@ const (
 	ReasonCodeCancelled = "reversed: cancelled by the clerk"
 )
 
+// Reversed reports a code sale the reverse (or cancel) ended unpaid: at
+// the deadline, or on the clerk's cancel.
+func (o Order) Reversed() bool {
+	return o.Way == WayCode && o.State == StateClosed && (o.Reason == ReasonCodeReversed || o.Reason == ReasonCodeCancelled)
+}
+
 // CodeError says why a scanned code was refused before anything was
 // written: it is no wallet's payment code.
 type CodeError struct{ Reason string }

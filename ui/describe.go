@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"syscall"
 
 	"till/catalog"
@@ -247,7 +246,7 @@ func stateWord(p *catalog.Printer, o checkout.Order) string {
 		return p.T("state.disputed", catalog.V{"Amount": p.Money(o.ProviderAmount)})
 	case o.State == checkout.StatePaid && o.Late:
 		return p.T("state.paid_late")
-	case o.State == checkout.StateClosed && o.Way == checkout.WayCode && strings.HasPrefix(o.Reason, "reversed"):
+	case o.Reversed():
 		return p.T("state.reversed")
 	}
 	if key, ok := stateKeys[o.State]; ok {

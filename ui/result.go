@@ -44,7 +44,7 @@ func (m resultModel) outcome() (band, headline string, figure checkout.Money) {
 	if o.Way == checkout.WayCode {
 		switch o.State {
 		case checkout.StateClosed:
-			if strings.HasPrefix(o.Reason, "reversed") {
+			if o.Reversed() {
 				return "closed", p.T("result.code_reversed"), o.Amount
 			}
 			return "failed", p.T("result.code_not_paid"), o.Amount
