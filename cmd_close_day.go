@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"till/catalog"
 	"till/checkout"
@@ -15,6 +16,9 @@ import (
 type closeDayCmd struct {
 	Day    string `help:"The day to close, YYYY-MM-DD in the shop's time zone (default: today)." placeholder:"YYYY-MM-DD"`
 	Anyway bool   `help:"Close even with orders or refunds the providers have not settled: they are kept as unsettled at the close, and listed as changes after it if they land on the day."`
+	// ForTerminal closes one counter's day (its own Z, of what
+	// `till report --for-terminal` shows) beside the shop's.
+	ForTerminal string `name:"for-terminal" help:"Close only counter ID's day: its sales and refunds, in a Z of its own (default: the whole shop)." placeholder:"ID"`
 }
 
 func (c *closeDayCmd) Run(cli *CLI, out io.Writer, e errWriter) error {
@@ -32,7 +36,7 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 	if err := s.requirePIN(); err != nil {
 		return err
 	}
-	rep, err := s.engine.Report(s.ctx(), day)
+	rep, err := s.engine.CounterReport(s.ctx(), day, c.ForTerminal)
 	if err != nil {
 		return err
 	}
@@ -43,7 +47,7 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 		pass := s.engine.RecoverNow(s.ctx())
 		fmt.Fprintln(s.stderr, p.N("cli.close.settled", len(pass.Settled)+len(pass.Refunds)))
 	}
-	z, err := s.engine.CloseDay(s.ctx(), day, c.Anyway)
+	z, err := s.engine.CloseCounter(s.ctx(), day, c.ForTerminal, c.Anyway)
 	var ce *checkout.CloseError
 	switch {
 	case errors.As(err, &ce) && ce.Code == checkout.CloseUnsettled:
@@ -57,9 +61,15 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 		for _, l := range b {
 			fmt.Fprintln(s.stderr, l)
 		}
-		return errors.New(p.N("cli.close.unsettled", ce.Left.Count, catalog.V{"Day": ce.Day}))
+		return errors.New(p.N("cli.close.unsettled", ce.Left.Count, catalog.V{"Day": c.what(p, ce.Day)}))
 	case errors.As(err, &ce) && ce.Code == checkout.CloseAlready:
-		return errors.New(p.T("cli.close.already", catalog.V{"Day": ce.Day, "Seq": ce.Z.Seq, "At": ce.Z.ClosedAt.In(loc).Format("2006-01-02 15:04"), "Operator": ce.Z.Operator}))
+		return errors.New(p.T("cli.close.already", catalog.V{"Day": c.what(p, ce.Day), "Seq": ce.Z.Seq, "At": ce.Z.ClosedAt.In(loc).Format("2006-01-02 15:04"), "Operator": ce.Z.Operator}))
+	case errors.As(err, &ce) && ce.Code == checkout.CloseIdle:
+		seen := strings.Join(ce.Counters, ", ")
+		if seen == "" {
+			seen = p.T("cli.close.no_counters")
+		}
+		return usageError{errors.New(p.T("cli.close.idle_counter", catalog.V{"Day": ce.Day, "Terminal": ce.Counter, "Counters": seen}))}
 	case errors.As(err, &ce) && ce.Code == checkout.CloseFuture:
 		return errors.New(p.T("cli.close.future", catalog.V{"Day": ce.Day}))
 	case errors.As(err, &ce) && ce.Code == checkout.CloseBefore:
@@ -72,7 +82,7 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 	}
 	f := z.Figures
 	fmt.Fprintln(out, p.T("cli.close.done", catalog.V{
-		"Day": z.Day, "Seq": z.Seq, "Sales": f.Sales.Count, "SalesAmount": p.Money(f.Sales.Amount),
+		"Day": c.what(p, z.Day), "Seq": z.Seq, "Sales": f.Sales.Count, "SalesAmount": p.Money(f.Sales.Amount),
 		"Refunds": f.Refunds.Count, "RefundsAmount": p.Money(f.Refunds.Amount), "Net": p.Money(f.NetFen),
 	}))
 	if n := len(z.Unsettled) + len(z.UnsettledRefunds); n > 0 {
@@ -88,4 +98,12 @@ func (c *closeDayCmd) runOn(s *services, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// what names the day being closed: the day, or one counter's day.
+func (c *closeDayCmd) what(p *catalog.Printer, day string) string {
+	if c.ForTerminal == "" {
+		return day
+	}
+	return p.T("cli.close.counter_day", catalog.V{"Day": day, "Terminal": c.ForTerminal})
 }

@@ -52,11 +52,7 @@ func (c *reportCmd) runOn(s *services, out io.Writer) error {
 		if day, err = s.dayStart(c.Day); err != nil {
 			return err
 		}
-		if c.ForTerminal != "" {
-			r, err = s.engine.ReportFor(s.ctx(), day, day, c.ForTerminal)
-		} else {
-			r, err = s.engine.Report(s.ctx(), day)
-		}
+		r, err = s.engine.CounterReport(s.ctx(), day, c.ForTerminal)
 	}
 	var de *checkout.DayError
 	if errors.As(err, &de) {

@@ -57,7 +57,11 @@ func (d *desk) bind() error {
 			}
 			return p.T("cli.mode.live")
 		}
-		err = fmt.Errorf("%s: %w", p.T("cli.ledger.mode.wrong_mode", catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
+		key := "cli.ledger.mode.wrong_mode"
+		if d.dbPath == "" {
+			key = "cli.ledger.mode.wrong_mode_shared" // another database, not another file
+		}
+		err = fmt.Errorf("%s: %w", p.T(key, catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
 	}
 	return usageError{err}
 }

@@ -191,3 +191,41 @@ func TestCloseDayFromAScript(t *testing.T) {
 	}
 	d.Close()
 }
+
+// TestCloseDayForOneCounter: `close-day --for-terminal ID` closes that
+// counter's day in a Z of its own, which its report then shows; the
+// shop's close is still to make and takes the next number; a counter
+// that recorded nothing is refused (exit 2), naming those that did, in
+// the clerk's language.
+func TestCloseDayForOneCounter(t *testing.T) {
+	d := servingDesk(t)
+	t.Setenv("TILL_MANAGER_PIN", "4826")
+	counter := d.cfg.Shop.Terminal
+	paidSale(t, d, checkout.MethodWeChat, 1230)
+	code, _, errOut := till(t, "close-day", "--for-terminal", "T9")
+	if code != 2 || !strings.Contains(errOut, "counter T9 recorded nothing") || !strings.Contains(errOut, "that day: "+counter+";") {
+		t.Fatalf("a counter that did nothing: %d %s", code, errOut)
+	}
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	if code, _, errOut := till(t, "close-day", "--for-terminal", "T9"); code != 2 || !strings.Contains(errOut, "收银台 T9 在") {
+		t.Fatalf("the same in Chinese: %d %s", code, errOut)
+	}
+	t.Setenv("LANG", "en_US.UTF-8")
+	code, out, errOut := till(t, "close-day", "--for-terminal", counter)
+	if code != 0 || !strings.Contains(out, "of counter "+counter+": Z 1.") || !strings.Contains(out, "net ¥12.30") {
+		t.Fatalf("the counter's close: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := till(t, "close-day", "--for-terminal", counter); code != 1 || !strings.Contains(errOut, "of counter "+counter+" is already closed: Z 1") {
+		t.Fatalf("the counter closed twice: %d %s", code, errOut)
+	}
+	if code, out, errOut := till(t, "report", "--for-terminal", counter); code != 0 || !strings.Contains(out, "Closed: Z 1") {
+		t.Fatalf("the counter's report: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := till(t, "report"); code != 0 || strings.Contains(out, "Closed:") {
+		t.Fatalf("the shop's report shows the counter's close: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := till(t, "close-day"); code != 0 || !strings.Contains(out, "Closed "+d.engine.Now().In(d.cfg.location).Format(checkout.DayLayout)+": Z 2.") {
+		t.Fatalf("the shop's close: %d %q %q", code, out, errOut)
+	}
+	d.Close()
+}

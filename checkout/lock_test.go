@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,5 +214,75 @@ func TestReportForOneCounter(t *testing.T) {
 			f.Refunds.Amount != c.refunds || f.NetFen != c.net || rep.Terminal != c.terminal {
 			t.Errorf("counter %q: %+v (terminal %q)", c.terminal, f, rep.Terminal)
 		}
+	}
+}
+
+// TestCloseOneCounter: a counter's close freezes what it did (its sales,
+// its refunds, whichever counter sold them) and only what it left
+// unsettled stops it; the shop's close and the other counters' stay to
+// be made, in the one series of Z numbers; a second close of the counter
+// is refused with its Z; a counter that recorded nothing that day is
+// refused, naming those that did; the counter's report shows its close.
+func TestCloseOneCounter(t *testing.T) {
+	r := newRig(t)
+	cfg := r.eng.Config()
+	cfg.Terminal = "T2"
+	t2 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	ctx := context.Background()
+	sold := r.start(t, checkout.MethodWeChat, 500)
+	if err := r.wx.Pay(sold.No); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := r.eng.Poll(ctx, sold.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("T1's sale: %+v %v", o, err)
+	}
+	// T2 sells 7.00 and T1 leaves a sale awaiting its customer.
+	o2, err := t2.Start(ctx, checkout.MethodWeChat, 700, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.wx.Pay(o2.No); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := t2.Poll(ctx, o2.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("T2's sale: %+v %v", o, err)
+	}
+	waiting := r.start(t, checkout.MethodWeChat, 300)
+
+	var ce *checkout.CloseError
+	if _, err := r.eng.CloseCounter(ctx, start, "T1", false); !errors.As(err, &ce) || ce.Code != checkout.CloseUnsettled ||
+		len(ce.Left.Orders) != 1 || ce.Left.Orders[0].No != waiting.No {
+		t.Fatalf("T1 with its sale awaiting: %v", err)
+	}
+	if _, err := r.eng.CloseCounter(ctx, start, "T9", false); !errors.As(err, &ce) || ce.Code != checkout.CloseIdle ||
+		ce.Counter != "T9" || !slices.Equal(ce.Counters, []string{"T1", "T2"}) {
+		t.Fatalf("a counter that did nothing: %#v", err)
+	}
+	z, err := r.eng.CloseCounter(ctx, start, "T2", false)
+	if err != nil || z.Seq != 1 || z.Counter != "T2" || z.Figures.Sales.Count != 1 || z.Figures.Sales.Amount != 700 ||
+		!slices.Equal(z.Sales, []string{o2.No}) {
+		t.Fatalf("T2's close: %+v %v", z, err)
+	}
+	if _, err := r.eng.CloseCounter(ctx, start, "T2", false); !errors.As(err, &ce) || ce.Code != checkout.CloseAlready || ce.Z.Seq != 1 {
+		t.Fatalf("T2 closed twice: %v", err)
+	}
+	shop, err := r.eng.Report(ctx, start)
+	if err != nil || shop.Z != nil || shop.Sales.Count != 2 {
+		t.Fatalf("the shop's report after T2's close: Z %+v, sales %+v, %v", shop.Z, shop.Sales, err)
+	}
+	rep, err := r.eng.CounterReport(ctx, start, "T2")
+	if err != nil || rep.Z == nil || rep.Z.Seq != 1 || rep.Sales.Amount != 700 {
+		t.Fatalf("T2's report: Z %+v, sales %+v, %v", rep.Z, rep.Sales, err)
+	}
+	if _, err := r.eng.CloseDay(ctx, start, false); !errors.As(err, &ce) || ce.Code != checkout.CloseUnsettled {
+		t.Fatalf("the shop, with T1's sale awaiting: %v", err)
+	}
+	zs, err := r.eng.CloseDay(ctx, start, true)
+	if err != nil || zs.Seq != 2 || zs.Counter != "" || zs.Figures.Sales.Amount != 1200 {
+		t.Fatalf("the shop's close: %+v %v", zs, err)
+	}
+	z1, err := r.eng.CloseCounter(ctx, start, "T1", true)
+	if err != nil || z1.Seq != 3 || z1.Figures.Sales.Amount != 500 || len(z1.Unsettled) != 1 {
+		t.Fatalf("T1's close: %+v %v", z1, err)
 	}
 }

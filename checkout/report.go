@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -40,8 +41,11 @@ type DayRecords struct {
 	// is still to come (a code the customer may still pay): they may land
 	// in the range as late payments.
 	Rechecks []Order
-	// Close is the day's Z close when the records are of one closed day.
-	Close *DayClose
+	// Close is the day's Z close when the records are of one closed day;
+	// CounterCloses holds that day's closes of single counters, by
+	// terminal (ForTerminal makes one of them the Close).
+	Close         *DayClose
+	CounterCloses map[string]DayClose
 	// FirstOrder is when the ledger's first order was created (zero for
 	// a ledger with none): a day before it has nothing to close.
 	FirstOrder time.Time
@@ -219,9 +223,12 @@ type DayClose struct {
 	Day      string    `json:"day"`
 	Timezone string    `json:"timezone"`
 	ClosedAt time.Time `json:"closed_at"`
-	Terminal string    `json:"terminal"`
+	Terminal string    `json:"terminal"` // where it was closed from
 	Operator string    `json:"operator"`
-	Figures  Figures   `json:"figures"`
+	// Counter is the one counter (terminal) the close covers; "" is the
+	// whole shop. Each has its own close of the day.
+	Counter string  `json:"counter,omitempty"`
+	Figures Figures `json:"figures"`
 	// The numbers counted in the frozen figures, and those unsettled then.
 	Sales            []string `json:"sales"`
 	Refunds          []string `json:"refunds"`
@@ -484,6 +491,13 @@ const MaxReportDays = 367
 
 // Report is the report of the shop's calendar day that holds day.
 func (e *Engine) Report(ctx context.Context, day time.Time) (DayReport, error) {
+	return e.CounterReport(ctx, day, "")
+}
+
+// CounterReport is Report for one counter of the shop (terminal; "" is
+// the whole shop), with that counter's own close of the day
+// (CloseCounter).
+func (e *Engine) CounterReport(ctx context.Context, day time.Time, terminal string) (DayReport, error) {
 	from, to := DayBounds(day, e.cfg.Location)
 	name := from.Format(DayLayout)
 	rec, err := e.ledger.DayRecords(ctx, from, to, name)
@@ -491,7 +505,12 @@ func (e *Engine) Report(ctx context.Context, day time.Time) (DayReport, error) {
 		return DayReport{}, &LedgerError{Op: "reading the figures of " + name, Err: err}
 	}
 	rec.LateMargin = e.cfg.LateCheckMargin
-	return BuildReport(rec, e.cfg.Location, name, name), nil
+	if terminal == "" {
+		return BuildReport(rec, e.cfg.Location, name, name), nil
+	}
+	r := BuildReport(rec.ForTerminal(terminal), e.cfg.Location, name, name)
+	r.Terminal = terminal
+	return r, nil
 }
 
 // ReportRange sums the shop's calendar days from first to last, both
@@ -529,7 +548,7 @@ func (e *Engine) ReportFor(ctx context.Context, first, last time.Time, terminal 
 
 // ForTerminal keeps of r what one counter did: the orders it rang up
 // (paid, open, to be checked again) and the refunds it made, whichever
-// counter sold them. A shop's Z close stays the whole shop's.
+// counter sold them. Its Close is that counter's own close of the day.
 func (r DayRecords) ForTerminal(terminal string) DayRecords {
 	orders := func(os []Order) []Order {
 		var out []Order
@@ -552,7 +571,39 @@ func (r DayRecords) ForTerminal(terminal string) DayRecords {
 	r.Paid, r.Open, r.Rechecks = orders(r.Paid), orders(r.Open), orders(r.Rechecks)
 	r.Settled, r.OpenRefunds = refunds(r.Settled), refunds(r.OpenRefunds)
 	r.Close = nil
+	if z, ok := r.CounterCloses[terminal]; ok {
+		r.Close = &z
+	}
 	return r
+}
+
+// Counters lists, sorted, the terminals that rang up or refunded anything
+// in r: who a day close of one counter may be for.
+func (r DayRecords) Counters() []string {
+	seen := map[string]bool{}
+	for _, os := range [][]Order{r.Paid, r.Open, r.Rechecks} {
+		for _, o := range os {
+			seen[o.Terminal] = true
+		}
+	}
+	for _, rs := range [][]Refund{r.Settled, r.OpenRefunds} {
+		for _, x := range rs {
+			seen[x.Terminal] = true
+		}
+	}
+	delete(seen, "")
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// CloseOf is the close of counter ("" the whole shop) r holds, or nil.
+func (r DayRecords) CloseOf(counter string) *DayClose {
+	if counter == "" {
+		return r.Close
+	}
+	if z, ok := r.CounterCloses[counter]; ok {
+		return &z
+	}
+	return nil
 }
 
 // ErrDayClosed means the day already has its Z close.
@@ -566,16 +617,21 @@ const (
 	CloseFuture    CloseCode = "future"         // the day has not begun
 	CloseUnsettled CloseCode = "unsettled"      // orders or refunds are still unsettled
 	CloseBefore    CloseCode = "before_ledger"  // the day ended before the ledger's first order
+	CloseIdle      CloseCode = "idle_counter"   // the counter to close recorded nothing that day
 )
 
 // CloseError is a refused day close: Left lists what is unsettled, Z the
 // close a closed day already has.
 type CloseError struct {
-	Code   CloseCode
-	Day    string
-	Left   Unsettled
-	Z      *DayClose
-	Reason string
+	Code CloseCode
+	Day  string
+	Left Unsettled
+	Z    *DayClose
+	// Counter is the counter a close of one was refused for, Counters
+	// those that did record something that day (CloseIdle).
+	Counter  string
+	Counters []string
+	Reason   string
 }
 
 func (e *CloseError) Error() string { return e.Reason }
@@ -594,6 +650,15 @@ func (e *CloseError) Unwrap() error {
 // computed in the transaction that stores the close, so nothing lands
 // between the count and the freeze.
 func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayClose, error) {
+	return e.CloseCounter(ctx, day, "", anyway)
+}
+
+// CloseCounter is CloseDay for one counter of the shop (terminal; "" is
+// the whole shop): its own Z close of the day, of what ReportFor shows
+// for it, numbered in the ledger's one series. A counter that recorded
+// nothing that day is refused (most likely a mistyped id), naming those
+// that did.
+func (e *Engine) CloseCounter(ctx context.Context, day time.Time, counter string, anyway bool) (DayClose, error) {
 	ctx = e.as(ctx, "desk")
 	from, to := DayBounds(day, e.cfg.Location)
 	name := from.Format(DayLayout)
@@ -602,6 +667,13 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 	}
 	actor, _ := ActorFrom(ctx)
 	z, err := e.ledger.CloseDay(ctx, from, to, name, func(rec DayRecords) (DayClose, error) {
+		if counter != "" {
+			counters := rec.Counters()
+			if rec = rec.ForTerminal(counter); rec.Close == nil && !slices.Contains(counters, counter) {
+				return DayClose{}, &CloseError{Code: CloseIdle, Day: name, Counter: counter, Counters: counters,
+					Reason: fmt.Sprintf("counter %s recorded nothing on %s: there is nothing of its to close", Quoted(counter), name)}
+			}
+		}
 		if rec.Close != nil {
 			return DayClose{}, closedError(*rec.Close, e.cfg.Location)
 		}
@@ -618,7 +690,9 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 			return DayClose{}, &CloseError{Code: CloseUnsettled, Day: name, Left: t.unsettled,
 				Reason: fmt.Sprintf("%s has %d orders or refunds the providers have not settled yet", name, t.unsettled.Count)}
 		}
-		return NewDayClose(rec, e.cfg.Location, name, actor), nil
+		z := NewDayClose(rec, e.cfg.Location, name, actor)
+		z.Counter = counter
+		return z, nil
 	})
 	if err != nil {
 		var ce *CloseError
@@ -627,7 +701,7 @@ func (e *Engine) CloseDay(ctx context.Context, day time.Time, anyway bool) (DayC
 		}
 		return DayClose{}, &LedgerError{Op: "closing " + name, Err: err}
 	}
-	e.log.Info("day closed", "day", name, "seq", z.Seq, "net_fen", int64(z.Figures.NetFen), "unsettled", len(z.Unsettled)+len(z.UnsettledRefunds))
+	e.log.Info("day closed", "day", name, "counter", z.Counter, "seq", z.Seq, "net_fen", int64(z.Figures.NetFen), "unsettled", len(z.Unsettled)+len(z.UnsettledRefunds))
 	if fn, _ := e.afterClose.Load().(func(context.Context, DayClose)); fn != nil {
 		// After the commit, whatever it does: the close stands.
 		fn(context.WithoutCancel(ctx), z)

@@ -80,8 +80,8 @@ func CloseDay(rec checkout.DayRecords, build func(checkout.DayRecords) (checkout
 	if err != nil {
 		return z, checkout.AuditEntry{}, err
 	}
-	if rec.Close != nil {
-		return z, checkout.AuditEntry{}, fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
+	if rec.CloseOf(z.Counter) != nil {
+		return z, checkout.AuditEntry{}, fmt.Errorf("day %s: %w", CloseKey(day, z.Counter), checkout.ErrDayClosed)
 	}
 	z.Seq, z.Day, z.ClosedAt = last+1, day, now
 	if z.Terminal == "" && z.Operator == "" {
@@ -89,11 +89,21 @@ func CloseDay(rec checkout.DayRecords, build func(checkout.DayRecords) (checkout
 	}
 	e := checkout.AuditEntry{
 		Kind: checkout.AuditDayClosed, Amount: z.Figures.NetFen,
-		Detail: fmt.Sprintf("Z %d of %s: %d sales %s, %d refunds %s, %d unsettled", z.Seq, day,
+		Detail: fmt.Sprintf("Z %d of %s: %d sales %s, %d refunds %s, %d unsettled", z.Seq, CloseKey(day, z.Counter),
 			z.Figures.Sales.Count, z.Figures.Sales.Amount.Yuan(), z.Figures.Refunds.Count, z.Figures.Refunds.Amount.Yuan(),
 			len(z.Unsettled)+len(z.UnsettledRefunds)),
 	}
 	return z, e, nil
+}
+
+// CloseKey is where a ledger keeps the close of day for counter: the day
+// itself for the whole shop's, "day/counter" for one counter's. The keys
+// of a day sort together, the shop's first.
+func CloseKey(day, counter string) string {
+	if counter == "" {
+		return day
+	}
+	return day + "/" + counter
 }
 
 // ChainCheck walks a trail in number order, as VerifyAudit does: the

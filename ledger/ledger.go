@@ -35,7 +35,7 @@ type WrongModeError struct {
 }
 
 func (e *WrongModeError) Error() string {
-	return fmt.Sprintf("%s holds %s sales and till is configured for %s: use another --db", e.Path, e.Held, e.Want)
+	return fmt.Sprintf("%s holds %s sales and till is configured for %s: use another ledger", e.Path, e.Held, e.Want)
 }
 
 func (e *WrongModeError) Unwrap() error { return ErrWrongMode }

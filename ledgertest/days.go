@@ -236,6 +236,61 @@ func testCloseDayNumbersAndNeverOverwrites(t *testing.T, l checkout.Ledger) {
 	}
 }
 
+// testCounterClosesBesideTheShops: each counter has its own close of a
+// day beside the shop's, in the ledger's one series of Z numbers; the
+// day's records carry them all, under their counters; a second close of
+// one counter is refused and leaves the first, while the others' stay
+// open to close; a close of the next day is not among this day's.
+func testCounterClosesBesideTheShops(t *testing.T, l checkout.Ledger) {
+	ctx := t.Context()
+	d1 := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	day := func(d time.Time) (time.Time, time.Time, string) {
+		return d, d.AddDate(0, 0, 1), d.Format(checkout.DayLayout)
+	}
+	mustCreate(t, l, NewOrder("SOLD", d1.Add(time.Hour), 1230))
+	closeAs := func(counter string, d time.Time) (checkout.DayClose, error) {
+		from, to, name := day(d)
+		// A build that never refuses: the ledger keeps each close once.
+		return l.CloseDay(ctx, from, to, name, func(rec checkout.DayRecords) (checkout.DayClose, error) {
+			z := checkout.NewDayClose(rec.ForTerminal(counter), time.UTC, "", checkout.Actor{Terminal: "T1", Operator: "ana"})
+			z.Counter = counter
+			return z, nil
+		})
+	}
+	var zs []checkout.DayClose
+	for _, c := range []string{"T2", "", "T1", "T1/a"} {
+		z, err := closeAs(c, d1)
+		if err != nil || z.Seq != len(zs)+1 || z.Counter != c || z.Day != "2024-03-10" {
+			t.Fatalf("close of counter %q: %+v %v, want Z %d", c, z, err, len(zs)+1)
+		}
+		zs = append(zs, z)
+	}
+	if _, err := closeAs("T1", d1); !errors.Is(err, checkout.ErrDayClosed) {
+		t.Fatalf("a second close of counter T1: %v", err)
+	}
+	next, err := closeAs("T1", d1.AddDate(0, 0, 1))
+	if err != nil || next.Seq != 5 {
+		t.Fatalf("T1's close of the next day: %+v %v", next, err)
+	}
+	from, to, name := day(d1)
+	rec, err := l.DayRecords(ctx, from, to, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Close == nil || !same(*rec.Close, zs[1]) {
+		t.Fatalf("the shop's close read back: %+v, want %+v", rec.Close, zs[1])
+	}
+	if len(rec.CounterCloses) != 3 || !same(rec.CounterCloses["T2"], zs[0]) || !same(rec.CounterCloses["T1"], zs[2]) || !same(rec.CounterCloses["T1/a"], zs[3]) {
+		t.Fatalf("the counters' closes read back: %+v", rec.CounterCloses)
+	}
+	if z := rec.ForTerminal("T1").Close; z == nil || z.Seq != 3 {
+		t.Fatalf("T1's records carry close %+v, want Z 3", z)
+	}
+	if z := rec.ForTerminal("T3").Close; z != nil {
+		t.Fatalf("an unclosed counter's records carry close %+v", z)
+	}
+}
+
 // testCloseDayFreezes: what build freezes is what the day held when the
 // close was made. A refund settled and a sale paid while build is at
 // work land after the close (their entries follow the close's in the

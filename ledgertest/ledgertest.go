@@ -61,6 +61,7 @@ var cases = []testCase{
 	{"DayRecordsIsOneSnapshot", testDayRecordsIsOneSnapshot},
 	{"CloseDayNumbersAndNeverOverwrites", testCloseDayNumbersAndNeverOverwrites},
 	{"CloseDayFreezes", testCloseDayFreezes},
+	{"CounterClosesBesideTheShops", testCounterClosesBesideTheShops},
 
 	{"RefundBalance", testRefundBalance},
 	{"RefundsOldestFirst", testRefundsOldestFirst},

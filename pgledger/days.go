@@ -29,9 +29,9 @@ const (
 	sqlDayFollowUps   = `SELECT rec FROM orders WHERE follow_up AND created_ns < $1 ORDER BY no`
 	sqlDayOpenRefunds = `SELECT rec FROM refunds WHERE state = 'requested' AND created_ns < $1 ORDER BY no`
 	sqlFirstOrder     = `SELECT min(created_ns) FROM orders`
-	sqlDayClose       = `SELECT rec FROM day_closes WHERE day = $1`
+	sqlDayCloses      = `SELECT rec FROM day_closes WHERE day = $1 ORDER BY counter`
 	sqlLastClose      = `SELECT coalesce(max(seq), 0) FROM day_closes`
-	sqlInsertClose    = `INSERT INTO day_closes (day, seq, closed_ns, rec) VALUES ($1, $2, $3, $4)`
+	sqlInsertClose    = `INSERT INTO day_closes (day, counter, seq, closed_ns, rec) VALUES ($1, $2, $3, $4, $5)`
 )
 
 // DayRecords reads what the figures of [from, to) are computed from, and
@@ -89,12 +89,19 @@ func dayRecords(ctx context.Context, q querier, from, to time.Time, day string) 
 		rec.FirstOrder = time.Unix(0, *first)
 	}
 	if day != "" {
-		z, err := record[checkout.DayClose](ctx, q, "day close", day, sqlDayClose, day)
-		switch {
-		case err == nil:
-			rec.Close = &z
-		case !errors.Is(err, checkout.ErrNotFound):
+		zs, err := records[checkout.DayClose](ctx, q, "day close", sqlDayCloses, day)
+		if err != nil {
 			return rec, err
+		}
+		for _, z := range zs {
+			if z.Counter == "" {
+				rec.Close = &z
+				continue
+			}
+			if rec.CounterCloses == nil {
+				rec.CounterCloses = map[string]checkout.DayClose{}
+			}
+			rec.CounterCloses[z.Counter] = z
 		}
 	}
 	return rec, nil
@@ -131,9 +138,9 @@ func (l *Ledger) CloseDay(ctx context.Context, from, to time.Time, day string, b
 		if err != nil {
 			return err
 		}
-		if _, err := w.Exec(w.ctx, sqlInsertClose, day, z.Seq, z.ClosedAt.UnixNano(), v); err != nil {
+		if _, err := w.Exec(w.ctx, sqlInsertClose, day, z.Counter, z.Seq, z.ClosedAt.UnixNano(), v); err != nil {
 			if uniqueViolation(err) {
-				return fmt.Errorf("day %s: %w", day, checkout.ErrDayClosed)
+				return fmt.Errorf("day %s: %w", ledger.CloseKey(day, z.Counter), checkout.ErrDayClosed)
 			}
 			return fmt.Errorf("day close %s: %w", day, err)
 		}

@@ -66,7 +66,8 @@
 //	audit       seq PK, at_ns, order_no, entry (json of checkout.AuditEntry)
 //	            indexes: (at_ns, seq); (order_no, seq)
 //	audit_head  one row: seq, hash of the last entry
-//	day_closes  day PK, seq unique, closed_ns, rec (json of checkout.DayClose)
+//	day_closes  (day, counter) PK, seq unique, closed_ns, rec (json of
+//	            checkout.DayClose); counter '' is the whole shop's close
 //	meta        key PK, value ('mode': sandbox or live)
 //	manager_pin one row: rec (json of checkout.PINState), locked by UpdatePIN
 //	operators   id PK, rec (json of checkout.Operator)

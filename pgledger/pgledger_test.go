@@ -162,7 +162,7 @@ func TestMigrationNumbering(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if m.version != i+1 || m.name == "" || !strings.Contains(m.sql, "CREATE") {
+		if m.version != i+1 || m.name == "" || !strings.Contains(m.sql, "TABLE") {
 			t.Errorf("migration %d: %+v", i+1, m)
 		}
 	}

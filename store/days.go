@@ -19,8 +19,9 @@ import (
 // What a day's report reads: the orders paid in it (orders_by_paid), the
 // refunds settled in it (refunds_by_settled) with their orders, the open
 // orders and refunds and the closed orders with a late check to come
-// (small indexes), and the day's Z close
-// (day_closes/<YYYY-MM-DD>), all in one transaction. meta/last_close holds
+// (small indexes), and the day's Z closes (day_closes/<YYYY-MM-DD>, the
+// shop's, and day_closes/<YYYY-MM-DD>/<terminal>, each counter's), all
+// in one transaction. meta/last_close holds
 // the number of the last Z close.
 
 // DayRecords reads what the figures of [from, to) are computed from, and
@@ -112,15 +113,33 @@ func dayRecords(tx *bolt.Tx, from, to time.Time, day string) (checkout.DayRecord
 		rec.FirstOrder = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
 	}
 	if day != "" {
-		z, err := getDayClose(tx, day)
-		switch {
-		case err == nil:
-			rec.Close = &z
-		case !errors.Is(err, checkout.ErrNotFound):
+		if err := dayCloses(tx, day, &rec); err != nil {
 			return rec, err
 		}
 	}
 	return rec, nil
+}
+
+// dayCloses reads day's closes into rec: the shop's under the day's key,
+// each counter's under day/terminal just after it (ledger.CloseKey).
+func dayCloses(tx *bolt.Tx, day string, rec *checkout.DayRecords) error {
+	prefix := []byte(ledger.CloseKey(day, "") + "/")
+	c := tx.Bucket(bucketDayCloses).Cursor()
+	for k, _ := c.Seek([]byte(day)); k != nil && (string(k) == day || bytes.HasPrefix(k, prefix)); k, _ = c.Next() {
+		z, err := getDayClose(tx, string(k))
+		if err != nil {
+			return err
+		}
+		if string(k) == day {
+			rec.Close = &z
+			continue
+		}
+		if rec.CounterCloses == nil {
+			rec.CounterCloses = map[string]checkout.DayClose{}
+		}
+		rec.CounterCloses[string(k[len(prefix):])] = z
+	}
+	return nil
 }
 
 // eachInRange calls fn with the number in each key of a time index in
@@ -169,7 +188,7 @@ func (s *Store) CloseDay(ctx context.Context, from, to time.Time, day string, bu
 		if err != nil {
 			return fmt.Errorf("day close %s: encoding: %w", day, err)
 		}
-		if err := tx.Bucket(bucketDayCloses).Put([]byte(day), v); err != nil {
+		if err := tx.Bucket(bucketDayCloses).Put([]byte(ledger.CloseKey(day, z.Counter)), v); err != nil {
 			return err
 		}
 		if err := meta.Put(keyLastClose, []byte(strconv.Itoa(z.Seq))); err != nil {

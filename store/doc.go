@@ -33,7 +33,8 @@
 //	operators
 //	  <id>                -> JSON checkout.Operator
 //	day_closes
-//	  <YYYY-MM-DD>        -> JSON checkout.DayClose (a day's Z close)
+//	  <YYYY-MM-DD>        -> JSON checkout.DayClose (the shop's Z close of a day)
+//	  <YYYY-MM-DD>/<terminal> -> JSON checkout.DayClose (one counter's close of it)
 //	meta/last_close       -> the last Z close's number, decimal
 //
 // <created>, <paid> and <settled> are the instant's UnixNano as 8 bytes big-endian, so

@@ -128,37 +128,64 @@ func noticeCmd(ctx context.Context, e *checkout.Engine) tea.Cmd {
 	}
 }
 
-// changedMsg is a change another process committed to the shared ledger,
-// with its order as this desk reads it now. Sent by changesCmd, which the
-// root re-arms after each one; handled by the root.
+// changedMsg is what other processes committed to the shared ledger
+// since the last one: the changes, and their orders as this desk reads
+// them now (those it could read). Sent by changesCmd, which the root
+// re-arms after each one; handled by the root.
 type changedMsg struct {
-	change checkout.LedgerChange
-	order  checkout.Order
-	err    error
+	changes []checkout.LedgerChange
+	orders  []checkout.Order
 }
 
-// changesCmd waits for the next change on the shared ledger; it gives up
-// (nil) when the desk stops or the announcements end.
+// maxChangeBatch bounds the changes one changedMsg takes: sixteen busy
+// counters announce faster than a desk redraws, and one reload of the
+// today line, the history and the report answers a whole batch.
+const maxChangeBatch = 64
+
+// changesCmd waits for the next change on the shared ledger and takes
+// with it those already waiting behind it, reading each changed order
+// once; it gives up (nil) when the desk stops or the announcements end.
 func changesCmd(ctx context.Context, e *checkout.Engine, ch <-chan checkout.LedgerChange) tea.Cmd {
 	if ch == nil {
 		return nil
 	}
 	return func() tea.Msg {
+		var msg changedMsg
 		select {
 		case c, ok := <-ch:
 			if !ok {
 				return nil
 			}
-			msg := changedMsg{change: c}
-			if c.Order != "" {
-				rc, cancel := withDeadline(ctx)
-				defer cancel()
-				msg.order, msg.err = e.Order(rc, c.Order)
-			}
-			return msg
+			msg.changes = append(msg.changes, c)
 		case <-ctx.Done():
 			return nil
 		}
+	more:
+		for len(msg.changes) < maxChangeBatch {
+			select {
+			case c, ok := <-ch:
+				if !ok {
+					break more // the next changesCmd sees the channel closed
+				}
+				msg.changes = append(msg.changes, c)
+			default:
+				break more
+			}
+		}
+		seen := map[string]bool{}
+		for _, c := range msg.changes {
+			if c.Order == "" || seen[c.Order] {
+				continue
+			}
+			seen[c.Order] = true
+			rc, cancel := withDeadline(ctx)
+			o, err := e.Order(rc, c.Order)
+			cancel()
+			if err == nil {
+				msg.orders = append(msg.orders, o)
+			}
+		}
+		return msg
 	}
 }
 

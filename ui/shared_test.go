@@ -2,12 +2,14 @@ package ui
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"till/checkout"
+	"till/providers/fake"
 )
 
 // Two desks on one shared ledger: a sale paid at the other desk shows in
@@ -54,4 +56,59 @@ func TestDeskFollowsTheSharedLedger(t *testing.T) {
 	waitFor(t, tm, "PAID  ¥4.50")
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	waitFor(t, tm, "Today: 2 paid, ¥16.80 net")
+}
+
+// TestChangesComeInBatches: the changes waiting when the desk looks are
+// taken together, up to maxChangeBatch, each changed order read once; an
+// order that cannot be read is left out and the rest still come; what is
+// left over comes with the next look.
+func TestChangesComeInBatches(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var nos []string
+	for _, amount := range []checkout.Money{100, 200, 300} {
+		o, err := r.engine.Start(ctx, checkout.MethodWeChat, amount, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nos = append(nos, o.No)
+	}
+	var mu sync.Mutex
+	reads := map[string]int{}
+	r.faulty.Fail(func(op fake.Op) error {
+		if op.Name != "read" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		reads[op.No]++
+		if op.No == nos[2] {
+			return fake.ErrDisk
+		}
+		return nil
+	})
+	changes := make(chan checkout.LedgerChange, maxChangeBatch+10)
+	for i := range maxChangeBatch + 6 {
+		changes <- checkout.LedgerChange{Order: nos[i%3], Terminal: "T2"}
+	}
+	msg, ok := changesCmd(ctx, r.engine, changes)().(changedMsg)
+	if !ok || len(msg.changes) != maxChangeBatch {
+		t.Fatalf("first look: %d changes, want %d", len(msg.changes), maxChangeBatch)
+	}
+	if len(msg.orders) != 2 || msg.orders[0].No != nos[0] || msg.orders[1].No != nos[1] {
+		t.Fatalf("orders read: %+v, want %s and %s", msg.orders, nos[0], nos[1])
+	}
+	for _, no := range nos {
+		if reads[no] != 1 {
+			t.Errorf("order %s read %d times in one batch, want once", no, reads[no])
+		}
+	}
+	close(changes)
+	msg, ok = changesCmd(ctx, r.engine, changes)().(changedMsg)
+	if !ok || len(msg.changes) != 6 {
+		t.Fatalf("second look: %d changes, want 6", len(msg.changes))
+	}
+	if got := changesCmd(ctx, r.engine, changes)(); got != nil {
+		t.Fatalf("after the announcements ended: %#v, want nil", got)
+	}
 }

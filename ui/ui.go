@@ -662,29 +662,36 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 // its sale was closed, and the waiting screen of that sale, at once rather
 // than at the next poll or settling pass.
 func (m Model) settled(o checkout.Order) (Model, tea.Cmd) {
-	next := recentCmd(m.deps.ctx, m.deps.engine, recentLimit)
+	m, cmd := m.takeSettled(o)
+	return m, tea.Batch(cmd, recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
+}
+
+// takeSettled is settled without the reload of the today line: a late
+// payment joins the banner, and the waiting screen hears of its order.
+func (m Model) takeSettled(o checkout.Order) (Model, tea.Cmd) {
 	if o.Late && o.LateSeenAt.IsZero() && !m.acked[o.No] && !slices.ContainsFunc(m.late, func(l checkout.Order) bool { return l.No == o.No }) {
 		m.late = append(m.late, o)
 	}
 	if m.active != screenWaiting {
-		return m, next
+		return m, nil
 	}
 	var cmd tea.Cmd
 	m.waiting, cmd = m.waiting.Update(notifiedMsg{order: o})
-	return m, tea.Batch(cmd, next)
+	return m, cmd
 }
 
-// followChange takes a change on the shared ledger: a settled order as a
-// notification's, and the day's figures, the history and the report on
-// show read again.
+// followChange takes a batch of changes on the shared ledger: each
+// settled order as a notification's, then the day's figures, the history
+// and the report on show read again, once for the whole batch.
 func (m Model) followChange(c changedMsg) (Model, tea.Cmd) {
-	var cmds []tea.Cmd
-	if c.err == nil && c.order.State != "" && !c.order.State.Open() {
+	cmds := []tea.Cmd{recentCmd(m.deps.ctx, m.deps.engine, recentLimit)}
+	for _, o := range c.orders {
+		if o.State.Open() {
+			continue
+		}
 		var cmd tea.Cmd
-		m, cmd = m.settled(c.order)
+		m, cmd = m.takeSettled(o)
 		cmds = append(cmds, cmd)
-	} else {
-		cmds = append(cmds, recentCmd(m.deps.ctx, m.deps.engine, recentLimit))
 	}
 	switch m.active {
 	case screenHistory:
