@@ -175,6 +175,13 @@ func writeReportText(out io.Writer, s *services, r checkout.DayReport) {
 	if z := r.Z; z != nil {
 		fmt.Fprintln(out, p.T("cli.report.closed", catalog.V{"Seq": z.Seq, "At": z.ClosedAt.In(loc).Format("2006-01-02 15:04"), "Operator": z.Operator, "Terminal": z.Terminal}))
 	}
+	if len(r.CounterCloses) > 0 {
+		var cs []string
+		for _, c := range r.CounterCloses {
+			cs = append(cs, p.T("cli.report.counter_closed", catalog.V{"Counter": c.Counter, "Seq": c.Seq, "At": p.Clock(c.ClosedAt.In(loc))}))
+		}
+		fmt.Fprintln(out, p.T("cli.report.counters_closed", catalog.V{"Closes": strings.Join(cs, ", ")}))
+	}
 	fmt.Fprintln(out)
 	money := func(m checkout.Money) string { return fmt.Sprintf("%14s", p.Money(m)) }
 	count := func(n int) string { return fmt.Sprintf("%5d", n) }

@@ -166,6 +166,15 @@ type ZInfo struct {
 	UnsettledAtClose int `json:"unsettled_at_close"`
 }
 
+// CounterZ is one counter's own close of a day, as the shop's report
+// names it.
+type CounterZ struct {
+	Counter  string    `json:"counter"`
+	Seq      int       `json:"seq"`
+	ClosedAt time.Time `json:"closed_at"`
+	Operator string    `json:"operator"`
+}
+
 // ChangeKind says how a closed day's money changed after its close.
 type ChangeKind string
 
@@ -205,6 +214,9 @@ type DayReport struct {
 	Unsettled Unsettled `json:"unsettled"`
 	Anomalies Anomalies `json:"anomalies"`
 	Z         *ZInfo    `json:"z,omitempty"`
+	// CounterCloses lists, in a whole shop's day report, the counters
+	// that closed the day on their own (CloseCounter), by terminal.
+	CounterCloses []CounterZ `json:"counter_closes,omitempty"`
 	// ChangesAfterClose lists, for a closed day, what changed its money
 	// after the close; ChangesNetFen is their sum. Neither is merged into
 	// the frozen figures.
@@ -506,7 +518,12 @@ func (e *Engine) CounterReport(ctx context.Context, day time.Time, terminal stri
 	}
 	rec.LateMargin = e.cfg.LateCheckMargin
 	if terminal == "" {
-		return BuildReport(rec, e.cfg.Location, name, name), nil
+		r := BuildReport(rec, e.cfg.Location, name, name)
+		for _, c := range slices.Sorted(maps.Keys(rec.CounterCloses)) {
+			z := rec.CounterCloses[c]
+			r.CounterCloses = append(r.CounterCloses, CounterZ{Counter: c, Seq: z.Seq, ClosedAt: z.ClosedAt, Operator: z.Operator})
+		}
+		return r, nil
 	}
 	r := BuildReport(rec.ForTerminal(terminal), e.cfg.Location, name, name)
 	r.Terminal = terminal

@@ -189,3 +189,64 @@ func TestKilledDesksSaleIsSettledAfterItsHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// A sale of T3's settled by T1 (as till serve settles one from a
+// notification) is announced to both other desks, and each reads it paid
+// through its own ledger; T2's listening connection is then dropped: T2
+// connects again, is told to reload, and hears the next settlement, as
+// T3 does without a reload.
+func TestASettlementReachesTheOtherDesksAcrossADrop(t *testing.T) {
+	s := newShop(t)
+	ctx := t.Context()
+	listens := make(chan uint32, 4)
+	s.ledgers[1].onListen = func(pid uint32) { listens <- pid }
+	t2, t3 := s.ledgers[1].Watch(ctx), s.ledgers[2].Watch(ctx)
+	first := <-listens
+	settle := func(amount checkout.Money) checkout.Order {
+		o, err := s.desks[2].Start(ctx, checkout.MethodWeChat, amount, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.wx.Pay(o.No); err != nil {
+			t.Fatal(err)
+		}
+		if o, err = s.desks[0].Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
+			t.Fatalf("T1 settling T3's sale: %+v %v", o, err)
+		}
+		return o
+	}
+	// heard waits for desk's announcement of o's payment, skipping the
+	// sale's earlier steps, and reads o as that desk would.
+	heard := func(desk int, ch <-chan checkout.LedgerChange, o checkout.Order, reload bool) {
+		t.Helper()
+		sawReload := false
+		for {
+			c := next(t, ch, fmt.Sprintf("T%d waiting for %s", desk+1, o.No))
+			sawReload = sawReload || c.Reload
+			if c.Order != o.No {
+				continue
+			}
+			got, err := s.desks[desk].Order(ctx, o.No)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State == checkout.StatePaid {
+				if sawReload != reload {
+					t.Fatalf("T%d: reload %v before %s, want %v", desk+1, sawReload, o.No, reload)
+				}
+				return
+			}
+		}
+	}
+	o := settle(1230)
+	heard(1, t2, o, false)
+	heard(2, t3, o, false)
+
+	exec(t, s.db, `SELECT pg_terminate_backend($1)`, first)
+	if again := <-listens; again == first {
+		t.Fatalf("T2 listens on the ended connection %d again", first)
+	}
+	o = settle(450)
+	heard(1, t2, o, true)
+	heard(2, t3, o, false)
+}

@@ -601,9 +601,9 @@ func sampleActivity(tb testing.TB, server, name string, dbOID, head uint32) *act
 				return
 			case <-tick.C:
 			}
-			rows, err := conn.Query(context.Background(), `SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''), a.query,
+			rows, err := conn.Query(context.Background(), `SELECT coalesce(a.state, ''), coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''), coalesce(a.query, ''),
 					EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.database = $2 AND l.relation = $3 AND l.granted)
-				FROM pg_stat_activity a
+				FROM pg_stat_activity a -- state and query are NULL while a backend starts
 				WHERE a.datname = $1 AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'`, name, dbOID, head)
 			if err != nil {
 				s.err = err
