@@ -18,8 +18,7 @@ func (c *Config) checkLedger() error {
 	if l.URL == "" {
 		return nil
 	}
-	u, err := url.Parse(l.URL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" && u.Query().Get("host") == "" {
+	if !isPostgresURL(l.URL) {
 		return errors.New("ledger.url: must be a PostgreSQL URL, e.g. postgres://till@db.shop.lan/till")
 	}
 	if c.Backup.Dir != "" {
@@ -48,3 +47,10 @@ func (c *Config) applyOverrides(cli *CLI) error {
 
 // shared reports a ledger several desks share.
 func (c *Config) shared() bool { return c.Ledger.URL != "" }
+
+// isPostgresURL reports a postgres:// URL that names a server (a host,
+// or a socket directory in ?host=).
+func isPostgresURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") && (u.Host != "" || u.Query().Get("host") != "")
+}

@@ -43,27 +43,35 @@ func (d *desk) openFile(p paths, command string) error {
 
 // bind stamps the ledger with the config's mode, or refuses a ledger of
 // the other mode with a message: sandbox sales never mix with takings.
-func (d *desk) bind() error {
-	err := d.ledger.Bind(context.Background(), d.cfg.mode())
+func (d *desk) bind() error { return bindMode(d.ledger, d.cfg) }
+
+// bindMode stamps l with cfg's mode, or refuses a ledger of the other
+// mode with a message in cfg's language.
+func bindMode(l interface {
+	Bind(ctx context.Context, mode string) error
+}, cfg *Config) error {
+	err := l.Bind(context.Background(), cfg.mode())
 	if err == nil {
 		return nil
 	}
 	var we *store.WrongModeError
 	if errors.As(err, &we) {
-		p := catalog.New(d.cfg.lang)
-		mode := func(m string) string {
-			if m == "sandbox" {
-				return p.T("cli.mode.sandbox")
-			}
-			return p.T("cli.mode.live")
-		}
+		p := catalog.New(cfg.lang)
 		key := "cli.ledger.mode.wrong_mode"
-		if d.dbPath == "" {
+		if _, shared := l.(*pgledger.Ledger); shared {
 			key = "cli.ledger.mode.wrong_mode_shared" // another database, not another file
 		}
-		err = fmt.Errorf("%s: %w", p.T(key, catalog.V{"Path": we.Path, "Held": mode(we.Held), "Want": mode(we.Want)}), store.ErrWrongMode)
+		err = fmt.Errorf("%s: %w", p.T(key, catalog.V{"Path": we.Path, "Held": modeName(p, we.Held), "Want": modeName(p, we.Want)}), store.ErrWrongMode)
 	}
 	return usageError{err}
+}
+
+// modeName names a ledger's mode ("sandbox" or "live") in p's language.
+func modeName(p *catalog.Printer, m string) string {
+	if m == "sandbox" {
+		return p.T("cli.mode.sandbox")
+	}
+	return p.T("cli.mode.live")
 }
 
 // ledgerName names the ledger in logs and messages: its file, or the

@@ -68,6 +68,7 @@ type CLI struct {
 	Operator      operatorCmd      `cmd:"" help:"The operators who work the counter."`
 	Reconcile     reconcileCmd     `cmd:"" help:"Compare the providers' bills of a day with the ledger; exit 1 when they differ, 3 when a bill is not ready."`
 	Backup        backupCmd        `cmd:"" help:"Write a hot copy of the ledger to FILE, with the desk open or not."`
+	LedgerCmd     ledgerGroup      `cmd:"" name:"ledger" help:"The ledger as a whole: copy this counter's file into a shared ledger on PostgreSQL."`
 	Audit         auditCmd         `cmd:"" help:"Print a day of the audit trail, or check it with --verify."`
 	Serve         serveCmd         `cmd:"" help:"Run headless: take the providers' notifications, serve the ledger commands and settle open orders, with no desk."`
 	Sandbox       sandboxGroup     `cmd:"" help:"Run the WeChat Pay and Alipay emulators on their own, for demos and tests (--export DIR: a config that points a desk at them)."`

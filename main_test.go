@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"till/catalog"
+	"till/pgledger"
+	"till/pgledger/pgtest"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -246,5 +248,34 @@ func TestSharedLedgerAtStart(t *testing.T) {
 	code = run([]string{"--config", cfg, "orders", "--ledger", "postgres://till:s3cret@127.0.0.1:1/till?connect_timeout=2"}, &out, &errb)
 	if code != exitFail || !strings.Contains(errb.String(), "Could not open the shared ledger") || strings.Contains(errb.String(), "s3cret") {
 		t.Fatalf("an unreachable shared ledger: exit %d: %s", code, errb.String())
+	}
+}
+
+// A shared ledger stamped live, opened by a sandbox config, is refused
+// naming the database and the flag that points elsewhere (--ledger, not
+// --db), and is left live.
+func TestSharedLedgerOfTheOtherMode(t *testing.T) {
+	dbURL := pgtest.FreshDB(t)
+	l, err := pgledger.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(t.Context(), "live"); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	t.Setenv("XDG_STATE_HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	cfg := writeConfig(t, "sandbox = true\n[wechat]\nmchid = \"1\"\nappid = \"wx1\"\nnotify_url = \"http://127.0.0.1:9/notify/wechat\"\napi_base = \"http://127.0.0.1:9\"\n")
+	var out, errb bytes.Buffer
+	code := run([]string{"--config", cfg, "--ledger", dbURL, "orders"}, &out, &errb)
+	if code != exitUsage || !strings.Contains(errb.String(), "the shared ledger") || !strings.Contains(errb.String(), "holds live sales") ||
+		!strings.Contains(errb.String(), "point --ledger") || strings.Contains(errb.String(), "--db") {
+		t.Fatalf("a live shared ledger with a sandbox config: exit %d: %s", code, errb.String())
+	}
+	if n := pgtest.Count(t, dbURL, `SELECT count(*) FROM meta WHERE key = 'mode' AND value = 'live'`); n != 1 {
+		t.Fatal("the refused ledger's mode changed")
 	}
 }

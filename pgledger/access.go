@@ -75,7 +75,7 @@ func (l *Ledger) AddOperator(ctx context.Context, op checkout.Operator) (checkou
 		if err != nil {
 			return op, err
 		}
-		tag, err := w.Exec(w.ctx, sqlInsertOperator, op.ID, v)
+		tag, err := w.Exec(w.ctx, sqlInsertOperator, operatorRow(added, v)...)
 		if err != nil {
 			return op, fmt.Errorf("operator %s: %w", op.ID, err)
 		}
@@ -86,6 +86,13 @@ func (l *Ledger) AddOperator(ctx context.Context, op checkout.Operator) (checkou
 		return added, nil
 	})
 }
+
+// operatorColumns are the columns of an operator's row, as operatorRow
+// gives them (sqlInsertOperator, and a copy's COPY).
+var operatorColumns = []string{"id", "rec"}
+
+// operatorRow is op's row; rec is its JSON.
+func operatorRow(op checkout.Operator, rec []byte) []any { return []any{op.ID, rec} }
 
 // Operators returns the operators by ID.
 func (l *Ledger) Operators(ctx context.Context) ([]checkout.Operator, error) {

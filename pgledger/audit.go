@@ -71,11 +71,7 @@ func (w *wtx) flush() error {
 		if err != nil {
 			return err
 		}
-		var order *string
-		if e.Order != "" {
-			order = &e.Order
-		}
-		if _, err := w.Exec(w.ctx, sqlInsertAudit, int64(e.Seq), e.At.UnixNano(), order, v); err != nil {
+		if _, err := w.Exec(w.ctx, sqlInsertAudit, auditRow(e, v)...); err != nil {
 			return fmt.Errorf("audit entry %d: %w", e.Seq, err)
 		}
 		h = auditHead{Seq: e.Seq, Hash: e.Hash}
@@ -87,6 +83,19 @@ func (w *wtx) flush() error {
 	}
 	*w.head = h
 	return nil
+}
+
+// auditColumns are the columns of an entry's row, as auditRow gives them
+// (sqlInsertAudit, and a copy's COPY).
+var auditColumns = []string{"seq", "at_ns", "order_no", "entry"}
+
+// auditRow is e's row; entry is its JSON.
+func auditRow(e checkout.AuditEntry, entry []byte) []any {
+	var order *string // NULL for an entry of no order
+	if e.Order != "" {
+		order = &e.Order
+	}
+	return []any{int64(e.Seq), e.At.UnixNano(), order, entry}
 }
 
 // Append adds an entry that records no change of its own (a refusal, a
@@ -125,34 +134,40 @@ func (l *Ledger) AuditBetween(ctx context.Context, from, to time.Time) ([]checko
 func (l *Ledger) VerifyAudit(ctx context.Context) (checkout.AuditCheck, error) {
 	var out checkout.AuditCheck
 	err := l.view(ctx, func(tx pgx.Tx) error {
-		var headSeq int64
-		var headHash string
-		if err := tx.QueryRow(ctx, sqlHead).Scan(&headSeq, &headHash); err != nil {
-			return fmt.Errorf("reading the audit trail's head: %w", err)
-		}
-		rows, err := tx.Query(ctx, sqlAuditAll)
-		if err != nil {
-			return fmt.Errorf("reading the audit trail: %w", err)
-		}
-		defer rows.Close()
-		walk := ledger.NewChainCheck()
-		for rows.Next() {
-			var seq int64
-			var raw []byte
-			if err := rows.Scan(&seq, &raw); err != nil {
-				return fmt.Errorf("reading the audit trail: %w", err)
-			}
-			var e checkout.AuditEntry
-			derr := json.Unmarshal(raw, &e)
-			if !walk.Entry(uint64(seq), e, derr) {
-				break
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading the audit trail: %w", err)
-		}
-		out = walk.End(uint64(headSeq), headHash)
-		return nil
+		var err error
+		out, err = verifyAudit(ctx, tx)
+		return err
 	})
 	return out, err
+}
+
+// verifyAudit is VerifyAudit's walk, on what q sees.
+func verifyAudit(ctx context.Context, q querier) (checkout.AuditCheck, error) {
+	var headSeq int64
+	var headHash string
+	if err := q.QueryRow(ctx, sqlHead).Scan(&headSeq, &headHash); err != nil {
+		return checkout.AuditCheck{}, fmt.Errorf("reading the audit trail's head: %w", err)
+	}
+	rows, err := q.Query(ctx, sqlAuditAll)
+	if err != nil {
+		return checkout.AuditCheck{}, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	defer rows.Close()
+	walk := ledger.NewChainCheck()
+	for rows.Next() {
+		var seq int64
+		var raw []byte
+		if err := rows.Scan(&seq, &raw); err != nil {
+			return checkout.AuditCheck{}, fmt.Errorf("reading the audit trail: %w", err)
+		}
+		var e checkout.AuditEntry
+		derr := json.Unmarshal(raw, &e)
+		if !walk.Entry(uint64(seq), e, derr) {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return checkout.AuditCheck{}, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	return walk.End(uint64(headSeq), headHash), nil
 }

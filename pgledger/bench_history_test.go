@@ -163,11 +163,7 @@ type historyRows struct {
 	days                   int
 }
 
-var historyColumns = map[string][]string{
-	"orders":  {"no", "state", "amount_fen", "refunded_fen", "created_ns", "paid_ns", "follow_up", "rec"},
-	"refunds": {"no", "order_no", "state", "amount_fen", "created_ns", "settled_ns", "rec"},
-	"audit":   {"seq", "at_ns", "order_no", "entry"},
-}
+var historyColumns = map[string][]string{"orders": orderColumns, "refunds": refundColumns, "audit": auditColumns}
 
 // historyBuilder writes days of the recipe: it holds the audit chain's
 // head and each counter's order numbers across chunks.
@@ -201,11 +197,7 @@ func (h *historyBuilder) tx(now time.Time, actor checkout.Actor, fn func(rs ledg
 		if err != nil {
 			return err
 		}
-		var order *string
-		if e.Order != "" {
-			order = &e.Order
-		}
-		h.rows.audit = append(h.rows.audit, []any{int64(e.Seq), e.At.UnixNano(), order, v})
+		h.rows.audit = append(h.rows.audit, auditRow(e, v))
 		h.seq, h.hash = e.Seq, e.Hash
 	}
 	h.recs.pending = h.recs.pending[:0]
@@ -240,16 +232,14 @@ func (h *historyBuilder) chunk(first time.Time, days int, report bool, want *day
 		if err != nil {
 			return nil, err
 		}
-		h.rows.orders = append(h.rows.orders, []any{o.No, string(o.State), int64(o.Amount), int64(o.Refunded),
-			o.CreatedAt.UnixNano(), benchNS(o.PaidAt), o.NeedsFollowUp(), v})
+		h.rows.orders = append(h.rows.orders, orderRow(o, v))
 	}
 	for _, r := range refunds {
 		v, err := json.Marshal(r)
 		if err != nil {
 			return nil, err
 		}
-		h.rows.refunds = append(h.rows.refunds, []any{r.No, r.OrderNo, string(r.State), int64(r.Amount),
-			r.CreatedAt.UnixNano(), benchNS(r.SettledAt()), v})
+		h.rows.refunds = append(h.rows.refunds, refundRow(r, v))
 	}
 	return h.rows, nil
 }

@@ -107,6 +107,15 @@ func dayRecords(ctx context.Context, q querier, from, to time.Time, day string) 
 	return rec, nil
 }
 
+// closeColumns are the columns of a Z close's row, as closeRow gives them
+// (sqlInsertClose, and a copy's COPY).
+var closeColumns = []string{"day", "counter", "seq", "closed_ns", "rec"}
+
+// closeRow is z's row; rec is its JSON.
+func closeRow(z checkout.DayClose, rec []byte) []any {
+	return []any{z.Day, z.Counter, z.Seq, z.ClosedAt.UnixNano(), rec}
+}
+
 // CloseDay stores day's Z close. It locks the audit trail's head first:
 // every change that moves a figure (a sale paid, a refund settled) adds
 // an entry under that lock, so none commits between the records build
@@ -138,7 +147,7 @@ func (l *Ledger) CloseDay(ctx context.Context, from, to time.Time, day string, b
 		if err != nil {
 			return err
 		}
-		if _, err := w.Exec(w.ctx, sqlInsertClose, day, z.Counter, z.Seq, z.ClosedAt.UnixNano(), v); err != nil {
+		if _, err := w.Exec(w.ctx, sqlInsertClose, closeRow(z, v)...); err != nil {
 			if uniqueViolation(err) {
 				return fmt.Errorf("day %s: %w", ledger.CloseKey(day, z.Counter), checkout.ErrDayClosed)
 			}

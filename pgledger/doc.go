@@ -48,6 +48,14 @@
 //     Watch LISTENs on a connection of its own and delivers them, with a
 //     Reload after a reconnect.
 //
+// # A counter's file moved in
+//
+// Import (copy.go) takes a whole bbolt ledger (store.Export's
+// ledger.Snapshot) into an empty database in one transaction that locks
+// the ledger's tables first: the rows are the ones the changes write, the
+// audit trail keeps its numbers and hashes, and the figures read back
+// (ledger.Figures) must be the source's before it commits.
+//
 // # Schema
 //
 // Embedded numbered migrations (migrations/NNNN_name.sql), applied at Open

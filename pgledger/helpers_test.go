@@ -2,16 +2,14 @@ package pgledger
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"till/pgledger/pgtest"
 )
 
 // The tests run against a real server: TILL_TEST_PG_URL names it (a
@@ -28,42 +26,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// serverFromEnv reads TILL_TEST_PG_URL. Without it the tests skip, with
-// why; but in CI (CI set, as CI systems set it to true, and as the other
-// tests that need a tool read it) they fail instead, so that a CI run can
-// never pass without them.
-func serverFromEnv(getenv func(string) string) (serverURL, why string, fail bool) {
-	if u := getenv("TILL_TEST_PG_URL"); u != "" {
-		return u, "", false
-	}
-	why = "TILL_TEST_PG_URL is not set: the PostgreSQL ledger's tests need a server (`. .ci/postgres` starts one and sets it)"
-	if ci := getenv("CI"); ci != "" {
-		return "", why + "; CI=" + ci + ", so this is a failure, not a skip", true
-	}
-	return "", why, false
-}
+// testServer, freshDB, createDB and dropDB are pgtest's (the commands'
+// tests make databases the same way).
+var (
+	createDB = pgtest.CreateDB
+	dropDB   = pgtest.DropDB
+)
 
-// testServer is the server's URL, or skips (outside CI) or fails (in CI).
-func testServer(t testing.TB) string {
-	t.Helper()
-	u, why, fail := serverFromEnv(os.Getenv)
-	if fail {
-		t.Fatal(why)
-	}
-	if u == "" {
-		t.Skip(why)
-	}
-	return u
-}
-
-// freshDB creates an empty database for t on the test server and returns
-// its URL; it is dropped when t ends.
-func freshDB(t testing.TB) string {
-	t.Helper()
-	server, name, dbURL := createDB(t)
-	t.Cleanup(func() { dropDB(t, server, name) })
-	return dbURL
-}
+func testServer(t testing.TB) string { t.Helper(); return pgtest.Server(t) }
+func freshDB(t testing.TB) string    { t.Helper(); return pgtest.FreshDB(t) }
 
 // spares are the databases ledgerDB hands out, migrated and empty, by
 // URL to their name.
@@ -147,60 +118,6 @@ func dropSpares() {
 	}
 }
 
-// createDB creates an empty database on the test server and returns the
-// server's URL, the database's name and its URL. It is made with ICU's
-// en-US collation where the server has it (a shop's database is seldom
-// "C"), so that nothing the ledger orders by leans on the database's
-// collation.
-func createDB(t testing.TB) (server, name, dbURL string) {
-	t.Helper()
-	server = testServer(t)
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("TILL_TEST_PG_URL must be a postgres:// URL, not %q", server)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name = "till_test_" + hex.EncodeToString(b)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Fatalf("connecting to the test server: %v", err)
-	}
-	defer admin.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"); err != nil {
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE template0"); err != nil {
-			t.Fatalf("creating the test database: %v", err)
-		}
-	}
-	u.Path = "/" + name
-	return server, name, u.String()
-}
-
-// dropDB drops the database name on server; t (when not nil) is told
-// when it cannot.
-func dropDB(t testing.TB, server, name string) {
-	fail := func(err error) {
-		if t != nil {
-			t.Errorf("dropping the test database %s: %v", name, err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, server)
-	if err != nil {
-		fail(err)
-		return
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		fail(err)
-	}
-}
-
 // openLedger opens the ledger at dbURL and closes it when t ends.
 func openLedger(t testing.TB, dbURL string, opts ...Option) *Ledger {
 	t.Helper()
@@ -228,49 +145,7 @@ func exec(t testing.TB, dbURL, sql string, args ...any) {
 // count is the one number a query returns.
 func count(t testing.TB, dbURL, sql string, args ...any) int {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(t.Context(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
-func TestServerFromEnv(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		return func(k string) string {
-			for i := 0; i+1 < len(kv); i += 2 {
-				if kv[i] == k {
-					return kv[i+1]
-				}
-			}
-			return ""
-		}
-	}
-	for _, c := range []struct {
-		name       string
-		env        func(string) string
-		url        string
-		skip, fail bool
-	}{
-		{"set", env("TILL_TEST_PG_URL", "postgres://x/y"), "postgres://x/y", false, false},
-		{"set in CI", env("TILL_TEST_PG_URL", "postgres://x/y", "CI", "true"), "postgres://x/y", false, false},
-		{"unset: skip", env(), "", true, false},
-		{"unset in CI: fail", env("CI", "true"), "", false, true},
-		{"unset in CI=1: fail", env("CI", "1"), "", false, true},
-	} {
-		u, why, fail := serverFromEnv(c.env)
-		if u != c.url || fail != c.fail || (c.skip || c.fail) != (why != "") {
-			t.Errorf("%s: url %q, why %q, fail %v", c.name, u, why, fail)
-		}
-	}
-	if _, why, _ := serverFromEnv(env()); !strings.Contains(why, "TILL_TEST_PG_URL") || !strings.Contains(why, ".ci/postgres") {
-		t.Errorf("the skip message %q should say what to set and how", why)
-	}
+	return pgtest.Count(t, dbURL, sql, args...)
 }
 
 // connect is a connection to the database at dbURL, outside any ledger,

@@ -106,6 +106,15 @@ func (l *Ledger) OrdersCreated(ctx context.Context, from, to time.Time, limit in
 	return l.list(ctx, sqlOrderCreated, from.UnixNano(), to.UnixNano(), n)
 }
 
+// orderColumns are the columns of an order's row, as orderRow gives them
+// (sqlInsertOrder, and a copy's COPY).
+var orderColumns = []string{"no", "state", "amount_fen", "refunded_fen", "created_ns", "paid_ns", "follow_up", "rec"}
+
+// orderRow is o's row: the columns the indexes read, and rec, its JSON.
+func orderRow(o checkout.Order, rec []byte) []any {
+	return []any{o.No, string(o.State), int64(o.Amount), int64(o.Refunded), o.CreatedAt.UnixNano(), ns(o.PaidAt), o.NeedsFollowUp(), rec}
+}
+
 // putOrder saves o (a new one when old is nil, which must not exist yet)
 // with the columns the indexes read, and adds its audit entry. old is the
 // order as stored before this transaction.
@@ -115,8 +124,7 @@ func putOrder(w *wtx, old *checkout.Order, o checkout.Order) error {
 		return err
 	}
 	if old == nil {
-		tag, err := w.Exec(w.ctx, sqlInsertOrder, o.No, string(o.State), int64(o.Amount), int64(o.Refunded), o.CreatedAt.UnixNano(),
-			ns(o.PaidAt), o.NeedsFollowUp(), v)
+		tag, err := w.Exec(w.ctx, sqlInsertOrder, orderRow(o, v)...)
 		if err != nil {
 			return fmt.Errorf("order %s: %w", o.No, err)
 		}

@@ -122,6 +122,15 @@ func (l *Ledger) UpdateRefund(ctx context.Context, no string, fn func(*checkout.
 	return change(l, ctx, func(w *wtx) (checkout.Refund, error) { return ledger.UpdateRefund(w, no, fn, w.now) })
 }
 
+// refundColumns are the columns of a refund's row, as refundRow gives
+// them (sqlInsertRefund, and a copy's COPY).
+var refundColumns = []string{"no", "order_no", "state", "amount_fen", "created_ns", "settled_ns", "rec"}
+
+// refundRow is r's row: the columns the indexes read, and rec, its JSON.
+func refundRow(r checkout.Refund, rec []byte) []any {
+	return []any{r.No, r.OrderNo, string(r.State), int64(r.Amount), r.CreatedAt.UnixNano(), ns(r.SettledAt()), rec}
+}
+
 // putRefund saves r (a new one when old is nil) with the columns the
 // indexes read and, when it is new or settled, adds its audit entry.
 func putRefund(w *wtx, old *checkout.Refund, r checkout.Refund) error {
@@ -130,8 +139,7 @@ func putRefund(w *wtx, old *checkout.Refund, r checkout.Refund) error {
 		return err
 	}
 	if old == nil {
-		tag, err := w.Exec(w.ctx, sqlInsertRefund, r.No, r.OrderNo, string(r.State), int64(r.Amount),
-			r.CreatedAt.UnixNano(), ns(r.SettledAt()), v)
+		tag, err := w.Exec(w.ctx, sqlInsertRefund, refundRow(r, v)...)
 		if err != nil {
 			return fmt.Errorf("refund %s: %w", r.No, err)
 		}

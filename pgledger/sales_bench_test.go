@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"till/checkout"
+	"till/pgledger/pgtest"
 	"till/providers/fake"
 	"till/store"
 )
@@ -60,23 +61,7 @@ import (
 // does, for benchmarks too.
 func benchServer(tb testing.TB) string {
 	tb.Helper()
-	u, why, fail := serverFromEnv(os.Getenv)
-	if fail {
-		tb.Fatal(why)
-	}
-	if u == "" {
-		tb.Skip(why)
-	}
-	return u
-}
-
-// benchNS is t as an instant column holds it (ns in pgledger.go).
-func benchNS(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
+	return pgtest.Server(tb)
 }
 
 // benchDB creates an empty database for tb, dropped after it, and returns

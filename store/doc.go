@@ -54,6 +54,9 @@
 // check due or a late payment nobody has acknowledged, so a settling pass
 // reads a handful of keys, not the whole history.
 //
+// Export (export.go) hands the whole ledger, as one read transaction
+// sees it, to a copy into another kind (pgledger.Import).
+//
 // # Versions
 //
 // meta/schema_version counts the migrations applied (see migrations in
