@@ -178,7 +178,7 @@ func writeReportText(out io.Writer, s *services, r checkout.DayReport) {
 	if len(r.CounterCloses) > 0 {
 		var cs []string
 		for _, c := range r.CounterCloses {
-			cs = append(cs, p.T("cli.report.counter_closed", catalog.V{"Counter": c.Counter, "Seq": c.Seq, "At": p.Clock(c.ClosedAt.In(loc))}))
+			cs = append(cs, p.T("cli.report.counter_closed", catalog.V{"Counter": c.Counter, "Seq": c.Seq, "At": c.ClosedAt.In(loc).Format("2006-01-02 15:04")}))
 		}
 		fmt.Fprintln(out, p.T("cli.report.counters_closed", catalog.V{"Closes": strings.Join(cs, ", ")}))
 	}

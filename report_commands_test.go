@@ -6,7 +6,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"till/catalog"
 	"till/checkout"
 )
 
@@ -228,4 +230,23 @@ func TestCloseDayForOneCounter(t *testing.T) {
 		t.Fatalf("the shop's close: %d %q %q", code, out, errOut)
 	}
 	d.Close()
+}
+
+// TestShopReportDatesACounterCloseOfAnotherDay: the shop's report names
+// each counter's close of the day with the day it was made on, as it
+// names the shop's own close: a counter may close a day the day after.
+func TestShopReportDatesACounterCloseOfAnotherDay(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &services{cfg: &Config{location: loc}, p: catalog.New(catalog.English)}
+	r := checkout.DayReport{Day: "2026-11-23", Timezone: "Asia/Shanghai", Currency: "CNY",
+		Figures:       checkout.Figures{ByProvider: map[checkout.Method]checkout.GroupFigures{}, ByHour: make([]checkout.HourFigures, 24)},
+		CounterCloses: []checkout.CounterZ{{Counter: "T2", Seq: 4, ClosedAt: time.Date(2026, 11, 25, 9, 15, 0, 0, loc), Operator: "ana"}}}
+	var out strings.Builder
+	writeReportText(&out, s, r)
+	if !strings.Contains(out.String(), "Counters closed on their own: T2 (Z 4 at 2026-11-25 09:15).") {
+		t.Fatalf("the counter's close of 2026-11-23, made on 2026-11-25:\n%s", out.String())
+	}
 }

@@ -34,15 +34,19 @@ type Ledger interface {
 	OrdersCreated(ctx context.Context, from, to time.Time, limit int) ([]Order, error)
 
 	// DayRecords reads, in one transaction, what the figures of [from, to)
-	// are computed from (see DayRecords), and the Z close of day when day
-	// is not "": key ranges of the day and the small open indexes, never
-	// the whole history.
+	// are computed from (see DayRecords), and the Z closes of day when
+	// day is not "" (the shop's in Close, each counter's in
+	// CounterCloses): key ranges of the day and the small open indexes,
+	// never the whole history.
 	DayRecords(ctx context.Context, from, to time.Time, day string) (DayRecords, error)
 	// CloseDay stores day's Z close in one write transaction: it reads the
 	// records as DayRecords does, has build freeze them (build may refuse
 	// with an error, which writes nothing), numbers the close after the
-	// last one, stamps ClosedAt, and appends its audit entry. A day
-	// already closed is handed to build in DayRecords.Close.
+	// last one in the ledger's one series, stamps ClosedAt, and appends
+	// its audit entry. The close is the shop's, or the one counter's that
+	// DayClose.Counter names; each is made once (a second is refused with
+	// ErrDayClosed), and those already made are handed to build in
+	// DayRecords.Close and CounterCloses.
 	CloseDay(ctx context.Context, from, to time.Time, day string, build func(DayRecords) (DayClose, error)) (DayClose, error)
 
 	// CreateRefund records a refund (requested, or succeeded when the

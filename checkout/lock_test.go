@@ -286,3 +286,37 @@ func TestCloseOneCounter(t *testing.T) {
 		t.Fatalf("T1's close: %+v %v", z1, err)
 	}
 }
+
+// TestCounterIdleDespiteAnOldOpenSale: a sale a counter left open on an
+// earlier day, which can no longer land on the day being closed, is not
+// something that counter recorded that day: its close of the day is
+// refused as idle, and it is not named among the day's counters; a
+// counter with a sale that may still land on the day is not idle.
+func TestCounterIdleDespiteAnOldOpenSale(t *testing.T) {
+	r := newRig(t)
+	cfg := r.eng.Config()
+	cfg.Terminal = "T3"
+	t3 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	ctx := context.Background()
+	if _, err := t3.Start(ctx, checkout.MethodWeChat, 900, ""); err != nil { // awaiting, the provider never asked again
+		t.Fatal(err)
+	}
+	sold := r.start(t, checkout.MethodWeChat, 500)
+	r.clock.Advance(24 * time.Hour)
+	if err := r.wx.Pay(sold.No); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := r.eng.Poll(ctx, sold.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("T1's sale, paid the next day: %+v %v", o, err)
+	}
+	r.clock.Advance(24 * time.Hour)
+	next := start.Add(24 * time.Hour)
+	var ce *checkout.CloseError
+	if z, err := r.eng.CloseCounter(ctx, next, "T3", true); !errors.As(err, &ce) || ce.Code != checkout.CloseIdle ||
+		!slices.Equal(ce.Counters, []string{"T1"}) {
+		t.Fatalf("T3, idle on the next day but for its old open sale: %+v %#v", z, err)
+	}
+	if _, err := r.eng.CloseCounter(ctx, start, "T3", false); !errors.As(err, &ce) || ce.Code != checkout.CloseUnsettled {
+		t.Fatalf("T3 on the day of its open sale: %v", err)
+	}
+}

@@ -257,11 +257,13 @@ type tallied struct {
 	sales     []string
 	refunds   []string
 	disputed  []string
+	// terminals are those of every order and refund counted or listed.
+	terminals map[string]bool
 }
 
 // tally computes the figures of rec in loc.
 func tally(rec DayRecords, loc *time.Location) tallied {
-	t := tallied{figures: newFigures()}
+	t := tallied{figures: newFigures(), terminals: map[string]bool{}}
 	for _, o := range rec.Paid {
 		if o.PaidAt.Before(rec.From) || !o.PaidAt.Before(rec.To) {
 			continue
@@ -270,7 +272,9 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 		case o.State == StateDisputed:
 			t.anomalies.Disputed = append(t.anomalies.Disputed, o)
 			t.disputed = append(t.disputed, o.No)
+			t.terminals[o.Terminal] = true
 		case o.State.WasPaid():
+			t.terminals[o.Terminal] = true
 			t.figures.sale(o, loc)
 			t.sales = append(t.sales, o.No)
 			if o.Late {
@@ -284,6 +288,7 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 			if r.SucceededAt.Before(rec.From) || !r.SucceededAt.Before(rec.To) {
 				continue
 			}
+			t.terminals[r.Terminal] = true
 			if o, ok := rec.Orders[r.OrderNo]; ok && o.State == StateDisputed {
 				t.anomalies.DisputedRefunds = append(t.anomalies.DisputedRefunds, r)
 				continue
@@ -294,6 +299,7 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 			if r.FailedAt.Before(rec.From) || !r.FailedAt.Before(rec.To) {
 				continue
 			}
+			t.terminals[r.Terminal] = true
 			t.anomalies.FailedRefunds = append(t.anomalies.FailedRefunds, r)
 		}
 	}
@@ -314,6 +320,12 @@ func tally(rec DayRecords, loc *time.Location) tallied {
 		}
 	}
 	t.unsettled.Count = len(t.unsettled.Orders) + len(t.unsettled.Refunds)
+	for _, o := range t.unsettled.Orders {
+		t.terminals[o.Terminal] = true
+	}
+	for _, r := range t.unsettled.Refunds {
+		t.terminals[r.Terminal] = true
+	}
 	a := &t.anomalies
 	a.Count = len(a.Disputed) + len(a.LatePayments) + len(a.FailedRefunds) + len(a.DisputedRefunds)
 	return t
@@ -594,20 +606,13 @@ func (r DayRecords) ForTerminal(terminal string) DayRecords {
 	return r
 }
 
-// Counters lists, sorted, the terminals that rang up or refunded anything
-// in r: who a day close of one counter may be for.
+// Counters lists, sorted, the terminals with a record that counts in
+// r's figures or lists (a sale or refund of the range, an anomaly, or
+// something unsettled that may still land in it, as tally reads them):
+// who a day close of one counter may be for. A sale left open on an
+// earlier day that can no longer land in the range is not the range's.
 func (r DayRecords) Counters() []string {
-	seen := map[string]bool{}
-	for _, os := range [][]Order{r.Paid, r.Open, r.Rechecks} {
-		for _, o := range os {
-			seen[o.Terminal] = true
-		}
-	}
-	for _, rs := range [][]Refund{r.Settled, r.OpenRefunds} {
-		for _, x := range rs {
-			seen[x.Terminal] = true
-		}
-	}
+	seen := tally(r, time.UTC).terminals
 	delete(seen, "")
 	return slices.Sorted(maps.Keys(seen))
 }
@@ -684,6 +689,7 @@ func (e *Engine) CloseCounter(ctx context.Context, day time.Time, counter string
 	}
 	actor, _ := ActorFrom(ctx)
 	z, err := e.ledger.CloseDay(ctx, from, to, name, func(rec DayRecords) (DayClose, error) {
+		rec.LateMargin = e.cfg.LateCheckMargin
 		if counter != "" {
 			counters := rec.Counters()
 			if rec = rec.ForTerminal(counter); rec.Close == nil && !slices.Contains(counters, counter) {
@@ -700,7 +706,6 @@ func (e *Engine) CloseCounter(ctx context.Context, day time.Time, counter string
 			return DayClose{}, &CloseError{Code: CloseBefore, Day: name,
 				Reason: fmt.Sprintf("%s ended before the first sale in this ledger: there is nothing to close", name)}
 		}
-		rec.LateMargin = e.cfg.LateCheckMargin
 		t := tally(rec, e.cfg.Location)
 		if t.unsettled.Count > 0 && !anyway {
 			t.unsettled.Orders, t.unsettled.Refunds = sortedOrders(t.unsettled.Orders), sortedRefunds(t.unsettled.Refunds)

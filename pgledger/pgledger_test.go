@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,6 +82,46 @@ func TestMigrationsApplyOnce(t *testing.T) {
 		if n := count(t, db, `SELECT count(*) FROM `+table); n != 1 {
 			t.Errorf("%s holds %d rows, want 1", table, n)
 		}
+	}
+}
+
+// TestCounterClosesMigrationKeepsTheShopsCloses: a database of schema 3
+// holding closes (migration 0004 adds the counter to day_closes' key)
+// reads them as the shop's after the migration: the day stays closed to
+// the shop, a counter's close of it is still to make, and it takes the
+// next number of the one series.
+func TestCounterClosesMigrationKeepsTheShopsCloses(t *testing.T) {
+	db := freshDB(t)
+	ms, err := migrations()
+	if err != nil || len(ms) < 4 || ms[3].name != "counter_closes" {
+		t.Fatalf("migrations: %d %v", len(ms), err)
+	}
+	exec(t, db, sqlMigrations)
+	for _, m := range ms[:3] {
+		exec(t, db, m.sql)
+		exec(t, db, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+	}
+	exec(t, db, `INSERT INTO day_closes (day, seq, closed_ns, rec) VALUES ('2024-03-10', 1, 1, $1)`,
+		`{"seq":1,"day":"2024-03-10","timezone":"UTC","terminal":"T1","operator":"ana","figures":{"sales":{"count":1,"amount_fen":1230},"net_fen":1230}}`)
+	l := openLedger(t, db)
+	ctx := t.Context()
+	d := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	rec, err := l.DayRecords(ctx, d, d.AddDate(0, 0, 1), "2024-03-10")
+	if err != nil || rec.Close == nil || rec.Close.Seq != 1 || rec.Close.Figures.NetFen != 1230 || len(rec.CounterCloses) != 0 {
+		t.Fatalf("the schema 3 close read back: %+v %+v %v", rec.Close, rec.CounterCloses, err)
+	}
+	closeAs := func(counter string) (checkout.DayClose, error) {
+		return l.CloseDay(ctx, d, d.AddDate(0, 0, 1), "2024-03-10", func(rec checkout.DayRecords) (checkout.DayClose, error) {
+			z := checkout.NewDayClose(rec.ForTerminal(counter), time.UTC, "", checkout.Actor{})
+			z.Counter = counter
+			return z, nil
+		})
+	}
+	if _, err := closeAs(""); !errors.Is(err, checkout.ErrDayClosed) {
+		t.Fatalf("the shop's day closed again: %v", err)
+	}
+	if z, err := closeAs("T1"); err != nil || z.Seq != 2 || z.Counter != "T1" {
+		t.Fatalf("T1's close after the migration: %+v %v", z, err)
 	}
 }
 
