@@ -736,8 +736,12 @@ func (e *Engine) CloseCounter(ctx context.Context, day time.Time, counter string
 func (e *Engine) AfterClose(fn func(ctx context.Context, z DayClose)) { e.afterClose.Store(fn) }
 
 func closedError(z DayClose, loc *time.Location) *CloseError {
-	return &CloseError{Code: CloseAlready, Day: z.Day, Z: &z,
-		Reason: fmt.Sprintf("%s is already closed (Z %d at %s)", z.Day, z.Seq, z.ClosedAt.In(loc).Format(time.DateTime))}
+	what := z.Day
+	if z.Counter != "" {
+		what = fmt.Sprintf("%s of counter %s", z.Day, z.Counter)
+	}
+	return &CloseError{Code: CloseAlready, Day: z.Day, Z: &z, Counter: z.Counter,
+		Reason: fmt.Sprintf("%s is already closed (Z %d at %s)", what, z.Seq, z.ClosedAt.In(loc).Format(time.DateTime))}
 }
 
 func sortedOrders(os []Order) []Order {

@@ -172,15 +172,17 @@ func changesCmd(ctx context.Context, e *checkout.Engine, ch <-chan checkout.Ledg
 				break more
 			}
 		}
+		// One deadline for the batch's reads: a ledger that hangs holds
+		// the batch (and its reload) for one call's time, not 64.
+		rc, cancel := withDeadline(ctx)
+		defer cancel()
 		seen := map[string]bool{}
 		for _, c := range msg.changes {
 			if c.Order == "" || seen[c.Order] {
 				continue
 			}
 			seen[c.Order] = true
-			rc, cancel := withDeadline(ctx)
 			o, err := e.Order(rc, c.Order)
-			cancel()
 			if err == nil {
 				msg.orders = append(msg.orders, o)
 			}

@@ -112,3 +112,44 @@ func TestChangesComeInBatches(t *testing.T) {
 		t.Fatalf("after the announcements ended: %#v, want nil", got)
 	}
 }
+
+// deadlineLedger records the deadline of each Order read.
+type deadlineLedger struct {
+	checkout.Ledger
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (l *deadlineLedger) Order(ctx context.Context, no string) (checkout.Order, error) {
+	d, _ := ctx.Deadline()
+	l.mu.Lock()
+	l.deadlines = append(l.deadlines, d)
+	l.mu.Unlock()
+	return l.Ledger.Order(ctx, no)
+}
+
+// TestABatchsReadsShareOneDeadline: a ledger that hangs holds a batch of
+// changes for one call's time, not one for each order in it.
+func TestABatchsReadsShareOneDeadline(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	l := &deadlineLedger{Ledger: r.faulty}
+	e := checkout.NewEngine(l, []checkout.Provider{r.wx, r.ali}, r.engine.Config(), r.clock, nil)
+	changes := make(chan checkout.LedgerChange, 8)
+	for _, amount := range []checkout.Money{100, 200, 300} {
+		o, err := e.Start(ctx, checkout.MethodWeChat, amount, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes <- checkout.LedgerChange{Order: o.No}
+	}
+	l.mu.Lock()
+	l.deadlines = nil
+	l.mu.Unlock()
+	if msg, ok := changesCmd(ctx, e, changes)().(changedMsg); !ok || len(msg.orders) != 3 {
+		t.Fatalf("the batch: %+v", msg)
+	}
+	if len(l.deadlines) != 3 || l.deadlines[0].IsZero() || !l.deadlines[1].Equal(l.deadlines[0]) || !l.deadlines[2].Equal(l.deadlines[0]) {
+		t.Fatalf("the reads' deadlines: %v, want one for all three", l.deadlines)
+	}
+}
