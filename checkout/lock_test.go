@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -263,7 +264,8 @@ func TestCloseOneCounter(t *testing.T) {
 		!slices.Equal(z.Sales, []string{o2.No}) {
 		t.Fatalf("T2's close: %+v %v", z, err)
 	}
-	if _, err := r.eng.CloseCounter(ctx, start, "T2", false); !errors.As(err, &ce) || ce.Code != checkout.CloseAlready || ce.Z.Seq != 1 {
+	if _, err := r.eng.CloseCounter(ctx, start, "T2", false); !errors.As(err, &ce) || ce.Code != checkout.CloseAlready || ce.Z.Seq != 1 ||
+		ce.Counter != "T2" || !strings.Contains(err.Error(), "of counter T2 is already closed") {
 		t.Fatalf("T2 closed twice: %v", err)
 	}
 	shop, err := r.eng.Report(ctx, start)
