@@ -160,30 +160,39 @@ func TestAnotherDesksSaleIsSettledOnlyAfterItsHeartbeatStops(t *testing.T) {
 	}
 }
 
+// counter is another desk on r's ledger and providers, as terminal.
+func (r *rig) counter(terminal string) *checkout.Engine {
+	cfg := r.eng.Config()
+	cfg.Terminal = terminal
+	return checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+}
+
+// paidAt rings up a WeChat Pay sale at desk e and has it paid.
+func (r *rig) paidAt(t *testing.T, e *checkout.Engine, amount checkout.Money) checkout.Order {
+	t.Helper()
+	ctx := context.Background()
+	o, err := e.Start(ctx, checkout.MethodWeChat, amount, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.wx.Pay(o.No); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = e.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
+		t.Fatalf("sale at %s: %+v %v", e.Config().Terminal, o, err)
+	}
+	return o
+}
+
 // The shop's report covers every counter; one counter's (ReportFor) has
 // the sales it rang up and the refunds it made, whichever counter sold
 // them.
 func TestReportForOneCounter(t *testing.T) {
 	r := newRig(t)
-	cfg := r.eng.Config()
-	cfg.Terminal = "T2"
-	t2 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	t2 := r.counter("T2")
 	ctx := context.Background()
-	sell := func(e *checkout.Engine, amount checkout.Money) checkout.Order {
-		o, err := e.Start(ctx, checkout.MethodWeChat, amount, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.wx.Pay(o.No); err != nil {
-			t.Fatal(err)
-		}
-		if o, err = e.Poll(ctx, o.No); err != nil || o.State != checkout.StatePaid {
-			t.Fatalf("sale: %+v %v", o, err)
-		}
-		return o
-	}
-	first := sell(r.eng, 500)
-	sell(t2, 700)
+	first := r.paidAt(t, r.eng, 500)
+	r.paidAt(t, t2, 700)
 	ref, _, err := t2.Refund(ctx, first.No, 200, "wrong item")
 	if err != nil {
 		t.Fatal(err)
@@ -226,28 +235,11 @@ func TestReportForOneCounter(t *testing.T) {
 // refused, naming those that did; the counter's report shows its close.
 func TestCloseOneCounter(t *testing.T) {
 	r := newRig(t)
-	cfg := r.eng.Config()
-	cfg.Terminal = "T2"
-	t2 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	t2 := r.counter("T2")
 	ctx := context.Background()
-	sold := r.start(t, checkout.MethodWeChat, 500)
-	if err := r.wx.Pay(sold.No); err != nil {
-		t.Fatal(err)
-	}
-	if o, err := r.eng.Poll(ctx, sold.No); err != nil || o.State != checkout.StatePaid {
-		t.Fatalf("T1's sale: %+v %v", o, err)
-	}
+	r.paidAt(t, r.eng, 500)
 	// T2 sells 7.00 and T1 leaves a sale awaiting its customer.
-	o2, err := t2.Start(ctx, checkout.MethodWeChat, 700, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.wx.Pay(o2.No); err != nil {
-		t.Fatal(err)
-	}
-	if o, err := t2.Poll(ctx, o2.No); err != nil || o.State != checkout.StatePaid {
-		t.Fatalf("T2's sale: %+v %v", o, err)
-	}
+	o2 := r.paidAt(t, t2, 700)
 	waiting := r.start(t, checkout.MethodWeChat, 300)
 
 	var ce *checkout.CloseError
@@ -296,9 +288,7 @@ func TestCloseOneCounter(t *testing.T) {
 // counter with a sale that may still land on the day is not idle.
 func TestCounterIdleDespiteAnOldOpenSale(t *testing.T) {
 	r := newRig(t)
-	cfg := r.eng.Config()
-	cfg.Terminal = "T3"
-	t3 := checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	t3 := r.counter("T3")
 	ctx := context.Background()
 	if _, err := t3.Start(ctx, checkout.MethodWeChat, 900, ""); err != nil { // awaiting, the provider never asked again
 		t.Fatal(err)
