@@ -43,8 +43,9 @@ func (c ledgerCopyCmd) Run(cli *CLI, out io.Writer, errOut errWriter) error {
 		return usageError{errors.New(p.T("cli.ledger.copy.bad_url"))}
 	}
 	path := paths.ledgerPath(cfg.Sandbox())
-	if _, err := os.Stat(path); err != nil {
-		// store.Open would make an empty ledger there: nothing to copy.
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		// store.Open would make an empty ledger there (in an empty file
+		// too, writing it): nothing to copy.
 		return usageError{errors.New(p.T("cli.ledger.copy.no_file", catalog.V{"Path": path}))}
 	}
 	st, err := openLedger(path, errOut, p, "till ledger copy")

@@ -94,7 +94,8 @@ func TestLedgerCopyCommand(t *testing.T) {
 }
 
 // TestLedgerCopyRefusesBeforeTheDatabase: a --to that is no PostgreSQL
-// URL (exit 2), no file to copy (exit 2, and none made), a file whose
+// URL (exit 2), no file to copy (exit 2, and none made; an empty file
+// left empty), a file whose
 // audit trail is broken (said before the database is even tried), and a
 // database that cannot be reached (its password never repeated).
 func TestLedgerCopyRefusesBeforeTheDatabase(t *testing.T) {
@@ -113,6 +114,16 @@ func TestLedgerCopyRefusesBeforeTheDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatalf("the refused copy made %s: %v", missing, err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.db") // bbolt would make a ledger in it
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := till(t, "--db", empty, "ledger", "copy", "--to", unreachable); code != exitUsage || !strings.Contains(errOut, "no ledger at "+empty) {
+		t.Fatalf("an empty file: %d %q", code, errOut)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Fatalf("the refused copy wrote %s: %v", empty, err)
 	}
 
 	t.Setenv("TILL_MANAGER_PIN_NEW", "4826")

@@ -111,8 +111,14 @@ func (e *BrokenTrailError) Error() string {
 }
 
 // sqlLockLedger keeps every other writer out of the tables a change
-// writes until the copy commits; reads go on.
-const sqlLockLedger = `LOCK TABLE orders, refunds, audit, audit_head, day_closes, meta, manager_pin, operators IN EXCLUSIVE MODE`
+// writes until the copy commits; reads go on. The tables are locked in
+// the order a change takes them: the rows it writes (an order, its
+// refunds, the PIN, an operator, the mode stamp), then the chain's head
+// (CloseDay takes it first), then the trail and the closes, written
+// under the head. A desk mid-change when the copy starts so finishes,
+// and the copy waits for it; in another order the two would deadlock
+// and the server would abort one.
+const sqlLockLedger = `LOCK TABLE orders, refunds, manager_pin, operators, meta, audit_head, audit, day_closes IN EXCLUSIVE MODE`
 
 // copyRecords COPYs src's records, orders before the refunds that refer
 // to them. The rows are the ones the changes write (orderRow, …), so

@@ -585,3 +585,71 @@ func (s *droppingSnapshot) Orders() iter.Seq2[checkout.Order, error] {
 		}
 	}
 }
+
+// A desk's change takes the chain's head after the rows it writes
+// (an order, a refund, the PIN, an operator, the mode) and before the
+// trail and the closes (CloseDay takes the head first). The copy locks
+// the tables in that order too, so a desk mid-change on the ledger when
+// the copy starts finishes first and the copy then finds the ledger in
+// use, rather than the two deadlocking and the server aborting one.
+func TestImportWaitsForADeskMidChange(t *testing.T) {
+	st, _ := counterHistory(t)
+	ctx := t.Context()
+	for name, change := range map[string]func(desk *Ledger, during func()) error{
+		"a Z close": func(desk *Ledger, during func()) error {
+			day, from, to := copyDayBounds()
+			_, err := desk.CloseDay(ctx, from, to, day, func(rec checkout.DayRecords) (checkout.DayClose, error) {
+				during() // the head is locked: the copy starts now
+				return checkout.NewDayClose(rec, shanghai(), day, checkout.Actor{Terminal: "T2"}), nil
+			})
+			return err
+		},
+		"a wrong PIN": func(desk *Ledger, during func()) error {
+			_, err := desk.UpdatePIN(ctx, func(s *checkout.PINState) (checkout.AuditEntry, error) {
+				during() // the PIN's row is locked: the copy starts now
+				s.Failures++
+				return checkout.AuditEntry{Kind: checkout.AuditPINFailed}, nil
+			})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := ledgerDB(t)
+			l, desk, watch := openLedger(t, db), openLedger(t, db), openLedger(t, db)
+			copied := make(chan error, 1)
+			started := false
+			err := change(desk, func() {
+				if started {
+					return // a retry
+				}
+				started = true
+				go func() {
+					_, _, err := importInto(t, l, st, nil)
+					copied <- err
+				}()
+				// Until the copy waits for a lock the desk holds.
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) {
+					var waiting int
+					if err := watch.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE NOT granted`).Scan(&waiting); err != nil {
+						t.Error(err)
+						return
+					}
+					if waiting > 0 {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				t.Error("the copy never waited for the desk")
+			})
+			if err != nil {
+				t.Fatalf("the desk's change: %v", err)
+			}
+			err = <-copied
+			var ne *NotEmptyError
+			if !errors.As(err, &ne) || ne.Holds.Audit != 1 {
+				t.Fatalf("the copy after the desk's change: %v", err)
+			}
+		})
+	}
+}
