@@ -75,6 +75,11 @@ func (l *Ledger) Import(ctx context.Context, src ledger.Snapshot) (source, copie
 		if !source.Equal(copied) {
 			return &MismatchError{Name: l.name, Source: source, Copied: copied}
 		}
+		// A desk already watching this ledger reads everything again at
+		// the commit (a payload that is no announcement asks a reload).
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, 'copied')`, Channel); err != nil {
+			return fmt.Errorf("announcing the copy: %w", err)
+		}
 		return nil
 	})
 	return source, copied, err

@@ -195,11 +195,21 @@ func importCtx(ctx context.Context, l *Ledger, st *store.Store, wrap func(ledger
 // next entry links to the copied head.
 func TestImportCarriesTheWholeLedger(t *testing.T) {
 	st, _ := counterHistory(t)
-	l := openLedger(t, ledgerDB(t))
+	db := ledgerDB(t)
+	l := openLedger(t, db)
 	ctx := t.Context()
+	// A desk already on the database is told to read it all again.
+	desk := openLedger(t, db)
+	listening := make(chan uint32, 1)
+	desk.onListen = func(pid uint32) { listening <- pid }
+	changes := desk.Watch(ctx)
+	<-listening
 	source, copied, err := importInto(t, l, st, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c := next(t, changes, "the copy's commit"); !c.Reload {
+		t.Fatalf("a desk on the ledger heard %+v of the copy, want a Reload", c)
 	}
 	if !source.Equal(copied) || !source.Chain.OK() || source.Audit == 0 || source.Closes != 2 || source.Operators != 2 ||
 		source.Orders[checkout.StatePartiallyRefunded] != (ledger.Tally{Count: 1, Amount: 5000}) ||
