@@ -34,6 +34,17 @@ func (r *rig) sale(t *testing.T, keys, want string) (*teatest.TestModel, checkou
 	return tm, r.openOrder(t)
 }
 
+// withoutPolls makes r's desk poll only once an hour: a test that pays a
+// sale and then presses Esc wants Esc's final query to be the first to
+// see the payment, not a poll that a loaded machine lets in between.
+func (r *rig) withoutPolls() *rig {
+	cfg := r.engine.Config()
+	cfg.PollInterval = time.Hour
+	r.engine = checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, cfg, r.clock, nil)
+	r.model = New(Options{Engine: r.engine, Renderer: asciiRenderer(), Sandbox: true, Terminal: "T1"})
+	return r
+}
+
 // sendCloseRetries walks the waiting screen through its close retries
 // (their timers are sent here rather than waited for), up to the problem
 // screen.
@@ -105,7 +116,7 @@ func TestPaidButNotSavedIsShownAndRetried(t *testing.T) {
 // customer has paid and the ledger could not record it, and offers a
 // retry that records it once the disk works. Nothing is closed.
 func TestEscWhileThePaidWriteFailsNeverSticks(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t).withoutPolls()
 	tm, o := r.sale(t, "4w", "Scan to pay")
 	r.faulty.Fail(failPaidWrites)
 	r.wx.Pay(o.No)
@@ -126,7 +137,7 @@ func TestEscWhileThePaidWriteFailsNeverSticks(t *testing.T) {
 // out. The desk asks again a few times, then shows the problem screen;
 // no close is ever sent, and the sale stays open for recovery.
 func TestFinalQueryFailureAtEscClosesNothing(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t).withoutPolls()
 	var down atomic.Bool // the hook is read by the desk's goroutines
 	r.ali.OnQuery = func(context.Context, string) error {
 		if down.Load() {

@@ -58,10 +58,15 @@ func newRig(t testing.TB) *rig {
 	r.engine = checkout.NewEngine(r.faulty, []checkout.Provider{r.wx, r.ali}, checkout.Config{
 		PollInterval: 20 * time.Millisecond, Timeout: 3 * time.Minute, Terminal: "T1", Location: loc,
 	}, r.clock, nil)
+	r.model = New(Options{Engine: r.engine, Renderer: asciiRenderer(), Sandbox: true, Terminal: "T1"})
+	return r
+}
+
+// asciiRenderer draws without colour, as the golden files hold it.
+func asciiRenderer() *lipgloss.Renderer {
 	rend := lipgloss.NewRenderer(io.Discard)
 	rend.SetColorProfile(termenv.Ascii)
-	r.model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1"})
-	return r
+	return rend
 }
 
 func (r *rig) run(t *testing.T) *teatest.TestModel {
