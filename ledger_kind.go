@@ -29,7 +29,7 @@ type deskLedger interface {
 var _ deskLedger = (*store.Store)(nil)
 
 // openFile opens the ledger's file (the path from --db or the mode's
-// default) and stamps it with the config's mode.
+// default).
 func (d *desk) openFile(p paths, command string) error {
 	d.dbPath = p.ledgerPath(d.cfg.Sandbox())
 	st, err := openLedger(d.dbPath, os.Stderr, catalog.New(d.cfg.lang), command)
@@ -38,15 +38,12 @@ func (d *desk) openFile(p paths, command string) error {
 	}
 	d.ledger = st
 	d.closers = append(d.closers, st)
-	return d.bind()
+	return nil
 }
 
-// bind stamps the ledger with the config's mode, or refuses a ledger of
-// the other mode with a message: sandbox sales never mix with takings.
-func (d *desk) bind() error { return bindMode(d.ledger, d.cfg) }
-
 // bindMode stamps l with cfg's mode, or refuses a ledger of the other
-// mode with a message in cfg's language.
+// mode with a message in cfg's language: sandbox sales never mix with
+// takings.
 func bindMode(l interface {
 	Bind(ctx context.Context, mode string) error
 }, cfg *Config) error {
@@ -84,8 +81,8 @@ func (d *desk) ledgerName() string {
 }
 
 // openShared opens the shop's shared ledger on PostgreSQL ([ledger] url,
-// --ledger) and stamps it with the config's mode.
-func (d *desk) openShared(command string) error {
+// --ledger).
+func (d *desk) openShared() error {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout)
 	defer cancel()
 	l, err := pgledger.Open(ctx, d.cfg.Ledger.URL, pgledger.WithHeartbeatTimeout(d.cfg.Ledger.HeartbeatTimeout))
@@ -94,7 +91,7 @@ func (d *desk) openShared(command string) error {
 	}
 	d.closers = append(d.closers, l)
 	d.ledger = l
-	return d.bind()
+	return nil
 }
 
 var _ deskLedger = (*pgledger.Ledger)(nil)

@@ -488,10 +488,14 @@ func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
 
 	// The ledger first: a second desk is told the ledger is in use.
 	if cfg.shared() {
-		if err := d.openShared(command); err != nil {
-			return nil, err
-		}
-	} else if err := d.openFile(p, command); err != nil {
+		err = d.openShared()
+	} else {
+		err = d.openFile(p, command)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := bindMode(d.ledger, cfg); err != nil {
 		return nil, err
 	}
 
