@@ -138,12 +138,8 @@ var envKeys = []string{"TILL_MANAGER_PIN", "TILL_MANAGER_PIN_NEW", "TILL_OPERATO
 // onLedger runs cmd: through the holder's control socket when one holds
 // the ledger, else on the ledger opened here.
 func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) error {
-	p := resolvePaths(cli)
-	cfg, err := loadConfig(p.config, p.configNamed)
+	p, cfg, err := cliConfig(cli)
 	if err != nil {
-		return err
-	}
-	if err := cfg.applyOverrides(cli); err != nil {
 		return err
 	}
 	pr := catalog.New(catalog.FromEnv(os.Getenv))
@@ -167,7 +163,7 @@ func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) erro
 	}
 	if cfg.shared() {
 		// A shared ledger has no holder: every process opens it.
-		return runHere(cli, env, errOut, out, cmd)
+		return runHere(p, cfg, env, errOut, out, cmd)
 	}
 	dbPath := p.ledgerPath(cfg.Sandbox())
 	sock, err := control.SocketPath(dbPath)
@@ -191,12 +187,13 @@ func onLedger(cli *CLI, out io.Writer, errOut errWriter, cmd ledgerCommand) erro
 		return err
 	}
 	// Nobody holds the ledger: open it here.
-	return runHere(cli, env, errOut, out, cmd)
+	return runHere(p, cfg, env, errOut, out, cmd)
 }
 
-// runHere runs cmd on the ledger opened by this process.
-func runHere(cli *CLI, env map[string]string, errOut errWriter, out io.Writer, cmd ledgerCommand) error {
-	d, err := openDesk(cli)
+// runHere runs cmd on the ledger opened by this process, with the config
+// onLedger loaded.
+func runHere(p paths, cfg *Config, env map[string]string, errOut errWriter, out io.Writer, cmd ledgerCommand) error {
+	d, err := openDeskOn(p, cfg, "")
 	if err != nil {
 		return err
 	}

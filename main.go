@@ -459,15 +459,29 @@ func openDesk(cli *CLI) (*desk, error) { return openDeskAs(cli, "") }
 // openDeskAs is openDesk naming this process command in the ledger's
 // owner file ("till serve"), so that another desk is told who holds it;
 // "" is the command line's words ("till", "till orders").
-func openDeskAs(cli *CLI, command string) (_ *desk, err error) {
-	p := resolvePaths(cli)
-	cfg, err := loadConfig(p.config, p.configNamed)
+func openDeskAs(cli *CLI, command string) (*desk, error) {
+	p, cfg, err := cliConfig(cli)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.applyOverrides(cli); err != nil {
-		return nil, err
+	return openDeskOn(p, cfg, command)
+}
+
+// cliConfig loads the config the command line names (--config, or the
+// default) and puts --ledger and --terminal over it; p is where it looked.
+func cliConfig(cli *CLI) (p paths, cfg *Config, err error) {
+	p = resolvePaths(cli)
+	if cfg, err = loadConfig(p.config, p.configNamed); err != nil {
+		return p, nil, err
 	}
+	if err := cfg.applyOverrides(cli); err != nil {
+		return p, nil, err
+	}
+	return p, cfg, nil
+}
+
+// openDeskOn is openDeskAs on a config already loaded (cliConfig).
+func openDeskOn(p paths, cfg *Config, command string) (_ *desk, err error) {
 	if cfg.emulated() && cfg.shared() {
 		// Each desk's own emulators would know only its own trades: a
 		// shop tries a shared ledger on one `till sandbox`.
