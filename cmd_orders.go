@@ -122,6 +122,15 @@ func stateName(p *catalog.Printer, st checkout.State) string {
 	return string(st)
 }
 
+// refundStateName names a refund's state, or gives its word when the
+// catalogue has none.
+func refundStateName(p *catalog.Printer, st checkout.RefundState) string {
+	if k, ok := refundStateKeys[st]; ok {
+		return p.T(k)
+	}
+	return string(st)
+}
+
 // orderState names an order's state for the command line.
 func orderState(p *catalog.Printer, o checkout.Order) string {
 	s := stateName(p, o.State)

@@ -88,9 +88,7 @@ var diffKeys = map[reconcile.Kind]string{
 func diffLine(p *catalog.Printer, d reconcile.Difference) string {
 	state := d.LedgerState
 	if d.RefundNo != "" {
-		if k, ok := refundStateKeys[checkout.RefundState(state)]; ok {
-			state = p.T(k)
-		}
+		state = refundStateName(p, checkout.RefundState(state))
 	} else if state != "" {
 		state = stateName(p, checkout.State(state))
 	}

@@ -41,11 +41,7 @@ func writeFigures(out io.Writer, p *catalog.Printer, cfg *Config, a, b ledger.Fi
 	}
 	add("cli.ledger.copy.row.refunds", func(f ledger.Figures) string { return fmt.Sprint(total(f.Refunds)) })
 	for _, st := range inOrder(refundStateOrder, a.Refunds, b.Refunds) {
-		name := string(st)
-		if k, ok := refundStateKeys[st]; ok {
-			name = p.T(k)
-		}
-		rows = append(rows, figureRow{"  " + name, tally(p, a.Refunds[st]), tally(p, b.Refunds[st])})
+		rows = append(rows, figureRow{"  " + refundStateName(p, st), tally(p, a.Refunds[st]), tally(p, b.Refunds[st])})
 	}
 	add("cli.ledger.copy.row.audit", func(f ledger.Figures) string { return fmt.Sprint(f.Audit) })
 	add("cli.ledger.copy.row.head", func(f ledger.Figures) string { return headText(f.Head) })
