@@ -29,7 +29,7 @@ type ledgerGroup struct {
 // sale after the copy would be in the file and not in the shop's ledger);
 // the shared ledger gets all of it, checked, or nothing (pgledger.Import).
 type ledgerCopyCmd struct {
-	To string `required:"" placeholder:"URL" help:"The shared ledger to copy into: an empty PostgreSQL database (postgres://user@host/database)."`
+	To string `required:"" placeholder:"URL" help:"The shared ledger to copy into: an empty PostgreSQL database (postgres://user@host/database). --ledger and [ledger] url are not read here: the source is always the file."`
 }
 
 func (c ledgerCopyCmd) Run(cli *CLI, out io.Writer, errOut errWriter) error {
