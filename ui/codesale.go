@@ -187,7 +187,7 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 		// Cancelled while the charge or a poll was under way: send the
 		// cancel now.
 		var ask tea.Cmd
-		m, _, ask = m.ask()
+		m, ask = m.ask()
 		return m, false, tea.Batch(append(cmds, ask)...)
 	}
 	wait := checkout.CodePollInterval
@@ -202,14 +202,14 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 
 // ask asks the engine about the sale again (a poll, or the cancel's
 // reverse).
-func (m codeSaleModel) ask() (codeSaleModel, bool, tea.Cmd) {
+func (m codeSaleModel) ask() (codeSaleModel, tea.Cmd) {
 	if m.tag != 0 || m.order.No == "" {
-		return m, false, nil // one call at a time; the charge's answer comes first
+		return m, nil // one call at a time; the charge's answer comes first
 	}
 	m.tag = nextTag()
 	m.askedCancel = m.cancel
 	m.tickSeq++ // a timer set before this call is stale
-	return m, false, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
+	return m, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
 }
 
 // Update runs the screen's timers and the spinner; the answers come
@@ -220,6 +220,11 @@ func (m codeSaleModel) Update(msg tea.Msg) (codeSaleModel, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
+	case codeTickMsg:
+		if msg.no != m.order.No || msg.seq != m.tickSeq {
+			return m, nil
+		}
+		return m.ask()
 	case codeClockMsg:
 		if msg.no != m.order.No {
 			return m, nil
