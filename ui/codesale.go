@@ -74,10 +74,11 @@ func pollCodeCmd(ctx context.Context, e *checkout.Engine, no string, cancelled b
 type codePhase int
 
 const (
-	codePaying      codePhase = iota // the charge is under way
-	codeConfirming                   // the customer is asked to confirm on the phone
-	codeNoAnswer                     // the last answer was not clear: asking again
-	codePaidUnsaved                  // the provider said paid; the ledger has not recorded it yet
+	codePaying     codePhase = iota // the charge is under way
+	codeConfirming                  // the customer is asked to confirm on the phone
+	codeNoAnswer                    // the last answer was not clear: asking again
+	// (A "paid" the ledger has not recorded yet is codeSaleModel.unsaved,
+	// which outranks the phase until the sale ends.)
 )
 
 type codeSaleKeys struct {
@@ -126,9 +127,7 @@ func newCodeSale(d deps, c codeChargeMsg) codeSaleModel {
 
 func (m codeSaleModel) shortHelp() []key.Binding {
 	switch {
-	case m.unsaved != nil:
-		return []key.Binding{m.keys.Leave}
-	case m.leavable():
+	case m.unsaved != nil || m.leavable():
 		return []key.Binding{m.keys.Leave}
 	case m.cancel:
 		return nil // cancelled: the reverse is on its way
@@ -167,11 +166,9 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 	due := !m.deps.now().Before(checkout.ReverseDue(m.order, wasCancel))
 	m.reverseFailed = a.err != nil && due && m.order.State != ""
 	switch {
-	case checkout.KeptMoney(a.err) || m.unsaved != nil:
-		if m.unsaved == nil {
-			m.unsaved = a.err
-		}
-		m.phase = codePaidUnsaved
+	case m.unsaved != nil: // said once, it stays said
+	case checkout.KeptMoney(a.err):
+		m.unsaved = a.err
 	case a.err == nil && a.trade == checkout.TradeNotPaid:
 		m.phase = codeConfirming // the provider says the customer is asked
 	default:
