@@ -49,6 +49,12 @@ type (
 	codeClockMsg struct{ no string }
 )
 
+// codeClock redraws code sale no's countdown in a second (clockTick's
+// like for the code screen).
+func codeClock(no string) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} })
+}
+
 func chargeCodeCmd(ctx context.Context, e *checkout.Engine, c codeChargeMsg, tag int64) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := withDeadline(ctx)
@@ -178,7 +184,7 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 	var cmds []tea.Cmd
 	if first {
 		// One redraw a second for the countdown, for the sale's life.
-		cmds = append(cmds, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} }))
+		cmds = append(cmds, codeClock(no))
 	}
 	if m.cancel && !wasCancel && m.unsaved == nil {
 		// Cancelled while the charge or a poll was under way: send the
@@ -226,8 +232,7 @@ func (m codeSaleModel) Update(msg tea.Msg) (codeSaleModel, tea.Cmd) {
 		if msg.no != m.order.No {
 			return m, nil
 		}
-		no := msg.no
-		return m, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} })
+		return m, codeClock(msg.no)
 	}
 	return m, nil
 }
