@@ -5,14 +5,11 @@ package ui
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 
 	"till/checkout"
 	"till/providers/fake"
@@ -95,9 +92,7 @@ func (p notFoundSays) Query(ctx context.Context, no string) (checkout.TradeStatu
 func TestCodeSaleNoTradeIsNotWaitingWithTheAdaptersAnswer(t *testing.T) {
 	r := newRig(t)
 	r.engine = checkout.NewEngine(r.faulty, []checkout.Provider{notFoundSays{r.wx, "ORDER_NOT_EXIST"}, r.ali}, r.engine.Config(), r.clock, nil)
-	rend := lipgloss.NewRenderer(io.Discard)
-	rend.SetColorProfile(termenv.Ascii)
-	r.model = New(Options{Engine: r.engine, Renderer: rend, Sandbox: true, Terminal: "T1"})
+	r.model = New(Options{Engine: r.engine, Renderer: asciiRenderer(), Sandbox: true, Terminal: "T1"})
 	r.wx.OnPayCode = func(context.Context, checkout.CodePayRequest) error { return fake.ErrTimeout }
 	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)

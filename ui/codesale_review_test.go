@@ -58,12 +58,7 @@ func TestCodeSaleSurvivesALedgerReadFailure(t *testing.T) {
 // again" over a warning line, which sends the clerk to charge again.
 func TestCodeSalePaidButUnsavedSaysPaid(t *testing.T) {
 	r := newRig(t)
-	r.faulty.Fail(func(op fake.Op) error {
-		if op.Name == "advance" && op.To == checkout.StatePaid {
-			return fake.ErrDisk
-		}
-		return nil
-	})
+	r.faulty.Fail(failPaidWrites)
 	m := r.sell(t, r.desk(t), "9.90", scanAli)
 	view := m.View()
 	if m.Active() != "code" {
