@@ -256,7 +256,7 @@ func (e *Engine) WatchCode(ctx context.Context, no string, cancel bool) (Order, 
 		return o, "", err
 	}
 	var seen TradeState
-	o, err = e.settleCode(ctx, p, o, cancel, &seen)
+	o, err = e.settleCode(ctx, p, o, &seen)
 	return o, seen, err
 }
 
@@ -276,8 +276,10 @@ func ReverseDue(o Order, cancel bool) time.Time {
 
 // settleCode is PollCode's step, and recovery's for a code sale an
 // earlier run left open: recovery too waits for the deadline, since the
-// customer may still be typing the password.
-func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel bool, seen *TradeState) (Order, error) {
+// customer may still be typing the password. A sale the clerk cancelled
+// (codeCancelled, which WatchCode sets before it waits for the lock) is
+// reversed as soon as the provider allows.
+func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, seen *TradeState) (Order, error) {
 	st, qerr := p.Query(ctx, o.No)
 	if qerr == nil {
 		if seen != nil {
@@ -297,9 +299,7 @@ func (e *Engine) settleCode(ctx context.Context, p Provider, o Order, cancel boo
 		}
 		return o, qerr
 	}
-	if _, ok := e.codeCancelled.Load(o.No); ok {
-		cancel = true
-	}
+	_, cancel := e.codeCancelled.Load(o.No)
 	now := e.clock.Now()
 	if now.Before(ReverseDue(o, cancel)) {
 		return o, qerr // waiting for the customer (or the answer): poll again

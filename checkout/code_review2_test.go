@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"till/checkout"
-	"till/providers/fake"
 )
 
 // A code scanned right after a digit the clerk typed (a note "table 9",
@@ -54,12 +53,7 @@ func TestCodeMemoryIsForgottenWhenPaidAndRefunded(t *testing.T) {
 	})
 	t.Run("paid but unsaved, then found refunded", func(t *testing.T) {
 		r := newRig(t)
-		r.faulty.Fail(func(op fake.Op) error {
-			if op.Name == "advance" && op.To == checkout.StatePaid {
-				return fake.ErrDisk
-			}
-			return nil
-		})
+		r.faulty.Fail(failPaidWrites)
 		o, err := r.eng.ChargeCode(ctx, 990, wxCode, "")
 		var se *checkout.SaveError
 		if !errors.As(err, &se) || !o.State.Open() {

@@ -312,12 +312,7 @@ func TestCodeSaleCancelledByTheClerk(t *testing.T) {
 func TestCodeSalePaidButUnsavedIsNeverReversed(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	r.faulty.Fail(func(op fake.Op) error {
-		if op.Name == "advance" && op.To == checkout.StatePaid {
-			return fake.ErrDisk
-		}
-		return nil
-	})
+	r.faulty.Fail(failPaidWrites)
 	o, err := r.eng.ChargeCode(ctx, 990, wxCode, "")
 	var se *checkout.SaveError
 	if !errors.As(err, &se) || se.To != checkout.StatePaid || !o.State.Open() {

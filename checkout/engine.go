@@ -780,7 +780,7 @@ func (e *Engine) openOrder(ctx context.Context, no string) (Order, Provider, err
 func (e *Engine) settle(ctx context.Context, p Provider, o Order, reason string, failed bool) (Order, error) {
 	if o.Way == WayCode {
 		// A payment code is never closed: it is reversed at its deadline.
-		return e.settleCode(ctx, p, o, false, nil)
+		return e.settleCode(ctx, p, o, nil)
 	}
 	st, err := p.Query(ctx, o.No)
 	if err != nil {

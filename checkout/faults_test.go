@@ -334,6 +334,14 @@ func TestACodeLostWithTheDeskIsCheckedAgain(t *testing.T) {
 	}
 }
 
+// failPaidWrites makes every write of a payment fail.
+func failPaidWrites(op fake.Op) error {
+	if op.Name == "advance" && op.To == checkout.StatePaid {
+		return fake.ErrDisk
+	}
+	return nil
+}
+
 // TestPaidWriteFailsThenLands: the customer pays and the ledger cannot
 // record it. The poll answers with the order's number and a SaveError
 // that says so; the order stays open (so polling and recovery go on); a
@@ -343,12 +351,7 @@ func TestPaidWriteFailsThenLands(t *testing.T) {
 	r := newRig(t)
 	o := r.start(t, checkout.MethodWeChat, 1230)
 	r.wx.Pay(o.No)
-	r.faulty.Fail(func(op fake.Op) error {
-		if op.Name == "advance" && op.To == checkout.StatePaid {
-			return fake.ErrDisk
-		}
-		return nil
-	})
+	r.faulty.Fail(failPaidWrites)
 	got, err := r.eng.Poll(context.Background(), o.No)
 	var se *checkout.SaveError
 	if !errors.As(err, &se) || se.To != checkout.StatePaid || got.No != o.No || got.State != checkout.StateAwaiting {

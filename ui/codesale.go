@@ -49,6 +49,12 @@ type (
 	codeClockMsg struct{ no string }
 )
 
+// codeClock redraws code sale no's countdown in a second (clockTick's
+// like for the code screen).
+func codeClock(no string) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} })
+}
+
 func chargeCodeCmd(ctx context.Context, e *checkout.Engine, c codeChargeMsg, tag int64) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := withDeadline(ctx)
@@ -74,10 +80,11 @@ func pollCodeCmd(ctx context.Context, e *checkout.Engine, no string, cancelled b
 type codePhase int
 
 const (
-	codePaying      codePhase = iota // the charge is under way
-	codeConfirming                   // the customer is asked to confirm on the phone
-	codeNoAnswer                     // the last answer was not clear: asking again
-	codePaidUnsaved                  // the provider said paid; the ledger has not recorded it yet
+	codePaying     codePhase = iota // the charge is under way
+	codeConfirming                  // the customer is asked to confirm on the phone
+	codeNoAnswer                    // the last answer was not clear: asking again
+	// (A "paid" the ledger has not recorded yet is codeSaleModel.unsaved,
+	// which outranks the phase until the sale ends.)
 )
 
 type codeSaleKeys struct {
@@ -126,9 +133,7 @@ func newCodeSale(d deps, c codeChargeMsg) codeSaleModel {
 
 func (m codeSaleModel) shortHelp() []key.Binding {
 	switch {
-	case m.unsaved != nil:
-		return []key.Binding{m.keys.Leave}
-	case m.leavable():
+	case m.unsaved != nil || m.leavable():
 		return []key.Binding{m.keys.Leave}
 	case m.cancel:
 		return nil // cancelled: the reverse is on its way
@@ -167,11 +172,9 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 	due := !m.deps.now().Before(checkout.ReverseDue(m.order, wasCancel))
 	m.reverseFailed = a.err != nil && due && m.order.State != ""
 	switch {
-	case checkout.KeptMoney(a.err) || m.unsaved != nil:
-		if m.unsaved == nil {
-			m.unsaved = a.err
-		}
-		m.phase = codePaidUnsaved
+	case m.unsaved != nil: // said once, it stays said
+	case checkout.KeptMoney(a.err):
+		m.unsaved = a.err
 	case a.err == nil && a.trade == checkout.TradeNotPaid:
 		m.phase = codeConfirming // the provider says the customer is asked
 	default:
@@ -181,13 +184,13 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 	var cmds []tea.Cmd
 	if first {
 		// One redraw a second for the countdown, for the sale's life.
-		cmds = append(cmds, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} }))
+		cmds = append(cmds, codeClock(no))
 	}
 	if m.cancel && !wasCancel && m.unsaved == nil {
 		// Cancelled while the charge or a poll was under way: send the
 		// cancel now.
 		var ask tea.Cmd
-		m, _, ask = m.ask()
+		m, ask = m.ask()
 		return m, false, tea.Batch(append(cmds, ask)...)
 	}
 	wait := checkout.CodePollInterval
@@ -202,14 +205,14 @@ func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool,
 
 // ask asks the engine about the sale again (a poll, or the cancel's
 // reverse).
-func (m codeSaleModel) ask() (codeSaleModel, bool, tea.Cmd) {
+func (m codeSaleModel) ask() (codeSaleModel, tea.Cmd) {
 	if m.tag != 0 || m.order.No == "" {
-		return m, false, nil // one call at a time; the charge's answer comes first
+		return m, nil // one call at a time; the charge's answer comes first
 	}
 	m.tag = nextTag()
 	m.askedCancel = m.cancel
 	m.tickSeq++ // a timer set before this call is stale
-	return m, false, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
+	return m, pollCodeCmd(m.deps.ctx, m.deps.engine, m.order.No, m.cancel, m.tag)
 }
 
 // Update runs the screen's timers and the spinner; the answers come
@@ -220,12 +223,16 @@ func (m codeSaleModel) Update(msg tea.Msg) (codeSaleModel, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
+	case codeTickMsg:
+		if msg.no != m.order.No || msg.seq != m.tickSeq {
+			return m, nil
+		}
+		return m.ask()
 	case codeClockMsg:
 		if msg.no != m.order.No {
 			return m, nil
 		}
-		no := msg.no
-		return m, tea.Tick(time.Second, func(time.Time) tea.Msg { return codeClockMsg{no: no} })
+		return m, codeClock(msg.no)
 	}
 	return m, nil
 }

@@ -58,12 +58,7 @@ func TestCodeSaleSurvivesALedgerReadFailure(t *testing.T) {
 // again" over a warning line, which sends the clerk to charge again.
 func TestCodeSalePaidButUnsavedSaysPaid(t *testing.T) {
 	r := newRig(t)
-	r.faulty.Fail(func(op fake.Op) error {
-		if op.Name == "advance" && op.To == checkout.StatePaid {
-			return fake.ErrDisk
-		}
-		return nil
-	})
+	r.faulty.Fail(failPaidWrites)
 	m := r.sell(t, r.desk(t), "9.90", scanAli)
 	view := m.View()
 	if m.Active() != "code" {
@@ -178,19 +173,12 @@ func TestScanIntoTheNoteIsNotKept(t *testing.T) {
 			} else {
 				m = pressDesk(t, m, append(runeKeys(scanAli), enter)...)
 			}
-			if strings.Contains(m.entry.note.Value(), "55555555") || strings.Contains(m.View(), "55555555") {
-				t.Fatalf("the customer's code is in the note %q:\n%s", m.entry.note.Value(), m.View())
-			}
+			codeNotInTheNote(t, m)
 			// The clerk sees the code prompt did not open, presses Enter
 			// and scans again: the sale's note has no code in it.
 			m = pressDesk(t, m, enter)
 			m = pressDesk(t, m, append(runeKeys(scanAli), enter)...)
-			for _, no := range ordersSoFar(t, r) {
-				o, _ := r.engine.Order(context.Background(), no)
-				if strings.Contains(o.Note, "55555555") {
-					t.Fatalf("order %s keeps the customer's code in its note %q", no, o.Note)
-				}
-			}
+			noNoteHoldsTheCode(t, r)
 		})
 	}
 }
@@ -217,7 +205,15 @@ func TestScanIntoTheHistorySearchIsNotShown(t *testing.T) {
 // THE PHONE" (the clerk tells the customer to look at a phone that asks
 // nothing); only a provider that said so (USERPAYING, 10003) is that.
 func TestCodeSaleNoTradeIsNotWaitingForTheCustomer(t *testing.T) {
-	r := newRig(t)
+	lostChargeIsNotWaiting(t, newRig(t), "has no such trade")
+}
+
+// lostChargeIsNotWaiting loses the answer to r's WeChat Pay charge before
+// the trade is made, polls once, and fails t if the screen tells the clerk
+// the customer is asked to confirm (says: what WeChat Pay answered, for
+// the message).
+func lostChargeIsNotWaiting(t *testing.T, r *rig, says string) {
+	t.Helper()
 	r.wx.OnPayCode = func(context.Context, checkout.CodePayRequest) error { return fake.ErrTimeout }
 	m := r.sell(t, r.desk(t), "9.90", wxScan)
 	o := r.onlyOrder(t)
@@ -230,6 +226,27 @@ func TestCodeSaleNoTradeIsNotWaitingForTheCustomer(t *testing.T) {
 		t.Fatal("the fake made the trade")
 	}
 	if view := m.View(); strings.Contains(view, "CONFIRM ON THE PHONE") {
-		t.Fatalf("WeChat Pay has no such trade, the screen says:\n%s", view)
+		t.Fatalf("WeChat Pay %s, the screen says:\n%s", says, view)
+	}
+}
+
+// codeNotInTheNote fails t if the scanned Alipay code (its run of fives)
+// is in m's note or on its screen.
+func codeNotInTheNote(t *testing.T, m Model) {
+	t.Helper()
+	if strings.Contains(m.entry.note.Value(), "55555555") || strings.Contains(m.View(), "55555555") {
+		t.Fatalf("the customer's code is in the note %q:\n%s", m.entry.note.Value(), m.View())
+	}
+}
+
+// noNoteHoldsTheCode fails t if an order r's ledger holds keeps the
+// scanned Alipay code in its note.
+func noNoteHoldsTheCode(t *testing.T, r *rig) {
+	t.Helper()
+	for _, no := range ordersSoFar(t, r) {
+		o, _ := r.engine.Order(context.Background(), no)
+		if strings.Contains(o.Note, "55555555") {
+			t.Fatalf("order %s keeps the customer's code in its note %q", no, o.Note)
+		}
 	}
 }

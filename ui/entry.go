@@ -165,16 +165,14 @@ func (m entryModel) updateNote(msg tea.KeyMsg) (entryModel, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.note, cmd = m.note.Update(msg)
-	if v := m.note.Value(); (msg.Paste || m.fast) && checkout.HoldsCode(v) {
+	if m.scan.scrub(&m.note, msg, m.fast) {
 		// A scan into the note (digits at a scanner's pace, or pasted):
 		// the code is taken out at once and the rest of the scan
 		// dropped; the note closes so the next scan meets the amount. A
 		// long number typed by hand stays, and CheckNote refuses it
 		// with a message if it may be a code.
-		m.note.SetValue(stripCodes(v))
 		m.editingNote = false
 		m.note.Blur()
-		m.scan.armed = !msg.Paste
 		m.err = m.deps.p.T("entry.code_in_note")
 	}
 	return m, cmd

@@ -481,11 +481,9 @@ func (m historyModel) updateSearch(msg tea.KeyMsg) (historyModel, tea.Cmd) {
 	before := m.search.Value()
 	var cmd tea.Cmd
 	m.search, cmd = m.search.Update(msg)
-	if v := m.search.Value(); (msg.Paste || fast) && checkout.HoldsCode(v) {
+	if m.scan.scrub(&m.search, msg, fast) {
 		// A customer's code scanned into the search: not searched, not
 		// kept, not shown; the rest of the scan is dropped.
-		m.search.SetValue(stripCodes(v))
-		m.scan.armed = !msg.Paste
 		m.cursor, m.top = 0, 0
 		m = m.refilter("")
 		m.looking, m.notice = "", m.deps.p.T("history.code_not_searched")

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"till/checkout"
@@ -60,6 +61,20 @@ func (g *scanGuard) drop(msg tea.KeyMsg, now time.Time) bool {
 	}
 	g.armed = false
 	return false
+}
+
+// scrub takes out of in the customer's code that msg, pasted or typed at
+// a scanner's pace (fast), has just brought into it, and arms g to drop
+// the rest of a typed scan; it reports whether there was one. A long
+// number typed by hand stays.
+func (g *scanGuard) scrub(in *textinput.Model, msg tea.KeyMsg, fast bool) bool {
+	v := in.Value()
+	if !(msg.Paste || fast) || !checkout.HoldsCode(v) {
+		return false
+	}
+	in.SetValue(stripCodes(v))
+	g.armed = !msg.Paste
+	return true
 }
 
 func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }

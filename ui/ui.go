@@ -509,11 +509,12 @@ func (m Model) update(msg tea.Msg) (Model, tea.Cmd) {
 	case codeAnswerMsg:
 		return m.codeAnswered(msg)
 	case codeTickMsg:
-		if m.active != screenCode || msg.no != m.code.order.No || msg.seq != m.code.tickSeq {
+		// A poll timer of a code sale no longer on screen dies with it.
+		if m.active != screenCode {
 			return m, nil
 		}
 		var cmd tea.Cmd
-		m.code, _, cmd = m.code.ask()
+		m.code, cmd = m.code.Update(msg)
 		return m, cmd
 	case closeFailedMsg:
 		m.active = screenProblem
@@ -774,7 +775,7 @@ func (m Model) codeKey(k tea.KeyMsg) (Model, tea.Cmd) {
 	}
 	m.code.cancel = true
 	var cmd tea.Cmd
-	m.code, _, cmd = m.code.ask()
+	m.code, cmd = m.code.ask()
 	return m, cmd
 }
 
