@@ -122,13 +122,14 @@ type codeSaleModel struct {
 	tickSeq int // the current poll timer
 	spinner spinner.Model
 	width   int
+	now     time.Time // read on each message, for View's countdown (no View reads the clock)
 }
 
 func newCodeSale(d deps, c codeChargeMsg) codeSaleModel {
 	sp := spinner.New()
 	sp.Spinner = spinner.Dot
 	return codeSaleModel{deps: d, keys: defaultCodeSaleKeys(d.p), method: c.method, amount: c.amount,
-		tail: checkout.CodeTail(c.code), spinner: sp}
+		tail: checkout.CodeTail(c.code), spinner: sp, now: d.now()}
 }
 
 func (m codeSaleModel) shortHelp() []key.Binding {
@@ -152,6 +153,7 @@ func (m codeSaleModel) leavable() bool {
 // (done), or the next ask: at once for a cancel not yet sent, else at
 // CodePollInterval, or sooner when the reverse falls due before that.
 func (m codeSaleModel) answered(a codeAnswerMsg) (next codeSaleModel, done bool, cmd tea.Cmd) {
+	m.now = m.deps.now()
 	m.tag = 0
 	first := m.order.No == "" && a.order.No != ""
 	if a.order.State != "" {
@@ -218,6 +220,7 @@ func (m codeSaleModel) ask() (codeSaleModel, tea.Cmd) {
 // Update runs the screen's timers and the spinner; the answers come
 // through answered, the keys through the root.
 func (m codeSaleModel) Update(msg tea.Msg) (codeSaleModel, tea.Cmd) {
+	m.now = m.deps.now()
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
 		var cmd tea.Cmd
@@ -244,7 +247,7 @@ func (m codeSaleModel) View() string {
 	v := catalog.V{"Method": methodName(p, m.method), "Amount": p.Money(m.amount), "Tail": m.tail, "No": m.order.No}
 	band, head := "waiting", p.T("code.paying", v)
 	var lines []string
-	now := m.deps.now()
+	now := m.now
 	switch {
 	case m.unsaved != nil:
 		band, head = "paid", p.T("waiting.state.paid_unsaved")
