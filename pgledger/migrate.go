@@ -84,15 +84,6 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// schemaVersion is the version this code writes.
-func schemaVersion() int {
-	ms, err := migrations()
-	if err != nil {
-		return 0
-	}
-	return len(ms)
-}
-
 const sqlMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer PRIMARY KEY,
 	name       text NOT NULL,
