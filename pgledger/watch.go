@@ -115,7 +115,7 @@ func (l *Ledger) Watch(ctx context.Context) <-chan checkout.LedgerChange {
 func (l *Ledger) listen(ctx context.Context) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, l.conn.Copy())
+	conn, err := pgx.ConnectConfig(ctx, l.conn) // which connects on a copy of it
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (l *Ledger) watch(ctx context.Context, conn *pgx.Conn, out chan<- checkout.
 			}
 			var err error
 			if conn, err = l.listen(ctx); err != nil {
-				wait = min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
+				wait = backoff(wait)
 				continue
 			}
 		}
@@ -163,9 +163,15 @@ func (l *Ledger) watch(ctx context.Context, conn *pgx.Conn, out chan<- checkout.
 		if time.Since(since) > watchBackoffMax {
 			wait = 0
 		} else {
-			wait = min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
+			wait = backoff(wait)
 		}
 	}
+}
+
+// backoff is the wait before the next try to connect after one of wait:
+// doubled, from 100ms up to watchBackoffMax.
+func backoff(wait time.Duration) time.Duration {
+	return min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
 }
 
 // follow delivers conn's notifications until it fails or ctx ends. A
