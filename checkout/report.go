@@ -529,16 +529,13 @@ func (e *Engine) CounterReport(ctx context.Context, day time.Time, terminal stri
 		return DayReport{}, &LedgerError{Op: "reading the figures of " + name, Err: err}
 	}
 	rec.LateMargin = e.cfg.LateCheckMargin
+	r := reportOf(rec, e.cfg.Location, name, name, terminal)
 	if terminal == "" {
-		r := BuildReport(rec, e.cfg.Location, name, name)
 		for _, c := range slices.Sorted(maps.Keys(rec.CounterCloses)) {
 			z := rec.CounterCloses[c]
 			r.CounterCloses = append(r.CounterCloses, CounterZ{Counter: c, Seq: z.Seq, ClosedAt: z.ClosedAt, Operator: z.Operator})
 		}
-		return r, nil
 	}
-	r := BuildReport(rec.ForTerminal(terminal), e.cfg.Location, name, name)
-	r.Terminal = terminal
 	return r, nil
 }
 
@@ -567,43 +564,45 @@ func (e *Engine) ReportFor(ctx context.Context, first, last time.Time, terminal 
 		return DayReport{}, &LedgerError{Op: fmt.Sprintf("reading the figures of %s to %s", a, b), Err: err}
 	}
 	rec.LateMargin = e.cfg.LateCheckMargin
+	return reportOf(rec, e.cfg.Location, a, b, terminal), nil
+}
+
+// reportOf is BuildReport of what terminal did of rec ("": the whole
+// shop's), naming the counter.
+func reportOf(rec DayRecords, loc *time.Location, first, last, terminal string) DayReport {
 	if terminal == "" {
-		return BuildReport(rec, e.cfg.Location, a, b), nil
+		return BuildReport(rec, loc, first, last)
 	}
-	r := BuildReport(rec.ForTerminal(terminal), e.cfg.Location, a, b)
+	r := BuildReport(rec.ForTerminal(terminal), loc, first, last)
 	r.Terminal = terminal
-	return r, nil
+	return r
 }
 
 // ForTerminal keeps of r what one counter did: the orders it rang up
 // (paid, open, to be checked again) and the refunds it made, whichever
 // counter sold them. Its Close is that counter's own close of the day.
 func (r DayRecords) ForTerminal(terminal string) DayRecords {
-	orders := func(os []Order) []Order {
-		var out []Order
-		for _, o := range os {
-			if o.Terminal == terminal {
-				out = append(out, o)
-			}
-		}
-		return out
-	}
-	refunds := func(rs []Refund) []Refund {
-		var out []Refund
-		for _, x := range rs {
-			if x.Terminal == terminal {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
-	r.Paid, r.Open, r.Rechecks = orders(r.Paid), orders(r.Open), orders(r.Rechecks)
-	r.Settled, r.OpenRefunds = refunds(r.Settled), refunds(r.OpenRefunds)
+	order := func(o Order) bool { return o.Terminal == terminal }
+	refund := func(x Refund) bool { return x.Terminal == terminal }
+	r.Paid, r.Open, r.Rechecks = keep(r.Paid, order), keep(r.Open, order), keep(r.Rechecks, order)
+	r.Settled, r.OpenRefunds = keep(r.Settled, refund), keep(r.OpenRefunds, refund)
 	r.Close = nil
 	if z, ok := r.CounterCloses[terminal]; ok {
 		r.Close = &z
 	}
 	return r
+}
+
+// keep is the xs that ok accepts, in a new slice (nil for none): xs is
+// the caller's, and stays as it was.
+func keep[T any](xs []T, ok func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Counters lists, sorted, the terminals with a record that counts in

@@ -101,16 +101,13 @@ func auditRow(e checkout.AuditEntry, entry []byte) []any {
 // Append adds an entry that records no change of its own (a refusal, a
 // wrong PIN), stamped with ctx's actor.
 func (l *Ledger) Append(ctx context.Context, e checkout.AuditEntry) (checkout.AuditEntry, error) {
-	var out checkout.AuditEntry
-	err := l.update(ctx, func(w *wtx) error {
+	return change(l, ctx, func(w *wtx) (checkout.AuditEntry, error) {
 		w.audit(e)
 		if err := w.flush(); err != nil {
-			return err
+			return checkout.AuditEntry{}, err
 		}
-		out = w.added[0]
-		return nil
+		return w.added[0], nil
 	})
-	return out, err
 }
 
 // AuditOf returns an order's entries, its refunds' included, oldest first.

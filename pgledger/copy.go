@@ -76,8 +76,8 @@ func (l *Ledger) Import(ctx context.Context, src ledger.Snapshot) (source, copie
 			return &MismatchError{Name: l.name, Source: source, Copied: copied}
 		}
 		// A desk already watching this ledger reads everything again at
-		// the commit (a payload that is no announcement asks a reload).
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, 'copied')`, Channel); err != nil {
+		// the commit.
+		if err := notify(ctx, tx, announcement{Reload: true}); err != nil {
 			return fmt.Errorf("announcing the copy: %w", err)
 		}
 		return nil

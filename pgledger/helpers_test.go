@@ -159,3 +159,12 @@ func connect(t testing.TB, dbURL string) *pgx.Conn {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+// schemaVersion is the version this code writes.
+func schemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}

@@ -84,28 +84,32 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-// schemaVersion is the version this code writes.
-func schemaVersion() int {
-	ms, err := migrations()
-	if err != nil {
-		return 0
-	}
-	return len(ms)
-}
-
 const sqlMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer PRIMARY KEY,
 	name       text NOT NULL,
 	applied_at timestamptz NOT NULL DEFAULT now()
 )`
 
+const sqlSchemaVersion = `SELECT coalesce(max(version), 0) FROM schema_migrations`
+
 // migrate brings the database's schema up to date in one transaction
 // under migrateLock: every missing migration, or none. A database whose
 // version is above what this till knows is refused and left as it is.
+// One already up to date (every Open but the first of a version) is
+// told by one statement, without the lock's transaction.
 func migrate(ctx context.Context, pool *pgxpool.Pool, name string) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	var have int
+	if pool.QueryRow(ctx, sqlSchemaVersion).Scan(&have) == nil {
+		switch {
+		case have == len(ms):
+			return nil
+		case have > len(ms):
+			return &SchemaNewerError{Name: name, Have: have, Know: len(ms)}
+		}
 	}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
@@ -114,8 +118,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, name string) error {
 		if _, err := tx.Exec(ctx, sqlMigrations); err != nil {
 			return err
 		}
-		var have int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		if err := tx.QueryRow(ctx, sqlSchemaVersion).Scan(&have); err != nil {
 			return err
 		}
 		if have > len(ms) {

@@ -22,8 +22,9 @@ import (
 //
 // naming the order (and the refund) changed and the order's terminal
 // (the desk whose sale it is, whoever changed it); a day's close names no
-// order, and the terminal that closed it. Each Watch listens on a
-// connection of its own.
+// order, and the terminal that closed it. A copy into the ledger (Import)
+// announces {"reload":true}: read everything again. Each Watch listens on
+// a connection of its own.
 
 // Channel is the channel the changes are announced on.
 const Channel = "till_changes"
@@ -35,6 +36,7 @@ type announcement struct {
 	Order    string `json:"order,omitempty"`
 	Refund   string `json:"refund,omitempty"`
 	Terminal string `json:"terminal,omitempty"`
+	Reload   bool   `json:"reload,omitempty"`
 }
 
 // announce adds a change of order (and refund), whose order is
@@ -62,14 +64,20 @@ func (w *wtx) notify() error {
 	if w.change == nil {
 		return nil
 	}
-	payload, err := json.Marshal(w.change)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Exec(w.ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload)); err != nil {
+	if err := notify(w.ctx, w, *w.change); err != nil {
 		return fmt.Errorf("announcing the change: %w", err)
 	}
 	return nil
+}
+
+// notify sends a in tx, which the server holds until the commit.
+func notify(ctx context.Context, tx pgx.Tx, a announcement) error {
+	payload, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload))
+	return err
 }
 
 const (
@@ -115,7 +123,7 @@ func (l *Ledger) Watch(ctx context.Context) <-chan checkout.LedgerChange {
 func (l *Ledger) listen(ctx context.Context) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, l.conn.Copy())
+	conn, err := pgx.ConnectConfig(ctx, l.conn) // which connects on a copy of it
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +151,7 @@ func (l *Ledger) watch(ctx context.Context, conn *pgx.Conn, out chan<- checkout.
 			}
 			var err error
 			if conn, err = l.listen(ctx); err != nil {
-				wait = min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
+				wait = backoff(wait)
 				continue
 			}
 		}
@@ -163,9 +171,15 @@ func (l *Ledger) watch(ctx context.Context, conn *pgx.Conn, out chan<- checkout.
 		if time.Since(since) > watchBackoffMax {
 			wait = 0
 		} else {
-			wait = min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
+			wait = backoff(wait)
 		}
 	}
+}
+
+// backoff is the wait before the next try to connect after one of wait:
+// doubled, from 100ms up to watchBackoffMax.
+func backoff(wait time.Duration) time.Duration {
+	return min(max(2*wait, 100*time.Millisecond), watchBackoffMax)
 }
 
 // follow delivers conn's notifications until it fails or ctx ends. A
@@ -203,7 +217,7 @@ func changeOf(payload string) checkout.LedgerChange {
 	if err := json.Unmarshal([]byte(payload), &a); err != nil {
 		return checkout.LedgerChange{Reload: true}
 	}
-	return checkout.LedgerChange{Order: a.Order, Refund: a.Refund, Terminal: a.Terminal}
+	return checkout.LedgerChange{Order: a.Order, Refund: a.Refund, Terminal: a.Terminal, Reload: a.Reload}
 }
 
 func send(ctx context.Context, out chan<- checkout.LedgerChange, c checkout.LedgerChange) bool {
