@@ -66,7 +66,7 @@ func drain(t *testing.T, m tea.Model, cmd tea.Cmd) tea.Model {
 		var msg tea.Msg
 		select {
 		case msg = <-done:
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(answerWait(m)):
 			continue // a timer or a wait for notices: not an answer
 		}
 		switch msg := msg.(type) {
@@ -79,6 +79,16 @@ func drain(t *testing.T, m tea.Model, cmd tea.Cmd) tea.Model {
 		}
 	}
 	return m
+}
+
+// answerWait is how long drain gives a command before taking it for a
+// timer: 50 ms, or, while the code screen waits for the engine's answer
+// (a loaded machine's fsync can take longer than that), two seconds.
+func answerWait(m tea.Model) time.Duration {
+	if d, ok := m.(Model); ok && d.active == screenCode && d.code.tag != 0 {
+		return 2 * time.Second
+	}
+	return 50 * time.Millisecond
 }
 
 func runeKeys(s string) []tea.Msg {
